@@ -1,0 +1,227 @@
+/*
+ * Builds the Envoy bootstrap for the gateway: one listener, the ext_proc filter in front of the
+ * router, routes that follow the cluster the processor picks, and one cluster per provider.
+ * The same function renders the committed example configs and the per-test configs on free ports.
+ */
+
+export interface UpstreamCluster {
+  /** Cluster name; the processor selects it through the `x-gateway-cluster` header. */
+  name: string;
+  host: string;
+  port: number;
+  /** TLS with SNI = host (real providers); plain HTTP for loopback simulators and local pools. */
+  tls: boolean;
+}
+
+export interface BootstrapOptions {
+  listenAddress?: string;
+  listenPort: number;
+  adminAddress?: string;
+  adminPort: number;
+  /** The processor's gRPC address; omitted renders a bare proxy (the benchmark's baseline). */
+  extProc?: { host: string; port: number };
+  upstreams: UpstreamCluster[];
+  /** Where non-LLM paths go, untouched by the processor; omitted: they get 404 from Envoy. */
+  passthrough?: UpstreamCluster;
+  /** Bare-proxy mode: route LLM paths straight to this cluster (no processor to choose one). */
+  fixedCluster?: string;
+  /** Largest request body Envoy buffers for the processor (bytes). */
+  maxRequestBytes?: number;
+  /** Access log destination: 'stdout' or a file path. */
+  accessLog?: string;
+  /** How long the processor may take to answer one message before the call fails closed. */
+  messageTimeoutMs?: number;
+}
+
+export const CLUSTER_HEADER = 'x-gateway-cluster';
+export const EXT_PROC_CLUSTER = 'ext_proc';
+const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** Access log line: the usual request fields plus the processor's usage record. */
+const ACCESS_LOG_FORMAT: Record<string, string> = {
+  time: '%START_TIME%',
+  request_id: '%REQ(X-REQUEST-ID)%',
+  method: '%REQ(:METHOD)%',
+  path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+  status: '%RESPONSE_CODE%',
+  flags: '%RESPONSE_FLAGS%',
+  details: '%RESPONSE_CODE_DETAILS%',
+  duration_ms: '%DURATION%',
+  upstream_cluster: '%UPSTREAM_CLUSTER%',
+  upstream_host: '%UPSTREAM_HOST%',
+  bytes_received: '%BYTES_RECEIVED%',
+  bytes_sent: '%BYTES_SENT%',
+  tenant: '%DYNAMIC_METADATA(llm_gateway:tenant)%',
+  key_id: '%DYNAMIC_METADATA(llm_gateway:key_id)%',
+  model: '%DYNAMIC_METADATA(llm_gateway:model)%',
+  provider: '%DYNAMIC_METADATA(llm_gateway:provider)%',
+  input_tokens: '%DYNAMIC_METADATA(llm_gateway:input_tokens)%',
+  output_tokens: '%DYNAMIC_METADATA(llm_gateway:output_tokens)%',
+  cost_usd: '%DYNAMIC_METADATA(llm_gateway:cost_usd)%',
+  gateway_error: '%DYNAMIC_METADATA(llm_gateway:error)%',
+};
+
+/** Paths the processor serves; everything else bypasses it. */
+export const LLM_ROUTES: Array<{ prefix?: string; path?: string }> = [
+  { path: '/v1/chat/completions' },
+  { prefix: '/v1/models' },
+];
+
+function accessLog(dest: string) {
+  const format = { json_format: ACCESS_LOG_FORMAT };
+  if (dest === 'stdout') {
+    return [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: format } }];
+  }
+  return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: dest, log_format: format } }];
+}
+
+function cluster(c: UpstreamCluster, http2 = false): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    name: c.name,
+    type: /^[\d.]+$/.test(c.host) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: '5s',
+    dns_lookup_family: 'V4_PREFERRED',
+    load_assignment: {
+      cluster_name: c.name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: c.host, port_value: c.port } } } }] }],
+    },
+    typed_extension_protocol_options: {
+      [HTTP_PROTOCOL_OPTIONS]: {
+        '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+        common_http_protocol_options: { idle_timeout: '300s' },
+        explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+      },
+    },
+  };
+  if (c.tls) {
+    out.transport_socket = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        sni: c.host,
+        common_tls_context: { validation_context: { trusted_ca: { filename: '/etc/ssl/certs/ca-certificates.crt' } } },
+      },
+    };
+  }
+  return out;
+}
+
+export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
+  const maxBytes = o.maxRequestBytes ?? 32 * 1024 * 1024;
+  // Envoy's buffer must exceed the processor's limit, so oversize bodies get the processor's
+  // 413 in the caller's API format rather than Envoy's plain-text one.
+  const bufferLimit = maxBytes + 1024 * 1024;
+  const disableExtProc = o.extProc
+    ? { [EXT_PROC_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', disabled: true } }
+    : undefined;
+
+  const llmAction = o.fixedCluster
+    ? { cluster: o.fixedCluster, timeout: '600s' }
+    : { cluster_header: CLUSTER_HEADER, timeout: '600s' };
+  const routes: Record<string, unknown>[] = [
+    {
+      name: 'healthz',
+      match: { path: '/healthz' },
+      direct_response: { status: 200, body: { inline_string: '{"status":"ok"}\n' } },
+      response_headers_to_add: [{ header: { key: 'content-type', value: 'application/json' } }],
+      ...(disableExtProc ? { typed_per_filter_config: disableExtProc } : {}),
+    },
+    ...LLM_ROUTES.map((m, i) => ({
+      name: `llm_${i}`,
+      match: m,
+      route: llmAction,
+      per_request_buffer_limit_bytes: bufferLimit,
+    })),
+    {
+      name: 'passthrough',
+      match: { prefix: '/' },
+      ...(o.passthrough
+        ? { route: { cluster: o.passthrough.name, timeout: '60s' } }
+        : { direct_response: { status: 404, body: { inline_string: 'not found\n' } } }),
+      ...(disableExtProc ? { typed_per_filter_config: disableExtProc } : {}),
+    },
+  ];
+
+  const httpFilters: Record<string, unknown>[] = [];
+  if (o.extProc) {
+    httpFilters.push({
+      name: EXT_PROC_FILTER,
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+        grpc_service: {
+          envoy_grpc: { cluster_name: EXT_PROC_CLUSTER, max_receive_message_length: 2 * bufferLimit },
+          timeout: '30s',
+        },
+        // Fail closed: an LLM call that skips auth and metering is a leak.
+        failure_mode_allow: false,
+        processing_mode: {
+          request_header_mode: 'SEND',
+          response_header_mode: 'SEND',
+          request_body_mode: 'BUFFERED',
+          response_body_mode: 'STREAMED',
+          request_trailer_mode: 'SKIP',
+          response_trailer_mode: 'SKIP',
+        },
+        allow_mode_override: true,
+        message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
+        max_message_timeout: '30s',
+        // The processor rewrites :authority and :path to reach the chosen provider.
+        mutation_rules: { allow_all_routing: true },
+        metadata_options: { receiving_namespaces: { untyped: ['llm_gateway'] } },
+      },
+    });
+  }
+  httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
+
+  const clusters = o.upstreams.map((u) => cluster(u));
+  if (o.passthrough) clusters.push(cluster(o.passthrough));
+  if (o.extProc) {
+    clusters.push({
+      ...cluster({ name: EXT_PROC_CLUSTER, host: o.extProc.host, port: o.extProc.port, tls: false }, true),
+      health_checks: [
+        {
+          timeout: '1s',
+          interval: '5s',
+          unhealthy_threshold: 2,
+          healthy_threshold: 1,
+          grpc_health_check: { service_name: 'envoy.service.ext_proc.v3.ExternalProcessor' },
+        },
+      ],
+    });
+  }
+
+  return {
+    admin: { address: { socket_address: { address: o.adminAddress ?? '127.0.0.1', port_value: o.adminPort } } },
+    static_resources: {
+      listeners: [
+        {
+          name: 'gateway',
+          address: { socket_address: { address: o.listenAddress ?? '127.0.0.1', port_value: o.listenPort } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'gateway',
+                    codec_type: 'AUTO',
+                    generate_request_id: true,
+                    // Streams can be long (reasoning models); the route timeout bounds a whole call.
+                    stream_idle_timeout: '300s',
+                    request_timeout: '0s',
+                    access_log: accessLog(o.accessLog ?? 'stdout'),
+                    route_config: { name: 'gateway', virtual_hosts: [{ name: 'all', domains: ['*'], routes }] },
+                    http_filters: httpFilters,
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters,
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+
+export interface Principal {
+  tenant: string;
+  /** Short, non-secret identifier of the key (hash prefix) for logs and metrics. */
+  keyId: string;
+}
+
+export class KeyConfigError extends Error {}
+
+function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * Gateway keys, held only as SHA-256 digests: lookups hash the presented key, so the clear
+ * keys never sit in memory after start and a lookup's timing says nothing about their contents.
+ */
+export class KeyStore {
+  private readonly byHash = new Map<string, Principal>();
+
+  add(tenant: string, key: string): void {
+    const h = hashKey(key);
+    this.byHash.set(h, { tenant, keyId: h.slice(0, 12) });
+  }
+
+  lookup(key: string): Principal | undefined {
+    return this.byHash.get(hashKey(key));
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+}
+
+/** Parses `GATEWAY_KEYS="tenant:key,tenant2:key2"`. */
+export function parseGatewayKeys(spec: string): KeyStore {
+  const store = new KeyStore();
+  for (const [i, raw] of spec.split(',').entries()) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const sep = entry.indexOf(':');
+    const tenant = entry.slice(0, sep).trim();
+    const key = entry.slice(sep + 1).trim();
+    if (sep <= 0 || !key) throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1} must look like tenant:key`);
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
+      throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1}: tenant "${tenant}" may only use letters, digits, _ . - (max 64)`);
+    }
+    if (key.length < 8) throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1} (tenant ${tenant}): key must be at least 8 characters`);
+    store.add(tenant, key);
+  }
+  return store;
+}
+
+/**
+ * Finds the gateway key where each API's official SDK puts it: `Authorization: Bearer` (OpenAI),
+ * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini).
+ */
+export function extractKey(headers: Record<string, string>, query: URLSearchParams | undefined): string | undefined {
+  const auth = headers['authorization'];
+  if (auth) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m?.[1]) return m[1].trim();
+  }
+  return headers['x-api-key'] || headers['x-goog-api-key'] || query?.get('key') || undefined;
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/** Every knob the processor reads from its environment, validated once at start. */
+const EnvSchema = z.object({
+  GRPC_HOST: z.string().default('127.0.0.1'),
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  GATEWAY_KEYS: z.string().default(''),
+  CATALOG_PATH: z.string().optional(),
+  /** Largest request body accepted (bytes). Envoy's buffer limit must be above it. */
+  MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  /** How long in-flight streams may take to finish on SIGTERM before they are cut. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type EnvConfig = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}

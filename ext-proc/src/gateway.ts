@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { parseGatewayKeys } from './auth/keys.js';
+import { filterCatalog, loadCatalog } from './catalog/load.js';
+import type { EnvConfig } from './config/env.js';
+import { repoRoot } from './config/paths.js';
+import type { Logger } from './log/logger.js';
+import { createMetrics, type GatewayMetrics } from './metering/metrics.js';
+import { startMetricsServer } from './metering/metrics-server.js';
+import { modelsListBody } from './providers/openai/models.js';
+import { credentialsFromEnv, UpstreamResolver } from './route/upstream.js';
+import type { GatewayContext } from './server/exchange.js';
+import { startExtProcServer } from './server/grpc-server.js';
+
+export interface Gateway {
+  grpcPort: number;
+  metricsPort: number;
+  metrics: GatewayMetrics;
+  providers: string[];
+  inFlight(): number;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the processor from validated configuration and starts its gRPC and metrics servers. */
+export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, log: Logger): Promise<Gateway> {
+  const full = loadCatalog(config.CATALOG_PATH ?? path.join(repoRoot(), 'models', 'catalog.yaml'));
+  const credentials = credentialsFromEnv(full, env);
+  // Models whose provider has no credential are not offered at all: listing them would invite 503s.
+  const catalog = filterCatalog(full, (p) => credentials.has(p.id));
+  if (catalog.models.length === 0) {
+    log.warn({ providers: [...full.providers.values()].map((p) => p.apiKeyEnv) }, 'no provider credential configured: every chat call will get 404');
+  }
+  const keys = parseGatewayKeys(config.GATEWAY_KEYS);
+  if (keys.size === 0) log.warn('GATEWAY_KEYS is empty: every call will get 401');
+
+  const metrics = createMetrics();
+  const ctx: GatewayContext = {
+    keys,
+    catalog,
+    resolver: new UpstreamResolver(catalog, credentials),
+    modelsListBody: modelsListBody(catalog),
+    metrics,
+    log,
+    maxRequestBytes: config.MAX_REQUEST_BYTES,
+  };
+  const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT);
+  const metricsServer = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
+  const providers = [...credentials.keys()];
+  log.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port, providers, models: catalog.models.length, tenants: keys.size }, 'processor listening');
+
+  return {
+    grpcPort: grpcServer.port,
+    metricsPort: metricsServer.port,
+    metrics,
+    providers,
+    inFlight: grpcServer.inFlight,
+    async close(graceMs = config.SHUTDOWN_GRACE_MS) {
+      await grpcServer.shutdown(graceMs);
+      await metricsServer.close();
+    },
+  };
+}

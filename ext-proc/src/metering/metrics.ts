@@ -1,0 +1,70 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/*
+ * Metric names follow the OpenTelemetry GenAI semantic conventions (dots become underscores);
+ * labels keep their attribute names, plus `tenant`, which the conventions leave to the operator.
+ */
+
+export interface GatewayMetrics {
+  registry: Registry;
+  tokenUsage: Histogram<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type' | 'gen_ai_operation_name'>;
+  requestDuration: Histogram<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_operation_name' | 'error_type'>;
+  timeToFirstToken: Histogram<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_operation_name'>;
+  costUsd: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model'>;
+  requests: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'status_code'>;
+  rejections: Counter<'reason' | 'status_code'>;
+  streamsAborted: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model'>;
+}
+
+export function createMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'llm_gateway_process_' });
+  return {
+    registry,
+    tokenUsage: new Histogram({
+      name: 'gen_ai_client_token_usage',
+      help: 'Tokens used per call, by token type (input/output).',
+      labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type', 'gen_ai_operation_name'],
+      buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'gen_ai_server_request_duration_seconds',
+      help: 'Time from the request reaching the gateway to the last byte of the response.',
+      labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_operation_name', 'error_type'],
+      buckets: [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+      registers: [registry],
+    }),
+    timeToFirstToken: new Histogram({
+      name: 'gen_ai_server_time_to_first_token_seconds',
+      help: 'Time from the request reaching the gateway to the first response body chunk of a stream.',
+      labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_operation_name'],
+      buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+      registers: [registry],
+    }),
+    costUsd: new Counter({
+      name: 'llm_gateway_cost_usd_total',
+      help: 'Provider cost in USD computed from reported usage and catalog prices.',
+      labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model'],
+      registers: [registry],
+    }),
+    requests: new Counter({
+      name: 'llm_gateway_requests_total',
+      help: 'LLM calls that reached a provider, by response status.',
+      labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model', 'status_code'],
+      registers: [registry],
+    }),
+    rejections: new Counter({
+      name: 'llm_gateway_rejections_total',
+      help: 'Requests answered by the gateway itself with an error (auth, validation, size, ...).',
+      labelNames: ['reason', 'status_code'],
+      registers: [registry],
+    }),
+    streamsAborted: new Counter({
+      name: 'llm_gateway_streams_aborted_total',
+      help: 'Responses cut off before their end (client went away or upstream reset).',
+      labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model'],
+      registers: [registry],
+    }),
+  };
+}

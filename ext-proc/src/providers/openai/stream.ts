@@ -1,0 +1,59 @@
+import type { Usage } from '../../metering/usage.js';
+import { fromOpenAIUsage } from './usage.js';
+
+const EVENT_END = /\r?\n\r?\n/;
+
+/**
+ * Watches an OpenAI chat completion SSE stream as Envoy hands it over chunk by chunk, and
+ * picks the usage out of the final chunk. Events may be split anywhere across chunks.
+ *
+ * When the gateway itself asked for `stream_options.include_usage` (the caller did not), the
+ * usage-only chunk is removed so the caller sees exactly the stream it asked for; only then
+ * are chunks rewritten (complete events only, the unfinished tail held until it completes).
+ */
+export class OpenAIStreamTap {
+  usage: Usage | undefined;
+  events = 0;
+  private tail = '';
+
+  constructor(private readonly hideUsageChunk: boolean) {}
+
+  /** Returns the bytes to send on instead of `chunk`, or undefined to send it unchanged. */
+  push(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
+    const text = this.tail + chunk.toString('utf8');
+    const parts = text.split(EVENT_END);
+    this.tail = endOfStream ? '' : (parts.pop() ?? '');
+    if (!this.hideUsageChunk) {
+      for (const ev of parts) this.inspect(ev);
+      return undefined;
+    }
+    let out = '';
+    for (const ev of parts) {
+      if (ev === '') continue;
+      if (this.inspect(ev)) continue;
+      out += `${ev}\n\n`;
+    }
+    return Buffer.from(out, 'utf8');
+  }
+
+  /** Reads one event; returns true when it is the usage-only chunk. */
+  private inspect(event: string): boolean {
+    if (event === '') return false;
+    this.events++;
+    // Only the usage chunk carries a non-null usage object; skip JSON parsing of every other event.
+    if (!event.includes('"usage":{') && !event.includes('"usage": {')) return false;
+    const data = event
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).trimStart())
+      .join('\n');
+    try {
+      const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+      const u = fromOpenAIUsage(parsed.usage);
+      if (u) this.usage = u;
+      return Array.isArray(parsed.choices) && parsed.choices.length === 0;
+    } catch {
+      return false;
+    }
+  }
+}

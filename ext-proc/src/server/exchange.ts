@@ -1,0 +1,359 @@
+import { randomUUID } from 'node:crypto';
+import type { ProcessingRequest, ProcessingResponse } from '../../../protos/ext-proc.js';
+import { extractKey, type KeyStore, type Principal } from '../auth/keys.js';
+import type { Catalog } from '../catalog/load.js';
+import { GatewayError, kindForStatus } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { costUsd, formatUsd } from '../metering/cost.js';
+import type { GatewayMetrics } from '../metering/metrics.js';
+import type { Usage } from '../metering/usage.js';
+import { parseOpenAIErrorMessage, renderOpenAIError } from '../providers/openai/errors.js';
+import { modelObject } from '../providers/openai/models.js';
+import { validateChatRequest } from '../providers/openai/request.js';
+import { OpenAIStreamTap } from '../providers/openai/stream.js';
+import { fromOpenAIUsage } from '../providers/openai/usage.js';
+import { detectEndpoint, splitPath, type Endpoint } from '../route/endpoints.js';
+import type { UpstreamResolver, UpstreamTarget } from '../route/upstream.js';
+import { headerMapToRecord, setHeader } from '../util/headers.js';
+import { toStruct, type Plain } from '../util/struct.js';
+import {
+  continueRequestBody,
+  continueRequestHeaders,
+  continueResponseBody,
+  continueResponseHeaders,
+  immediate,
+} from './responses.js';
+
+/** What every exchange shares: built once at start, read-only afterwards. */
+export interface GatewayContext {
+  keys: KeyStore;
+  catalog: Catalog;
+  resolver: UpstreamResolver;
+  /** `GET /v1/models` body, serialised once. */
+  modelsListBody: Buffer;
+  metrics: GatewayMetrics;
+  log: Logger;
+  maxRequestBytes: number;
+}
+
+/** Envoy dynamic metadata namespace; the access log reads `%DYNAMIC_METADATA(llm_gateway:...)%`. */
+export const METADATA_NAMESPACE = 'llm_gateway';
+
+/** Response headers of the upstream that describe the platform's account, not the caller's. */
+const HIDDEN_UPSTREAM_HEADERS = /^(x-ratelimit-|openai-organization$|openai-project$|set-cookie$)/;
+
+const OPERATION = 'chat';
+
+/**
+ * One HTTP exchange as Envoy streams it to the processor: request headers, request body,
+ * response headers, response body chunks. Each message gets exactly one answer.
+ */
+export class Exchange {
+  private readonly start = process.hrtime.bigint();
+  private rid = '';
+  private principal: Principal | undefined;
+  private endpoint: Endpoint | undefined;
+  private target: UpstreamTarget | undefined;
+  private stream = false;
+  private tap: OpenAIStreamTap | undefined;
+  private status = 0;
+  private firstChunkSeen = false;
+  private finished = false;
+  private bufferedErrorBody = false;
+
+  constructor(private readonly ctx: GatewayContext) {}
+
+  handle(req: ProcessingRequest): ProcessingResponse {
+    try {
+      switch (req.request) {
+        case 'request_headers':
+          return this.onRequestHeaders(req);
+        case 'request_body':
+          return this.onRequestBody(req);
+        case 'response_headers':
+          return this.onResponseHeaders(req);
+        case 'response_body':
+          return this.onResponseBody(req);
+        case 'request_trailers':
+          return { request_trailers: {} };
+        case 'response_trailers':
+          return { response_trailers: {} };
+        default:
+          throw new GatewayError('internal', 'Unexpected message from the proxy.');
+      }
+    } catch (err) {
+      return this.fail(err);
+    }
+  }
+
+  /** Envoy closed the stream. A response that never reached its end still gets metered. */
+  close(): void {
+    if (this.finished || !this.target) return;
+    const labels = this.modelLabels();
+    this.ctx.metrics.streamsAborted.inc(labels);
+    this.ctx.log.warn({ rid: this.rid, tenant: this.principal?.tenant, model: labels.gen_ai_request_model }, 'exchange ended before the response completed');
+    this.finish(this.tap?.usage, true);
+  }
+
+  // ---- request ----------------------------------------------------------------------------
+
+  private onRequestHeaders(req: ProcessingRequest): ProcessingResponse {
+    const h = headerMapToRecord(req.request_headers?.headers);
+    this.rid = h['x-request-id'] || randomUUID();
+    const { path, query } = splitPath(h[':path'] ?? '/');
+    this.endpoint = detectEndpoint(h[':method'] ?? 'GET', path);
+    if (!this.endpoint) throw new GatewayError('not_found', `Unknown endpoint ${h[':method']} ${path}.`, { code: 'unknown_url' });
+
+    const key = extractKey(h, query);
+    if (!key) {
+      throw new GatewayError(
+        'authentication',
+        "You didn't provide an API key. Send your gateway key in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY).",
+      );
+    }
+    this.principal = this.ctx.keys.lookup(key);
+    if (!this.principal) throw new GatewayError('authentication', 'Incorrect API key provided.', { code: 'invalid_api_key' });
+
+    switch (this.endpoint.op) {
+      case 'models':
+        return this.reply(200, this.ctx.modelsListBody, 'models_list');
+      case 'model': {
+        const m = this.ctx.resolver.model(this.endpoint.model);
+        return this.reply(200, JSON.stringify(modelObject(m)), 'model_get');
+      }
+      case 'chat':
+        break;
+    }
+
+    const length = Number(h['content-length'] ?? '0');
+    if (length > this.ctx.maxRequestBytes) throw this.tooLarge(length);
+    if (req.request_headers?.end_of_stream) throw new GatewayError('invalid_request', 'The request body is empty: expected a JSON object.');
+
+    // Callers must never choose internal routing headers, and their gateway key stops here.
+    const remove = ['authorization', 'x-api-key', 'x-goog-api-key'];
+    for (const name of Object.keys(h)) if (name.startsWith('x-gateway-')) remove.push(name);
+    return continueRequestHeaders({ remove });
+  }
+
+  private onRequestBody(req: ProcessingRequest): ProcessingResponse {
+    const raw = req.request_body?.body ?? Buffer.alloc(0);
+    if (raw.length > this.ctx.maxRequestBytes) throw this.tooLarge(raw.length);
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw new GatewayError(
+        'invalid_request',
+        'We could not parse the JSON body of your request. The body must be a valid JSON object (Content-Type: application/json).',
+        { code: 'invalid_json' },
+      );
+    }
+    const chat = validateChatRequest(parsed);
+    const model = this.ctx.resolver.model(chat.model);
+    const target = this.ctx.resolver.chatTarget(model);
+    this.target = target;
+    this.stream = chat.stream === true;
+
+    // Re-serialise only when something must change: most requests pass through byte for byte.
+    let mutated = false;
+    if (model.upstreamId !== chat.model) {
+      parsed.model = model.upstreamId;
+      mutated = true;
+    }
+    const callerWantsUsage = chat.stream_options?.include_usage === true;
+    if (this.stream) {
+      this.tap = new OpenAIStreamTap(!callerWantsUsage);
+      if (!callerWantsUsage) {
+        parsed.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
+        mutated = true;
+      }
+    }
+    const body = mutated ? Buffer.from(JSON.stringify(parsed), 'utf8') : undefined;
+
+    const set = [
+      setHeader('x-gateway-cluster', target.cluster),
+      setHeader(':path', target.path),
+      setHeader(':authority', target.authority),
+      ...target.headers.map(([k, v]) => setHeader(k, v)),
+    ];
+    if (body) set.push(setHeader('content-length', String(body.length)));
+    return continueRequestBody({ set, body, clearRouteCache: true });
+  }
+
+  // ---- response ---------------------------------------------------------------------------
+
+  private onResponseHeaders(req: ProcessingRequest): ProcessingResponse {
+    const h = headerMapToRecord(req.response_headers?.headers);
+    this.status = Number(h[':status'] ?? '0');
+    const set = this.gatewayHeaders();
+    const remove = Object.keys(h).filter((k) => HIDDEN_UPSTREAM_HEADERS.test(k));
+    if (req.response_headers?.end_of_stream) {
+      // No body will follow (e.g. a bodiless upstream error): meter now.
+      this.finish(undefined, false);
+      return continueResponseHeaders({ set, remove }, 'STREAMED');
+    }
+    // Errors and non-stream answers are small and needed whole (usage, cost header, error mapping);
+    // successful streams flow chunk by chunk.
+    const buffer = this.status >= 400 || !this.stream;
+    this.bufferedErrorBody = this.status >= 400;
+    return continueResponseHeaders({ set, remove }, buffer ? 'BUFFERED' : 'STREAMED');
+  }
+
+  private onResponseBody(req: ProcessingRequest): ProcessingResponse {
+    const body = req.response_body?.body ?? Buffer.alloc(0);
+    const eos = req.response_body?.end_of_stream === true;
+    if (this.bufferedErrorBody) return this.onUpstreamError(body);
+    if (!this.stream) {
+      const usage = this.readJsonUsage(body);
+      const usd = this.finish(usage, false);
+      const set = usd === undefined ? undefined : [setHeader('x-gateway-cost-usd', formatUsd(usd))];
+      return continueResponseBody({ set }, this.metadata(usage, usd));
+    }
+    if (!this.firstChunkSeen && body.length > 0) {
+      this.firstChunkSeen = true;
+      this.ctx.metrics.timeToFirstToken.observe({ ...this.modelLabels(), gen_ai_operation_name: OPERATION }, this.elapsedSeconds());
+    }
+    const replacement = this.tap?.push(body, eos);
+    if (!eos) return continueResponseBody({ body: replacement });
+    const usage = this.tap?.usage;
+    const usd = this.finish(usage, false);
+    return continueResponseBody({ body: replacement }, this.metadata(usage, usd));
+  }
+
+  private onUpstreamError(body: Buffer): ProcessingResponse {
+    const text = body.toString('utf8');
+    this.finish(undefined, false);
+    const providerMessage = parseOpenAIErrorMessage(text);
+    this.ctx.log.warn({ rid: this.rid, status: this.status, provider: this.target?.provider.id, upstream: providerMessage ?? text.slice(0, 200) }, 'upstream error');
+    let status = this.status;
+    let out: string | undefined;
+    if (status === 401 || status === 403) {
+      // The provider refused the gateway's own credential: the caller can do nothing about it,
+      // and the provider's text may quote the key.
+      status = 502;
+      out = renderOpenAIError(new GatewayError('upstream', 'The upstream provider rejected the gateway credentials.', { code: 'upstream_auth_failed' }));
+    } else if (providerMessage === undefined) {
+      // Envoy's own replies ("upstream connect error", "no healthy upstream") are plain text.
+      const kind = kindForStatus(status);
+      out = renderOpenAIError(new GatewayError(kind, `Upstream provider error (HTTP ${status}): ${text.slice(0, 200).trim() || 'no details'}`, { code: 'upstream_error' }));
+    }
+    if (out === undefined) return continueResponseBody();
+    const buf = Buffer.from(out, 'utf8');
+    const set = [setHeader(':status', String(status)), setHeader('content-type', 'application/json'), setHeader('content-length', String(buf.length))];
+    return continueResponseBody({ set, body: buf }, this.metadata(undefined, undefined));
+  }
+
+  // ---- bookkeeping ------------------------------------------------------------------------
+
+  private readJsonUsage(body: Buffer): Usage | undefined {
+    try {
+      return fromOpenAIUsage((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage);
+    } catch {
+      this.ctx.log.warn({ rid: this.rid, status: this.status }, 'upstream response body is not JSON; usage unknown');
+      return undefined;
+    }
+  }
+
+  /** Records the call once; returns its cost when the usage is known. */
+  private finish(usage: Usage | undefined, aborted: boolean): number | undefined {
+    if (this.finished || !this.target) return undefined;
+    this.finished = true;
+    const m = this.ctx.metrics;
+    const labels = this.modelLabels();
+    const seconds = this.elapsedSeconds();
+    const errorType = aborted ? 'aborted' : this.status >= 400 ? String(this.status) : '';
+    m.requestDuration.observe({ ...labels, gen_ai_operation_name: OPERATION, error_type: errorType }, seconds);
+    m.requests.inc({ ...labels, status_code: aborted ? 'aborted' : String(this.status) });
+    let usd: number | undefined;
+    if (usage) {
+      usd = costUsd(usage, this.target.model.pricing);
+      m.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input', gen_ai_operation_name: OPERATION }, usage.inputTokens);
+      m.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output', gen_ai_operation_name: OPERATION }, usage.outputTokens);
+      m.costUsd.inc(labels, usd);
+    }
+    this.ctx.log.info(
+      {
+        rid: this.rid,
+        tenant: this.principal?.tenant,
+        model: this.target.model.id,
+        provider: this.target.provider.id,
+        status: this.status,
+        stream: this.stream,
+        inputTokens: usage?.inputTokens,
+        outputTokens: usage?.outputTokens,
+        costUsd: usd,
+        ms: Math.round(seconds * 1e4) / 10,
+        aborted: aborted || undefined,
+      },
+      'llm call',
+    );
+    return usd;
+  }
+
+  private metadata(usage: Usage | undefined, usd: number | undefined) {
+    const fields: Record<string, Plain> = {
+      request_id: this.rid,
+      tenant: this.principal?.tenant,
+      key_id: this.principal?.keyId,
+      model: this.target?.model.id,
+      provider: this.target?.provider.id,
+      stream: this.stream,
+      input_tokens: usage?.inputTokens,
+      output_tokens: usage?.outputTokens,
+      cached_input_tokens: usage?.cachedInputTokens,
+      cost_usd: usd,
+    };
+    return toStruct({ [METADATA_NAMESPACE]: fields });
+  }
+
+  private modelLabels() {
+    return {
+      tenant: this.principal?.tenant ?? 'unknown',
+      gen_ai_provider_name: this.target?.provider.id ?? 'none',
+      gen_ai_request_model: this.target?.model.id ?? 'none',
+    };
+  }
+
+  private gatewayHeaders() {
+    const set = [setHeader('x-gateway-request-id', this.rid), setHeader('x-gateway-cache', 'bypass')];
+    if (this.target) set.push(setHeader('x-gateway-model', this.target.model.id), setHeader('x-gateway-provider', this.target.provider.id));
+    return set;
+  }
+
+  private elapsedSeconds(): number {
+    return Number(process.hrtime.bigint() - this.start) / 1e9;
+  }
+
+  private tooLarge(bytes: number): GatewayError {
+    return new GatewayError('too_large', `Request body of ${bytes} bytes exceeds the gateway limit of ${this.ctx.maxRequestBytes} bytes.`, {
+      code: 'request_too_large',
+    });
+  }
+
+  private reply(status: number, body: string | Buffer, details: string): ProcessingResponse {
+    const headers: Array<[string, string]> = [
+      ['content-type', 'application/json'],
+      ['x-gateway-request-id', this.rid],
+      ['x-gateway-cache', 'bypass'],
+    ];
+    return immediate(status, body, headers, details, toStruct({ [METADATA_NAMESPACE]: { request_id: this.rid, tenant: this.principal?.tenant } }));
+  }
+
+  private fail(err: unknown): ProcessingResponse {
+    const gwErr =
+      err instanceof GatewayError ? err : new GatewayError('internal', 'The gateway failed to process the request.', { code: 'internal_error' });
+    if (!(err instanceof GatewayError)) this.ctx.log.error({ rid: this.rid, err }, 'unexpected error while processing');
+    this.ctx.metrics.rejections.inc({ reason: gwErr.kind, status_code: String(gwErr.status) });
+    // The exchange ends here: nothing more is metered for it.
+    this.finished = true;
+    const headers: Array<[string, string]> = [
+      ['content-type', 'application/json'],
+      ['x-gateway-request-id', this.rid || randomUUID()],
+      ['x-gateway-cache', 'bypass'],
+    ];
+    if (this.target) headers.push(['x-gateway-model', this.target.model.id], ['x-gateway-provider', this.target.provider.id]);
+    if (gwErr.opts.retryAfterSeconds !== undefined) headers.push(['retry-after', String(gwErr.opts.retryAfterSeconds)]);
+    const meta = toStruct({ [METADATA_NAMESPACE]: { request_id: this.rid, tenant: this.principal?.tenant, error: gwErr.opts.code ?? gwErr.kind } });
+    return immediate(gwErr.status, renderOpenAIError(gwErr), headers, `llm_gateway_${gwErr.kind}`, meta);
+  }
+}

@@ -1,0 +1,733 @@
+/**
+ * OpenAI-format provider simulator.
+ *
+ * Stands in for api.openai.com and OpenAI-compatible providers (Groq at
+ * /openai/v1, OpenRouter at /api/v1, DeepSeek at /v1 or /) in tests,
+ * benchmarks and demo mode. Routes are matched on the path suffix:
+ *
+ *   POST  ...\/chat/completions   Chat Completions (non-stream and SSE stream)
+ *   GET   ...\/models             model list
+ *   anything else                 404 in OpenAI error format
+ *
+ * Response content and token accounting are deterministic; see completion.ts.
+ *
+ * Test hooks (request headers):
+ *   x-sim-fail: <status>    answer with that status and an OpenAI-style error
+ *                           body (429 also sets `retry-after: 1`)
+ *   x-sim-fail: hang        never answer; the request stays open until the
+ *                           client disconnects (or the simulator is closed)
+ *   x-sim-fail: reset       destroy the connection without answering
+ *   x-sim-fail: midstream   start a normal 200 response, send about half of it,
+ *                           then destroy the connection
+ *   x-sim-latency-ms: <n>   per-request override of `latencyMs`
+ *
+ * Order of checks: route (404) -> API key (401) -> failure injection
+ * (x-sim-fail, failEvery) -> request validation (400) -> answer. The latency
+ * delay applies before any response starts.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { planCompletion, type CompletionPlan } from './completion.js';
+
+export {
+  countPromptTokens,
+  planCompletion,
+  lastUserText,
+  echoFragment,
+  responseWords,
+  contentChars,
+  contentText,
+  requestedTokens,
+  SIM_GREETING,
+  DEFAULT_COMPLETION_TOKENS,
+  MAX_SIM_TOKENS,
+  ECHO_CHARS,
+} from './completion.js';
+export type { CompletionPlan, FinishReason, PlanInput } from './completion.js';
+
+export interface OpenAISimulatorOptions {
+  /** Interface to bind (default '127.0.0.1'). */
+  host?: string;
+  /** Port to bind (default 0 = ephemeral). */
+  port?: number;
+  /** If set, requests must carry `Authorization: Bearer <apiKey>`, else 401. */
+  apiKey?: string;
+  /** Delay before the response starts (default 0). */
+  latencyMs?: number;
+  /** Streaming pace in completion tokens per second; 0/undefined = as fast as possible. */
+  tokensPerSecond?: number;
+  /** Inject a failure every Nth request (counting all requests; 0 = never). */
+  failEvery?: number;
+  /** Status of injected `failEvery` failures (default 500). */
+  failStatus?: number;
+}
+
+export interface SimulatorRequestRecord {
+  method: string;
+  /** Request target as received (path plus query string, if any). */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body; the raw text if it is not valid JSON; undefined if empty. */
+  body: unknown;
+}
+
+export interface OpenAISimulator {
+  /** Base URL without a path, e.g. http://127.0.0.1:40123 */
+  url: string;
+  port: number;
+  /** The most recent received requests (at most MAX_RECORDED_REQUESTS). */
+  requests: SimulatorRequestRecord[];
+  /** Total number of requests received since start. */
+  requestCount(): number;
+  close(): Promise<void>;
+}
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** Model ids returned by GET .../models. */
+export const SIM_MODELS: readonly string[] = [
+  'gpt-4o',
+  'gpt-4o-mini',
+  'gpt-4.1',
+  'gpt-4.1-mini',
+  'gpt-4.1-nano',
+  'o3-mini',
+  'gpt-3.5-turbo',
+];
+
+export const MAX_RECORDED_REQUESTS = 1000;
+export const SYSTEM_FINGERPRINT = 'fp_sim0a1b2c3d';
+/** Advertised limits in the x-ratelimit-* headers (per 60 s window). */
+export const RATE_LIMIT_REQUESTS = 10_000;
+export const RATE_LIMIT_TOKENS = 30_000_000;
+
+const RATE_WINDOW_MS = 60_000;
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const MAX_LATENCY_MS = 10 * 60_000;
+const UNPACED_WORDS_PER_CHUNK = 4;
+
+// ---------------------------------------------------------------------------
+// Error bodies
+
+export function openAIError(
+  message: string,
+  type: string,
+  param: string | null = null,
+  code: string | null = null,
+): OpenAIErrorBody {
+  return { error: { message, type, param, code } };
+}
+
+/** Mask an API key for error messages: never reveals more than its last 4 characters. */
+export function maskApiKey(key: string): string {
+  const show = key.length >= 12 ? 4 : key.length >= 8 ? 2 : 0;
+  const stars = Math.max(4, Math.min(key.length - show, 20));
+  return '*'.repeat(stars) + key.slice(key.length - show);
+}
+
+/** Error body used for an injected failure with the given status. */
+export function injectedErrorBody(status: number): OpenAIErrorBody {
+  switch (status) {
+    case 400:
+      return openAIError('Simulated bad request.', 'invalid_request_error');
+    case 401:
+      return openAIError(
+        'Incorrect API key provided (simulated failure).',
+        'invalid_request_error',
+        null,
+        'invalid_api_key',
+      );
+    case 403:
+      return openAIError('You are not allowed to access this resource (simulated failure).', 'invalid_request_error', null, 'permission_denied');
+    case 404:
+      return openAIError('The model does not exist or you do not have access to it (simulated failure).', 'invalid_request_error', null, 'model_not_found');
+    case 429:
+      return openAIError(
+        'Rate limit reached for requests (simulated). Please try again in 1s.',
+        'requests',
+        null,
+        'rate_limit_exceeded',
+      );
+    case 500:
+      return openAIError('The server had an error while processing your request. Sorry about that!', 'server_error');
+    case 502:
+      return openAIError('Bad gateway.', 'server_error');
+    case 503:
+      return openAIError('The server is overloaded or not ready yet.', 'server_error');
+    case 504:
+      return openAIError('Gateway timeout.', 'server_error');
+    default:
+      return status >= 500
+        ? openAIError(`Simulated server error (status ${status}).`, 'server_error')
+        : openAIError(`Simulated error (status ${status}).`, 'invalid_request_error');
+  }
+}
+
+const INVALID_JSON_MESSAGE =
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. " +
+  'The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)';
+
+const MISSING_KEY_MESSAGE =
+  "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth " +
+  '(i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.';
+
+function jsonTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Validate a chat completion request the way OpenAI does (subset). Returns an error body or null. */
+export function validateChatRequest(body: unknown): OpenAIErrorBody | null {
+  if (!isRecord(body)) {
+    return openAIError(
+      `Invalid type for root: expected an object, but got ${jsonTypeName(body)} instead.`,
+      'invalid_request_error',
+    );
+  }
+  if (typeof body.model !== 'string' || body.model === '') {
+    return openAIError('you must provide a model parameter', 'invalid_request_error');
+  }
+  const messages = body.messages;
+  if (messages === undefined || messages === null) {
+    return openAIError("Missing required parameter: 'messages'.", 'invalid_request_error', 'messages');
+  }
+  if (!Array.isArray(messages)) {
+    return openAIError(
+      `Invalid type for 'messages': expected an array of objects, but got ${jsonTypeName(messages)} instead.`,
+      'invalid_request_error',
+      'messages',
+    );
+  }
+  if (messages.length === 0) {
+    return openAIError(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      'invalid_request_error',
+      'messages',
+    );
+  }
+  for (let i = 0; i < messages.length; i++) {
+    const m: unknown = messages[i];
+    if (!isRecord(m)) {
+      return openAIError(
+        `Invalid type for 'messages[${i}]': expected an object, but got ${jsonTypeName(m)} instead.`,
+        'invalid_request_error',
+        `messages[${i}]`,
+      );
+    }
+    if (typeof m.role !== 'string') {
+      return openAIError(
+        `Missing required parameter: 'messages[${i}].role'.`,
+        'invalid_request_error',
+        `messages[${i}].role`,
+      );
+    }
+  }
+  for (const name of ['max_tokens', 'max_completion_tokens'] as const) {
+    const v = body[name];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      return openAIError(
+        `Invalid type for '${name}': expected an integer, but got ${jsonTypeName(v)} instead.`,
+        'invalid_request_error',
+        name,
+      );
+    }
+    if (v < 1) {
+      return openAIError(
+        `Invalid '${name}': integer below minimum value. Expected a value >= 1, but got ${v} instead.`,
+        'invalid_request_error',
+        name,
+      );
+    }
+  }
+  if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
+    return openAIError(
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      'invalid_request_error',
+      'stream_options',
+    );
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+/** OpenAI-style duration string: "120ms", "8.64s", "6m0s". */
+export function formatResetDuration(ms: number): string {
+  const v = Math.max(0, Math.round(ms));
+  if (v < 1000) return `${v}ms`;
+  if (v < 60_000) return `${Number((v / 1000).toFixed(3))}s`;
+  const m = Math.floor(v / 60_000);
+  const s = Number(((v % 60_000) / 1000).toFixed(3));
+  return `${m}m${s}s`;
+}
+
+function headerValue(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Per-request cancellation state: set when the response/connection closes. */
+interface ReqCtx {
+  closed: boolean;
+  timer: NodeJS.Timeout | undefined;
+  wake: (() => void) | undefined;
+}
+
+function sleep(ctx: ReqCtx, ms: number): Promise<void> {
+  if (ctx.closed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      ctx.timer = undefined;
+      ctx.wake = undefined;
+      resolve();
+    };
+    ctx.wake = done;
+    ctx.timer = setTimeout(done, ms);
+  });
+}
+
+function nextTurn(ctx: ReqCtx): Promise<void> {
+  if (ctx.closed) return Promise.resolve();
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+function waitDrain(ctx: ReqCtx, res: http.ServerResponse): Promise<void> {
+  if (ctx.closed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      ctx.wake = undefined;
+      res.off('drain', done);
+      resolve();
+    };
+    ctx.wake = done;
+    res.once('drain', done);
+  });
+}
+
+type FailDirective = { kind: 'status'; status: number } | { kind: 'hang' | 'reset' | 'midstream' };
+
+function parseFailHeader(v: string | undefined): FailDirective | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim().toLowerCase();
+  if (s === 'hang' || s === 'reset' || s === 'midstream') return { kind: s };
+  if (/^\d{3}$/.test(s)) {
+    const status = Number(s);
+    if (status >= 200 && status <= 599) return { kind: 'status', status };
+  }
+  return undefined; // unknown values are ignored
+}
+
+// ---------------------------------------------------------------------------
+// Server
+
+export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise<OpenAISimulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const apiKey = opts.apiKey !== undefined && opts.apiKey !== '' ? opts.apiKey : undefined;
+  const defaultLatency = Math.max(0, opts.latencyMs ?? 0);
+  const tokensPerSecond = Math.max(0, opts.tokensPerSecond ?? 0);
+  const failEvery = Math.max(0, Math.floor(opts.failEvery ?? 0));
+  const failStatus = opts.failStatus ?? 500;
+
+  const requests: SimulatorRequestRecord[] = [];
+  let count = 0;
+
+  // ids: random per-instance prefix + counter (cheap, unique).
+  const reqIdPrefix = randomBytes(8).toString('hex');
+  const cmplIdPrefix = randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+  const modelsCreated = Math.floor(Date.now() / 1000) - 86_400;
+
+  // Fixed 60 s rate-limit window, only used for the advertised headers.
+  let windowStart = Date.now();
+  let windowRequests = 0;
+  let windowTokens = 0;
+
+  function rateHeaders(now: number, tokens: number, exhausted: boolean): Record<string, string> {
+    if (now - windowStart >= RATE_WINDOW_MS) {
+      windowStart = now;
+      windowRequests = 0;
+      windowTokens = 0;
+    }
+    windowRequests++;
+    windowTokens += tokens;
+    const reset = formatResetDuration(windowStart + RATE_WINDOW_MS - now);
+    return {
+      'x-ratelimit-limit-requests': String(RATE_LIMIT_REQUESTS),
+      'x-ratelimit-remaining-requests': exhausted ? '0' : String(Math.max(0, RATE_LIMIT_REQUESTS - windowRequests)),
+      'x-ratelimit-reset-requests': reset,
+      'x-ratelimit-limit-tokens': String(RATE_LIMIT_TOKENS),
+      'x-ratelimit-remaining-tokens': String(Math.max(0, RATE_LIMIT_TOKENS - windowTokens)),
+      'x-ratelimit-reset-tokens': reset,
+    };
+  }
+
+  function baseHeaders(seq: number, startedAt: number, tokens: number, exhausted = false): Record<string, string> {
+    const now = Date.now();
+    const h = rateHeaders(now, tokens, exhausted);
+    h['x-request-id'] = `req_${reqIdPrefix}${seq.toString(16).padStart(16, '0')}`;
+    h['openai-processing-ms'] = String(now - startedAt);
+    h['openai-version'] = '2020-10-01';
+    return h;
+  }
+
+  function sendJson(
+    res: http.ServerResponse,
+    status: number,
+    payload: unknown,
+    headers: Record<string, string>,
+  ): void {
+    if (res.destroyed || res.headersSent) return;
+    const text = JSON.stringify(payload);
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  async function handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    ctx: ReqCtx,
+    seq: number,
+    startedAt: number,
+    rawBody: Buffer | null,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q >= 0 ? target.slice(0, q) : target;
+
+    // Parse + record.
+    let body: unknown = undefined;
+    let jsonOk = false;
+    if (rawBody !== null && rawBody.length > 0) {
+      const text = rawBody.toString('utf8');
+      try {
+        body = JSON.parse(text);
+        jsonOk = true;
+      } catch {
+        body = text;
+      }
+    }
+    requests.push({ method, path: target, headers: req.headers, body });
+    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+
+    const latencyHeader = headerValue(req, 'x-sim-latency-ms');
+    let latency = defaultLatency;
+    if (latencyHeader !== undefined) {
+      const n = Number(latencyHeader);
+      if (Number.isFinite(n) && n >= 0) latency = Math.min(n, MAX_LATENCY_MS);
+    }
+    const delay = async (): Promise<boolean> => {
+      if (latency > 0) await sleep(ctx, latency);
+      return !ctx.closed;
+    };
+    const fail = async (status: number, err: OpenAIErrorBody, extra?: Record<string, string>): Promise<void> => {
+      if (!(await delay())) return;
+      const h = baseHeaders(seq, startedAt, 0, status === 429);
+      if (extra) Object.assign(h, extra);
+      sendJson(res, status, err, h);
+    };
+
+    if (rawBody === null) {
+      await fail(413, openAIError('Request body too large.', 'invalid_request_error'));
+      return;
+    }
+
+    // Route on path suffix.
+    let route: 'chat' | 'models' | undefined;
+    if (path.endsWith('/chat/completions')) route = method === 'POST' ? 'chat' : undefined;
+    else if (path.endsWith('/models')) route = method === 'GET' ? 'models' : undefined;
+    if (route === undefined) {
+      await fail(404, openAIError(`Invalid URL (${method} ${path})`, 'invalid_request_error'));
+      return;
+    }
+
+    // Auth.
+    if (apiKey !== undefined) {
+      const auth = headerValue(req, 'authorization');
+      const m = auth === undefined ? null : /^Bearer\s+(.*)$/i.exec(auth.trim());
+      const given = m?.[1]?.trim() ?? '';
+      if (given === '') {
+        await fail(401, openAIError(MISSING_KEY_MESSAGE, 'invalid_request_error', null, 'invalid_api_key'));
+        return;
+      }
+      if (given !== apiKey) {
+        await fail(
+          401,
+          openAIError(
+            `Incorrect API key provided: ${maskApiKey(given)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+            'invalid_request_error',
+            null,
+            'invalid_api_key',
+          ),
+        );
+        return;
+      }
+    }
+
+    // Failure injection.
+    let directive = parseFailHeader(headerValue(req, 'x-sim-fail'));
+    if (directive === undefined && failEvery > 0 && seq % failEvery === 0) {
+      directive = { kind: 'status', status: failStatus };
+    }
+    if (directive !== undefined) {
+      if (directive.kind === 'hang') return; // answered never; ctx closes with the connection
+      if (directive.kind === 'reset') {
+        if (await delay()) res.destroy();
+        return;
+      }
+      if (directive.kind === 'status') {
+        const st = directive.status;
+        await fail(st, injectedErrorBody(st), st === 429 ? { 'retry-after': '1' } : undefined);
+        return;
+      }
+      // midstream: handled below while answering
+    }
+    const midstream = directive?.kind === 'midstream';
+
+    if (route === 'models') {
+      if (!(await delay())) return;
+      const payload = {
+        object: 'list',
+        data: SIM_MODELS.map((id) => ({ id, object: 'model', created: modelsCreated, owned_by: 'system' })),
+      };
+      if (midstream) {
+        writeHalfAndDestroy(res, JSON.stringify(payload), baseHeaders(seq, startedAt, 0));
+        return;
+      }
+      sendJson(res, 200, payload, baseHeaders(seq, startedAt, 0));
+      return;
+    }
+
+    // Chat completions.
+    if (!jsonOk) {
+      await fail(400, openAIError(INVALID_JSON_MESSAGE, 'invalid_request_error'));
+      return;
+    }
+    const invalid = validateChatRequest(body);
+    if (invalid !== null) {
+      await fail(400, invalid);
+      return;
+    }
+    const chat = body as Record<string, unknown> & { model: string; messages: unknown[] };
+    const plan = planCompletion(chat);
+    if (!(await delay())) return;
+
+    const id = `chatcmpl-${cmplIdPrefix}${seq.toString(36).padStart(8, '0')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const headers = baseHeaders(seq, startedAt, plan.promptTokens + plan.completionTokens);
+
+    if (chat.stream === true) {
+      const so = chat.stream_options;
+      const includeUsage = isRecord(so) && so.include_usage === true;
+      await streamCompletion(res, ctx, headers, { id, created, model: chat.model }, plan, includeUsage, midstream);
+      return;
+    }
+
+    const payload = {
+      id,
+      object: 'chat.completion',
+      created,
+      model: chat.model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: plan.content, refusal: null },
+          logprobs: null,
+          finish_reason: plan.finishReason,
+        },
+      ],
+      usage: usageObject(plan),
+      service_tier: 'default',
+      system_fingerprint: SYSTEM_FINGERPRINT,
+    };
+    if (midstream) {
+      writeHalfAndDestroy(res, JSON.stringify(payload), headers);
+      return;
+    }
+    sendJson(res, 200, payload, headers);
+  }
+
+  async function streamCompletion(
+    res: http.ServerResponse,
+    ctx: ReqCtx,
+    headers: Record<string, string>,
+    meta: { id: string; created: number; model: string },
+    plan: CompletionPlan,
+    includeUsage: boolean,
+    midstream: boolean,
+  ): Promise<void> {
+    headers['content-type'] = 'text/event-stream';
+    headers['cache-control'] = 'no-cache';
+    res.writeHead(200, headers);
+    res.flushHeaders();
+
+    // Every chunk shares this prefix; choices are spliced in.
+    const prefix =
+      `data: {"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},` +
+      `"model":${JSON.stringify(meta.model)},"service_tier":"default","system_fingerprint":"${SYSTEM_FINGERPRINT}","choices":`;
+    const suffix = includeUsage ? ',"usage":null}\n\n' : '}\n\n';
+
+    // Returns false if the stream is gone.
+    const emit = async (data: string): Promise<boolean> => {
+      if (ctx.closed) return false;
+      const ok = res.write(data);
+      if (!ok) await waitDrain(ctx, res);
+      return !ctx.closed;
+    };
+
+    if (!(await emit(`${prefix}[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]${suffix}`))) {
+      return;
+    }
+
+    const words = plan.words;
+    const paced = tokensPerSecond > 0;
+    const perChunk = paced ? Math.min(4, Math.max(1, Math.floor(tokensPerSecond / 50))) : UNPACED_WORDS_PER_CHUNK;
+    const cutAt = midstream ? Math.floor(words.length / 2) : -1;
+    const t0 = Date.now();
+    for (let i = 0; i < words.length; i += perChunk) {
+      if (i > 0 && i >= cutAt && cutAt >= 0) {
+        res.destroy();
+        return;
+      }
+      const end = Math.min(words.length, i + perChunk);
+      if (paced) {
+        const due = t0 + (end * 1000) / tokensPerSecond;
+        const wait = due - Date.now();
+        if (wait > 0) await sleep(ctx, wait);
+        else await nextTurn(ctx);
+      } else {
+        await nextTurn(ctx);
+      }
+      if (ctx.closed) return;
+      let text = words.slice(i, end).join(' ');
+      if (i > 0) text = ' ' + text;
+      const choice = `[{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]`;
+      if (!(await emit(prefix + choice + suffix))) return;
+    }
+    if (midstream) {
+      // Nothing (or almost nothing) to cut: drop the connection before finishing.
+      res.destroy();
+      return;
+    }
+
+    await nextTurn(ctx);
+    if (!(await emit(`${prefix}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${plan.finishReason}"}]${suffix}`))) {
+      return;
+    }
+    if (includeUsage) {
+      await nextTurn(ctx);
+      if (!(await emit(`${prefix}[],"usage":${JSON.stringify(usageObject(plan))}}\n\n`))) return;
+    }
+    await nextTurn(ctx);
+    if (!(await emit('data: [DONE]\n\n'))) return;
+    res.end();
+  }
+
+  function writeHalfAndDestroy(res: http.ServerResponse, text: string, headers: Record<string, string>): void {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(200, headers);
+    res.write(text.slice(0, Math.floor(text.length / 2)));
+    setImmediate(() => res.destroy());
+  }
+
+  const server = http.createServer((req, res) => {
+    const startedAt = Date.now();
+    const seq = ++count;
+    const ctx: ReqCtx = { closed: false, timer: undefined, wake: undefined };
+    res.once('close', () => {
+      ctx.closed = true;
+      if (ctx.timer !== undefined) clearTimeout(ctx.timer);
+      const wake = ctx.wake;
+      if (wake !== undefined) wake();
+    });
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      if (tooLarge) return;
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        tooLarge = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', () => {
+      /* client went away; 'close' on res handles cleanup */
+    });
+    req.on('end', () => {
+      const raw = tooLarge ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      handle(req, res, ctx, seq, startedAt, raw).catch((err: unknown) => {
+        if (!res.headersSent && !res.destroyed) {
+          const msg = err instanceof Error ? err.message : String(err);
+          sendJson(res, 500, openAIError(`Simulator internal error: ${msg}`, 'server_error'), {});
+        } else {
+          res.destroy();
+        }
+      });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    requests,
+    requestCount: () => count,
+    close(): Promise<void> {
+      if (closing === undefined) {
+        closing = new Promise<void>((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          server.closeAllConnections();
+        });
+      }
+      return closing;
+    },
+  };
+}
+
+function usageObject(plan: CompletionPlan): Record<string, unknown> {
+  return {
+    prompt_tokens: plan.promptTokens,
+    completion_tokens: plan.completionTokens,
+    total_tokens: plan.promptTokens + plan.completionTokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
