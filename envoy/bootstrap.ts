@@ -119,6 +119,12 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const llmAction = o.fixedCluster
     ? { cluster: o.fixedCluster, timeout: '600s' }
     : { cluster_header: CLUSTER_HEADER, timeout: '600s' };
+  const llmRoute = {
+    route: llmAction,
+    request_body_buffer_limit: bufferLimit,
+    // The routing header is for Envoy only; providers never see it.
+    request_headers_to_remove: [CLUSTER_HEADER],
+  };
   const routes: Record<string, unknown>[] = [
     {
       name: 'healthz',
@@ -127,12 +133,14 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
       response_headers_to_add: [{ header: { key: 'content-type', value: 'application/json' } }],
       ...(disableExtProc ? { typed_per_filter_config: disableExtProc } : {}),
     },
-    ...LLM_ROUTES.map((m, i) => ({
-      name: `llm_${i}`,
-      match: m,
-      route: llmAction,
-      per_request_buffer_limit_bytes: bufferLimit,
-    })),
+    // Once the processor has chosen a cluster it may also have rewritten :path (e.g. Groq's
+    // /openai/v1/...), so the re-evaluated route must match on its header, not on the path.
+    // A caller cannot ride this route to a provider: the processor runs here too and
+    // strips or overwrites any x-gateway-* header the caller sent.
+    ...(o.fixedCluster
+      ? []
+      : [{ name: 'routed_by_processor', match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, present_match: true }] }, ...llmRoute }]),
+    ...LLM_ROUTES.map((m, i) => ({ name: `llm_${i}`, match: m, ...llmRoute })),
     {
       name: 'passthrough',
       match: { prefix: '/' },

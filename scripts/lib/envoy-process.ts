@@ -42,7 +42,7 @@ export async function startEnvoy(config: Record<string, unknown>, o: EnvoyStartO
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const child = spawn(
     envoyBinary(),
-    ['-c', configPath, '--disable-hot-restart', '--concurrency', String(o.concurrency ?? 1), '-l', o.logLevel ?? 'warning', '--log-format', '[%Y-%m-%d %T.%e][%l] %v'],
+    ['-c', configPath, '--disable-hot-restart', '--file-flush-interval-msec', '200', '--concurrency', String(o.concurrency ?? 1), '-l', o.logLevel ?? 'warning', '--log-format', '[%Y-%m-%d %T.%e][%l] %v'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -42,7 +42,8 @@ export interface LocalStack {
   simulator: OpenAISimulator | undefined;
   gateway: Gateway;
   envoy: EnvoyProcess;
-  close(): Promise<void>;
+  /** Stops taking new connections, lets in-flight calls finish (up to graceMs), then stops all. */
+  close(graceMs?: number): Promise<void>;
 }
 
 const PROVIDER_KEY_ENVS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'GROQ_API_KEY', 'OPENROUTER_API_KEY', 'DEEPSEEK_API_KEY'];
@@ -101,6 +102,14 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const envoy = await startEnvoy(bootstrap, { adminPort, logLevel: o.envoyLogLevel, onStdout: o.onEnvoyStdout });
     cleanups.push(() => envoy.stop());
 
+    const drainingClose = async (graceMs = 2000) => {
+      // New connections stop at Envoy first; calls already inside finish through the processor.
+      await fetch(`${envoy.adminUrl}/drain_listeners`, { method: 'POST' }).catch(() => undefined);
+      const deadline = Date.now() + graceMs;
+      while (gateway.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await close();
+    };
+
     return {
       demo,
       gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
@@ -111,7 +120,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       simulator,
       gateway,
       envoy,
-      close,
+      close: drainingClose,
     };
   } catch (err) {
     await close();

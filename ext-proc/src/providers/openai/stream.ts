@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Usage } from '../../metering/usage.js';
 import { fromOpenAIUsage } from './usage.js';
 
@@ -15,12 +16,14 @@ export class OpenAIStreamTap {
   usage: Usage | undefined;
   events = 0;
   private tail = '';
+  // Chunks can end in the middle of a multi-byte character; the decoder carries it over.
+  private readonly decoder = new StringDecoder('utf8');
 
   constructor(private readonly hideUsageChunk: boolean) {}
 
   /** Returns the bytes to send on instead of `chunk`, or undefined to send it unchanged. */
   push(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
-    const text = this.tail + chunk.toString('utf8');
+    const text = this.tail + this.decoder.write(chunk) + (endOfStream ? this.decoder.end() : '');
     const parts = text.split(EVENT_END);
     this.tail = endOfStream ? '' : (parts.pop() ?? '');
     if (!this.hideUsageChunk) {

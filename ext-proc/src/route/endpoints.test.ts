@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { detectEndpoint, splitPath } from './endpoints.js';
+
+describe('detectEndpoint', () => {
+  it('POST /v1/chat/completions is chat', () => {
+    expect(detectEndpoint('POST', '/v1/chat/completions')).toEqual({ api: 'openai', op: 'chat' });
+  });
+
+  it('GET /v1/models is the list', () => {
+    expect(detectEndpoint('GET', '/v1/models')).toEqual({ api: 'openai', op: 'models' });
+  });
+
+  it('GET /v1/models/{model} retrieves one model, with slashes and percent-encoding', () => {
+    expect(detectEndpoint('GET', '/v1/models/gpt-4o-mini')).toEqual({ api: 'openai', op: 'model', model: 'gpt-4o-mini' });
+    expect(detectEndpoint('GET', '/v1/models/groq/openai/gpt-oss-120b')).toEqual({ api: 'openai', op: 'model', model: 'groq/openai/gpt-oss-120b' });
+    expect(detectEndpoint('GET', '/v1/models/openrouter%2Fgoogle%2Fgemini-2.5-flash')).toEqual({
+      api: 'openai',
+      op: 'model',
+      model: 'openrouter/google/gemini-2.5-flash',
+    });
+  });
+
+  it('wrong method or unknown path is undefined', () => {
+    expect(detectEndpoint('GET', '/v1/chat/completions')).toBeUndefined();
+    expect(detectEndpoint('POST', '/v1/models')).toBeUndefined();
+    expect(detectEndpoint('DELETE', '/v1/models/gpt-4o')).toBeUndefined();
+    expect(detectEndpoint('POST', '/v1/completions')).toBeUndefined();
+    expect(detectEndpoint('POST', '/v1/chat/completions/')).toBeUndefined();
+    expect(detectEndpoint('POST', '/V1/CHAT/COMPLETIONS')).toBeUndefined();
+    expect(detectEndpoint('GET', '/')).toBeUndefined();
+    expect(detectEndpoint('GET', '/v1/modelsx')).toBeUndefined();
+  });
+
+  // BUG: decodeURIComponent throws URIError on a malformed escape; the exchange turns that into a
+  // 500 "internal error" instead of a 4xx. An unparseable path should simply not match (→ 404).
+  it('a malformed percent-escape in a model path does not throw', () => {
+    expect(() => detectEndpoint('GET', '/v1/models/%E0%A4%A')).not.toThrow();
+    expect(() => detectEndpoint('GET', '/v1/models/100%')).not.toThrow();
+  });
+});
+
+describe('splitPath', () => {
+  it('a path without a query', () => {
+    expect(splitPath('/v1/chat/completions')).toEqual({ path: '/v1/chat/completions', query: undefined });
+  });
+
+  it('splits at the first ?', () => {
+    const { path, query } = splitPath('/v1beta/models/gemini:generateContent?key=abc&alt=sse');
+    expect(path).toBe('/v1beta/models/gemini:generateContent');
+    expect(query?.get('key')).toBe('abc');
+    expect(query?.get('alt')).toBe('sse');
+  });
+
+  it('an empty query and a query with an encoded ?', () => {
+    expect(splitPath('/v1/models?').path).toBe('/v1/models');
+    expect(splitPath('/v1/models?').query?.toString()).toBe('');
+    expect(splitPath('/x?key=a%3Fb?c').query?.get('key')).toBe('a?b?c');
+  });
+});

@@ -1,0 +1,63 @@
+/*
+ * `npm start`: the local stack in the foreground — Envoy on GATEWAY_PORT (default 10000, admin
+ * 9901), the processor on gRPC 50051 with metrics on 9464, and, without provider credentials,
+ * the bundled provider simulators (demo mode). Ctrl-C / SIGTERM drains and stops everything.
+ */
+import { readEnv } from '../ext-proc/src/config/env.js';
+import { flushLogs, rootLogger as log } from '../ext-proc/src/log/logger.js';
+import { startLocalStack } from './lib/local-stack.js';
+
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+async function main(): Promise<void> {
+  const config = readEnv();
+  const stack = await startLocalStack({
+    env: process.env,
+    log,
+    gatewayPort: port('GATEWAY_PORT', 10000),
+    adminPort: port('ENVOY_ADMIN_PORT', 9901),
+    grpcPort: config.GRPC_PORT,
+    metricsPort: config.METRICS_PORT,
+    onEnvoyStdout: (chunk) => process.stdout.write(chunk),
+  });
+  const firstKey = stack.gatewayKeys.split(',')[0]?.split(':')[1] ?? '';
+  const out: string[] = [];
+  out.push('');
+  out.push(`  LLM gateway ready on ${stack.gatewayUrl}  (${stack.demo ? 'demo mode: bundled provider simulators' : `providers: ${stack.gateway.providers.join(', ')}`})`);
+  out.push(`  metrics  ${stack.metricsUrl}`);
+  out.push(`  envoy    ${stack.adminUrl}`);
+  if (!process.env.GATEWAY_KEYS) out.push(`  demo gateway key: ${firstKey}`);
+  out.push('');
+  out.push(`  curl ${stack.gatewayUrl}/v1/chat/completions -H "Authorization: Bearer ${process.env.GATEWAY_KEYS ? '<your key>' : firstKey}" \\`);
+  out.push(`    -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`);
+  out.push('');
+  flushLogs();
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: draining in-flight calls');
+    stack.close(config.SHUTDOWN_GRACE_MS).then(
+      () => {
+        log.info('stopped');
+        flushLogs();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        flushLogs();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  log.fatal(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  flushLogs();
+  process.exit(1);
+});
