@@ -34,6 +34,8 @@ export interface BootstrapOptions {
 }
 
 export const CLUSTER_HEADER = 'x-gateway-cluster';
+/** Matches the processor's MAX_REQUEST_BYTES default. */
+export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export const EXT_PROC_CLUSTER = 'ext_proc';
 const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -107,11 +109,61 @@ function cluster(c: UpstreamCluster, http2 = false): Record<string, unknown> {
   return out;
 }
 
+/** The ext_proc HTTP filter stanza, placed before the router. */
+export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: number }): Record<string, unknown> {
+  return {
+    name: EXT_PROC_FILTER,
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      grpc_service: {
+        envoy_grpc: { cluster_name: EXT_PROC_CLUSTER, max_receive_message_length: 2 * o.bufferLimit },
+        timeout: '30s',
+      },
+      // Fail closed: an LLM call that skips auth and metering is a leak.
+      failure_mode_allow: false,
+      processing_mode: {
+        request_header_mode: 'SEND',
+        response_header_mode: 'SEND',
+        request_body_mode: 'BUFFERED',
+        response_body_mode: 'STREAMED',
+        request_trailer_mode: 'SKIP',
+        response_trailer_mode: 'SKIP',
+      },
+      // The processor buffers small non-stream responses (usage, cost header) and keeps streams streamed.
+      allow_mode_override: true,
+      message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
+      max_message_timeout: '30s',
+      // The processor rewrites :authority and :path to reach the chosen provider.
+      mutation_rules: { allow_all_routing: true },
+      metadata_options: { receiving_namespaces: { untyped: ['llm_gateway'] } },
+    },
+  };
+}
+
+/** The processor's cluster: gRPC over HTTP/2, health-checked with grpc.health.v1. */
+export function extProcCluster(host: string, port: number): Record<string, unknown> {
+  return {
+    ...cluster({ name: EXT_PROC_CLUSTER, host, port, tls: false }, true),
+    health_checks: [
+      {
+        timeout: '1s',
+        interval: '5s',
+        unhealthy_threshold: 2,
+        healthy_threshold: 1,
+        grpc_health_check: { service_name: 'envoy.service.ext_proc.v3.ExternalProcessor' },
+      },
+    ],
+  };
+}
+
+/** Envoy's buffer must exceed the processor's limit, so oversize bodies get the processor's
+ *  413 in the caller's API format rather than Envoy's plain-text one. */
+export function envoyBufferLimit(maxRequestBytes: number): number {
+  return maxRequestBytes + 1024 * 1024;
+}
+
 export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
-  const maxBytes = o.maxRequestBytes ?? 32 * 1024 * 1024;
-  // Envoy's buffer must exceed the processor's limit, so oversize bodies get the processor's
-  // 413 in the caller's API format rather than Envoy's plain-text one.
-  const bufferLimit = maxBytes + 1024 * 1024;
+  const bufferLimit = envoyBufferLimit(o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
   const disableExtProc = o.extProc
     ? { [EXT_PROC_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', disabled: true } }
     : undefined;
@@ -152,52 +204,12 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   ];
 
   const httpFilters: Record<string, unknown>[] = [];
-  if (o.extProc) {
-    httpFilters.push({
-      name: EXT_PROC_FILTER,
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-        grpc_service: {
-          envoy_grpc: { cluster_name: EXT_PROC_CLUSTER, max_receive_message_length: 2 * bufferLimit },
-          timeout: '30s',
-        },
-        // Fail closed: an LLM call that skips auth and metering is a leak.
-        failure_mode_allow: false,
-        processing_mode: {
-          request_header_mode: 'SEND',
-          response_header_mode: 'SEND',
-          request_body_mode: 'BUFFERED',
-          response_body_mode: 'STREAMED',
-          request_trailer_mode: 'SKIP',
-          response_trailer_mode: 'SKIP',
-        },
-        allow_mode_override: true,
-        message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
-        max_message_timeout: '30s',
-        // The processor rewrites :authority and :path to reach the chosen provider.
-        mutation_rules: { allow_all_routing: true },
-        metadata_options: { receiving_namespaces: { untyped: ['llm_gateway'] } },
-      },
-    });
-  }
+  if (o.extProc) httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs }));
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const clusters = o.upstreams.map((u) => cluster(u));
   if (o.passthrough) clusters.push(cluster(o.passthrough));
-  if (o.extProc) {
-    clusters.push({
-      ...cluster({ name: EXT_PROC_CLUSTER, host: o.extProc.host, port: o.extProc.port, tls: false }, true),
-      health_checks: [
-        {
-          timeout: '1s',
-          interval: '5s',
-          unhealthy_threshold: 2,
-          healthy_threshold: 1,
-          grpc_health_check: { service_name: 'envoy.service.ext_proc.v3.ExternalProcessor' },
-        },
-      ],
-    });
-  }
+  if (o.extProc) clusters.push(extProcCluster(o.extProc.host, o.extProc.port));
 
   return {
     admin: { address: { socket_address: { address: o.adminAddress ?? '127.0.0.1', port_value: o.adminPort } } },

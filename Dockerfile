@@ -1,0 +1,25 @@
+# The processor (and, for the demo profile, the provider simulator) as one image.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY protos ./protos
+COPY scripts ./scripts
+COPY ext-proc ./ext-proc
+COPY envoy ./envoy
+COPY simulators ./simulators
+COPY bench ./bench
+COPY models ./models
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production GRPC_HOST=0.0.0.0 METRICS_HOST=0.0.0.0
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/models ./models
+USER node
+EXPOSE 50051 9464
+CMD ["node", "dist/ext-proc/src/main.js"]

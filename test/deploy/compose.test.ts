@@ -1,0 +1,90 @@
+/*
+ * No Docker engine runs here, so docker-compose.yml must be right by construction: this test
+ * checks images, ports, mounted files and the wiring between services.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { repoRoot } from '../../ext-proc/src/config/paths.js';
+
+interface Service {
+  image?: string;
+  build?: string | { context: string };
+  command?: string[];
+  volumes?: string[];
+  ports?: string[];
+  environment?: Record<string, string>;
+  depends_on?: string[] | Record<string, unknown>;
+}
+
+const root = repoRoot();
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const services = compose.services;
+
+/** Expands `${VAR:-default}` with the default, as compose does when VAR is unset. */
+const expandDefault = (s: string) => s.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+
+describe('docker-compose.yml', () => {
+  it('has the stack DESIGN §2 lists', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['envoy', 'ext-proc', 'redis', 'prometheus', 'grafana']));
+  });
+
+  it('pins every image to a version', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.image, name).toBeTruthy();
+      expect(s.image, name).toMatch(/:[\w.-]+$/);
+      expect(s.image, name).not.toMatch(/:latest$/);
+    }
+  });
+
+  it('mounts only files and folders that exist', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const v of s.volumes ?? []) {
+        const host = expandDefault(v).split(':')[0]!;
+        expect(existsSync(path.join(root, host)), `${name}: ${host}`).toBe(true);
+      }
+    }
+    // The documented alternative Envoy config exists too.
+    expect(existsSync(path.join(root, 'envoy', 'compose.yaml'))).toBe(true);
+  });
+
+  it('publishes distinct host ports, including the contract ports', () => {
+    const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+    expect(hostPorts).toEqual(expect.arrayContaining(['10000', '9901', '9464']));
+  });
+
+  it('builds the processor image from a Dockerfile whose sources exist', () => {
+    const build = services['ext-proc']!.build;
+    const ctx = typeof build === 'string' ? build : build!.context;
+    const dockerfile = readFileSync(path.join(root, ctx, 'Dockerfile'), 'utf8');
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const src of m[1]!.split(/\s+/)) expect(existsSync(path.join(root, ctx, src)), src).toBe(true);
+    }
+    expect(dockerfile).toMatch(/CMD \["node", "dist\/ext-proc\/src\/main.js"\]/);
+    // The simulator service reuses that image.
+    expect(services.simulator!.image).toBe(services['ext-proc']!.image);
+  });
+
+  it('wires Envoy to the processor and the simulator by service name and port', () => {
+    const mount = services.envoy!.volumes!.map((v) => expandDefault(v).split(':')[0]!);
+    const envoyConfig = parse(readFileSync(path.join(root, mount[0]!), 'utf8')) as Record<string, any>;
+    const clusters = envoyConfig.static_resources.clusters as Array<{ name: string; load_assignment: any }>;
+    const addr = (c: { load_assignment: any }) => c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+    const extProc = clusters.find((c) => c.name === 'ext_proc')!;
+    expect(addr(extProc)).toEqual({ address: 'ext-proc', port_value: 50051 });
+    expect(services['ext-proc']!.environment!.GRPC_HOST).toBe('0.0.0.0');
+    const sim = clusters.find((c) => c.name === 'openai')!;
+    expect(addr(sim)).toEqual({ address: 'simulator', port_value: Number(services.simulator!.environment!.SIM_PORT) });
+    const listener = envoyConfig.static_resources.listeners[0].address.socket_address;
+    expect(listener).toEqual({ address: '0.0.0.0', port_value: 10000 });
+  });
+
+  it('scrapes services that exist on the ports they serve', () => {
+    const prom = parse(readFileSync(path.join(root, 'grafana', 'prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    const targets = prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
+    for (const t of targets) expect(Object.keys(services)).toContain(t.split(':')[0]);
+    expect(targets).toEqual(expect.arrayContaining(['ext-proc:9464', 'envoy:9901']));
+  });
+});
