@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     grpcPort: config.GRPC_PORT,
     metricsPort: config.METRICS_PORT,
     onEnvoyStdout: (chunk) => process.stdout.write(chunk),
+    // Demo-mode simulator pacing, to watch streaming (tokens/s) and latency in action.
+    simulator: { tokensPerSecond: Number(process.env.SIM_TOKENS_PER_SECOND ?? 0), latencyMs: Number(process.env.SIM_LATENCY_MS ?? 0) },
   });
   const firstKey = stack.gatewayKeys.split(',')[0]?.split(':')[1] ?? '';
   const out: string[] = [];

@@ -1,0 +1,64 @@
+/*
+ * `npm start`'s stack process (dist/scripts/stack.js, built by the set-up that `npm test` runs
+ * first): prints `ready`, serves a call with the printed demo key, and on SIGTERM lets an
+ * in-flight stream finish before everything stops.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { repoRoot } from '../../ext-proc/src/config/paths.js';
+import { freePort } from '../../scripts/lib/ports.js';
+
+it('starts in demo mode, prints ready and a key, and drains a stream on SIGTERM', async () => {
+  const entry = path.join(repoRoot(), 'dist', 'scripts', 'stack.js');
+  expect(existsSync(entry), 'dist is built by `node scripts/setup.mjs` (npm test runs it first)').toBe(true);
+  const [gatewayPort, adminPort, grpcPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GATEWAY_PORT: String(gatewayPort),
+    ENVOY_ADMIN_PORT: String(adminPort),
+    GRPC_PORT: String(grpcPort),
+    METRICS_PORT: String(metricsPort),
+    SIM_TOKENS_PER_SECOND: '200',
+    SHUTDOWN_GRACE_MS: '10000',
+  };
+  if (process.env.ENVOY_BIN) env.ENVOY_BIN = process.env.ENVOY_BIN;
+  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    for (let i = 0; i < 300 && !/ready/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toMatch(/ready on http:\/\/127\.0\.0\.1:\d+/);
+    const key = /demo gateway key: (\S+)/.exec(out)?.[1];
+    expect(key).toBeTruthy();
+
+    // 400 tokens at 200 tokens/s: a stream of about two seconds.
+    const res = await fetch(`http://127.0.0.1:${gatewayPort}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go [sim:tokens=400]' }] }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    child.kill('SIGTERM');
+    let body = new TextDecoder().decode(first.value);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      body += new TextDecoder().decode(value);
+    }
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(body).toContain('"finish_reason":"stop"');
+    expect(await exited).toBe(0);
+    // Nothing listens any more.
+    await expect(fetch(`http://127.0.0.1:${gatewayPort}/healthz`)).rejects.toThrow();
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}, 60_000);
