@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { extractKey, KeyConfigError, KeyStore, parseGatewayKeys } from './keys.js';
 
 describe('parseGatewayKeys', () => {
+  it('refuses one key given to two tenants, naming the entry', () => {
+    expect(() => parseGatewayKeys('a:same-key-123,b:same-key-123')).toThrow(/entry 2 \(tenant b\).*already given/);
+  });
+
   it('parses tenant:key pairs, trimming whitespace and skipping empty entries', () => {
     const store = parseGatewayKeys(' acme:gw-key-acme-1 , beta.co_2:gw-key-beta-2,,');
     expect(store.size).toBe(2);

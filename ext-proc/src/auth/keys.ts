@@ -19,9 +19,12 @@ function hashKey(key: string): string {
 export class KeyStore {
   private readonly byHash = new Map<string, Principal>();
 
-  add(tenant: string, key: string): void {
+  /** Returns false when the key is already bound (to any tenant). */
+  add(tenant: string, key: string): boolean {
     const h = hashKey(key);
+    if (this.byHash.has(h)) return false;
     this.byHash.set(h, { tenant, keyId: h.slice(0, 12) });
+    return true;
   }
 
   lookup(key: string): Principal | undefined {
@@ -47,7 +50,8 @@ export function parseGatewayKeys(spec: string): KeyStore {
       throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1}: tenant "${tenant}" may only use letters, digits, _ . - (max 64)`);
     }
     if (key.length < 8) throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1} (tenant ${tenant}): key must be at least 8 characters`);
-    store.add(tenant, key);
+    // One key, one tenant: a silent last-wins would bill one tenant's calls to another.
+    if (!store.add(tenant, key)) throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1} (tenant ${tenant}): this key is already given to a tenant`);
   }
   return store;
 }

@@ -8,7 +8,11 @@ export function detectEndpoint(method: string, path: string): Endpoint | undefin
   if (method === 'POST' && path === '/v1/chat/completions') return { api: 'openai', op: 'chat' };
   if (method === 'GET' && path === '/v1/models') return { api: 'openai', op: 'models' };
   if (method === 'GET' && path.startsWith('/v1/models/')) {
-    return { api: 'openai', op: 'model', model: decodeURIComponent(path.slice('/v1/models/'.length)) };
+    try {
+      return { api: 'openai', op: 'model', model: decodeURIComponent(path.slice('/v1/models/'.length)) };
+    } catch {
+      return undefined; // a malformed %-escape names no model: unknown endpoint
+    }
   }
   return undefined;
 }

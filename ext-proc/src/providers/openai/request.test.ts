@@ -130,6 +130,73 @@ describe('validateChatRequest: accepts documented request shapes', () => {
   });
 });
 
+// Shapes documented in OpenAI's Chat Completions API reference (and typed in the official `openai`
+// SDK, ChatCompletionAssistantMessageParam / ChatCompletionTool / ChatCompletionToolChoiceOption)
+// that the gateway must not refuse.
+describe('validateChatRequest: newer and legacy documented shapes', () => {
+  // BUG: the assistant refine only exempts tool_calls; the API reference says content is
+  // "Required unless `tool_calls` or `function_call` is specified", and the gateway does accept
+  // the `function` role message that answers such a call.
+  it('legacy function calling: assistant with function_call and null content, then a function message', () => {
+    expect(() =>
+      validateChatRequest(
+        base({
+          messages: [
+            user('Weather in Boston?'),
+            { role: 'assistant', content: null, function_call: { name: 'get_current_weather', arguments: '{"location":"Boston, MA"}' } },
+            { role: 'function', name: 'get_current_weather', content: '{"temperature":22}' },
+          ],
+          functions: [{ name: 'get_current_weather', parameters: { type: 'object', properties: {} } }],
+        }),
+      ),
+    ).not.toThrow();
+  });
+
+  // BUG: Tool only admits type "function" (and tool_choice only the function form); custom tools
+  // (ChatCompletionCustomTool, ChatCompletionNamedToolChoiceCustom) are documented.
+  it('custom tools in tools[]', () => {
+    expect(() =>
+      validateChatRequest(
+        base({
+          model: 'gpt-5',
+          tools: [{ type: 'custom', custom: { name: 'code_exec', description: 'Runs Python', format: { type: 'text' } } }],
+          tool_choice: { type: 'custom', custom: { name: 'code_exec' } },
+        }),
+      ),
+    ).not.toThrow();
+  });
+
+  // BUG: tool_choice only admits the function form; the allowed_tools form is documented.
+  it('tool_choice allowed_tools', () => {
+    const tools = [
+      { type: 'function', function: { name: 'get_weather' } },
+      { type: 'function', function: { name: 'get_time' } },
+    ];
+    expect(() =>
+      validateChatRequest(
+        base({ model: 'gpt-5', tools, tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'get_weather' } }] } } }),
+      ),
+    ).not.toThrow();
+  });
+
+  // BUG: assistant tool_calls only admit type "function"; a custom tool call (ChatCompletionMessageCustomToolCall)
+  // returned by the model cannot be sent back in the next turn.
+  it('assistant message with a custom tool call, answered by a tool message', () => {
+    expect(() =>
+      validateChatRequest(
+        base({
+          model: 'gpt-5',
+          messages: [
+            user('Compute 2**10'),
+            { role: 'assistant', content: null, tool_calls: [{ id: 'call_9', type: 'custom', custom: { name: 'code_exec', input: 'print(2**10)' } }] },
+            { role: 'tool', tool_call_id: 'call_9', content: '1024' },
+          ],
+        }),
+      ),
+    ).not.toThrow();
+  });
+});
+
 describe('validateChatRequest: rejects with 400 and the offending param', () => {
   it('a non-object body', () => {
     for (const body of [null, 'hello', 42, true, [base()]]) {
@@ -231,7 +298,7 @@ describe('validateChatRequest: rejects with 400 and the offending param', () => 
 
   it('assistant with neither content nor tool_calls', () => {
     const err = expect400(base({ messages: [user(), { role: 'assistant' }] }), 'messages[1]');
-    expect(err.message).toMatch(/content or tool_calls/);
+    expect(err.message).toMatch(/needs content.*tool_calls/);
     expect400(base({ messages: [user(), { role: 'assistant', content: null, tool_calls: [] }] }), 'messages[1]');
   });
 

@@ -16,13 +16,17 @@ const FilePart = z.object({ type: z.literal('file'), file: z.object({}).loose() 
 const RefusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() }).loose();
 const ContentPart = z.discriminatedUnion('type', [TextPart, ImagePart, AudioPart, FilePart, RefusalPart]);
 
-const ToolCall = z
+// Function tool calls are checked (other providers' translations depend on them); custom tool
+// calls only need their type, the provider validates the rest.
+const FunctionToolCall = z
   .object({
     id: z.string().min(1),
     type: z.literal('function'),
     function: z.object({ name: z.string().min(1), arguments: z.string() }).loose(),
   })
   .loose();
+const CustomToolCall = z.object({ id: z.string().min(1), type: z.literal('custom'), custom: z.object({}).loose() }).loose();
+const ToolCall = z.discriminatedUnion('type', [FunctionToolCall, CustomToolCall]);
 
 const SystemMessage = z.object({ role: z.enum(['system', 'developer']), content: z.union([z.string(), z.array(TextPart).min(1)]), name: z.string().optional() }).loose();
 const UserMessage = z.object({ role: z.literal('user'), content: z.union([z.string(), z.array(ContentPart).min(1)]), name: z.string().optional() }).loose();
@@ -31,12 +35,14 @@ const AssistantMessage = z
     role: z.literal('assistant'),
     content: z.union([z.string(), z.array(z.union([TextPart, RefusalPart])), z.null()]).optional(),
     tool_calls: z.array(ToolCall).optional(),
+    // Deprecated single function call, still documented and still sent by older clients.
+    function_call: z.object({ name: z.string().min(1), arguments: z.string() }).loose().nullable().optional(),
     refusal: z.string().nullable().optional(),
     name: z.string().optional(),
   })
   .loose()
-  .refine((m) => (m.content !== undefined && m.content !== null) || (m.tool_calls?.length ?? 0) > 0, {
-    message: 'an assistant message needs content or tool_calls',
+  .refine((m) => (m.content !== undefined && m.content !== null) || (m.tool_calls?.length ?? 0) > 0 || Boolean(m.function_call), {
+    message: 'an assistant message needs content, tool_calls or function_call',
   });
 const ToolMessage = z.object({ role: z.literal('tool'), content: z.union([z.string(), z.array(TextPart)]), tool_call_id: z.string().min(1) }).loose();
 const FunctionMessage = z.object({ role: z.literal('function'), content: z.string().nullable(), name: z.string() }).loose();
@@ -64,12 +70,21 @@ const MESSAGE_SCHEMAS = {
   function: FunctionMessage,
 } as const;
 
-const Tool = z
+const FunctionTool = z
   .object({
     type: z.literal('function'),
     function: z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use a-z, A-Z, 0-9, _ and - (max 64)'), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullable().optional() }).loose(),
   })
   .loose();
+const CustomTool = z.object({ type: z.literal('custom'), custom: z.object({ name: z.string().min(1) }).loose() }).loose();
+const Tool = z.discriminatedUnion('type', [FunctionTool, CustomTool]);
+
+const ToolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }).loose() }).loose(),
+  z.object({ type: z.literal('custom'), custom: z.object({ name: z.string() }).loose() }).loose(),
+  z.object({ type: z.literal('allowed_tools'), allowed_tools: z.object({ mode: z.enum(['auto', 'required']), tools: z.array(z.record(z.string(), z.unknown())) }).loose() }).loose(),
+]);
 
 export const ChatCompletionRequest = z
   .object({
@@ -88,7 +103,7 @@ export const ChatCompletionRequest = z
     seed: z.number().int().nullable().optional(),
     user: z.string().optional(),
     tools: z.array(Tool).optional(),
-    tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }).loose()]).optional(),
+    tool_choice: ToolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
     response_format: z.object({ type: z.enum(['text', 'json_object', 'json_schema']) }).loose().optional(),
   })

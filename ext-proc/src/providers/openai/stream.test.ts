@@ -187,6 +187,38 @@ describe('OpenAIStreamTap: hiding the injected usage chunk', () => {
   });
 });
 
+describe('OpenAIStreamTap: other SSE content', () => {
+  it('keeps SSE comment lines (OpenRouter keep-alives) and event/id fields byte-exact', () => {
+    const events = WITH_USAGE.toString('utf8').split('\n\n');
+    const sse = Buffer.from(
+      [': OPENROUTER PROCESSING', ...events.slice(0, 2), 'event: message\nid: 7\ndata: {"choices":[{"index":0,"delta":{"content":"x"}}],"usage":null}', ...events.slice(2)].join('\n\n'),
+      'utf8',
+    );
+    const expected = Buffer.from(withoutUsageEvent(sse.toString('utf8')), 'utf8');
+    for (let i = 0; i <= sse.length; i += 13) {
+      const tap = new OpenAIStreamTap(true);
+      const out = run(tap, splitAt(sse, i));
+      expect(out.toString('utf8'), `split at ${i}`).toBe(expected.toString('utf8'));
+      expect(tap.usage).toEqual(USAGE);
+    }
+  });
+
+  it('a usage chunk that still carries choices is kept (only a usage-only chunk is removed)', () => {
+    const sse =
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":9}}\n\ndata: [DONE]\n\n';
+    const tap = new OpenAIStreamTap(true);
+    expect(run(tap, [Buffer.from(sse)]).toString()).toBe(sse);
+    expect(tap.usage).toEqual({ inputTokens: 8, outputTokens: 9, cachedInputTokens: 0, reasoningTokens: 0 });
+  });
+
+  it('the literal text "usage":{ inside generated content is not mistaken for usage', () => {
+    const ev = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'the "usage":{ key' } }], usage: null })}\n\n`;
+    const tap = new OpenAIStreamTap(true);
+    expect(run(tap, [Buffer.from(ev + 'data: [DONE]\n\n')]).toString()).toBe(ev + 'data: [DONE]\n\n');
+    expect(tap.usage).toBeUndefined();
+  });
+});
+
 describe('OpenAIStreamTap: CRLF event separators', () => {
   const CRLF = Buffer.from(WITH_USAGE.toString('utf8').replace(/\n/g, '\r\n'), 'utf8');
   const CRLF_EXPECTED = Buffer.from(EXPECTED_HIDDEN.toString('utf8').replace(/\n/g, '\r\n'), 'utf8');

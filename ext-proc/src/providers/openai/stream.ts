@@ -2,7 +2,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Usage } from '../../metering/usage.js';
 import { fromOpenAIUsage } from './usage.js';
 
-const EVENT_END = /\r?\n\r?\n/;
+// Capturing, so the separators survive a split and a rewritten stream stays byte-exact.
+const EVENT_END = /(\r?\n\r?\n)/;
 
 /**
  * Watches an OpenAI chat completion SSE stream as Envoy hands it over chunk by chunk, and
@@ -24,18 +25,20 @@ export class OpenAIStreamTap {
   /** Returns the bytes to send on instead of `chunk`, or undefined to send it unchanged. */
   push(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
     const text = this.tail + this.decoder.write(chunk) + (endOfStream ? this.decoder.end() : '');
+    // parts alternates event, separator, event, separator, ..., unfinished tail.
     const parts = text.split(EVENT_END);
-    this.tail = endOfStream ? '' : (parts.pop() ?? '');
+    const tail = parts.pop() ?? '';
+    this.tail = endOfStream ? '' : tail;
     if (!this.hideUsageChunk) {
-      for (const ev of parts) this.inspect(ev);
+      for (let i = 0; i < parts.length; i += 2) this.inspect(parts[i]!);
+      if (endOfStream) this.inspect(tail);
       return undefined;
     }
     let out = '';
-    for (const ev of parts) {
-      if (ev === '') continue;
-      if (this.inspect(ev)) continue;
-      out += `${ev}\n\n`;
+    for (let i = 0; i < parts.length; i += 2) {
+      if (!this.inspect(parts[i]!)) out += parts[i]! + parts[i + 1]!;
     }
+    if (endOfStream && !this.inspect(tail)) out += tail;
     return Buffer.from(out, 'utf8');
   }
 
@@ -51,10 +54,11 @@ export class OpenAIStreamTap {
       .map((l) => l.slice(5).trimStart())
       .join('\n');
     try {
-      const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+      const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] | null };
       const u = fromOpenAIUsage(parsed.usage);
       if (u) this.usage = u;
-      return Array.isArray(parsed.choices) && parsed.choices.length === 0;
+      // OpenAI sends `choices: []`; some compatible servers (vLLM) send null or leave it out.
+      return !Array.isArray(parsed.choices) || parsed.choices.length === 0;
     } catch {
       return false;
     }
