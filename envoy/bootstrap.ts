@@ -212,6 +212,10 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   if (o.extProc) clusters.push(extProcCluster(o.extProc.host, o.extProc.port));
 
   return {
+    // Envoy otherwise resets each finished ext_proc stream; Node's HTTP/2 layer counts those resets
+    // as a rapid-reset attack (~1,000 per connection) and drops the connection, failing the calls
+    // in flight. A graceful close half-closes and lets the processor end the stream.
+    layered_runtime: { layers: [{ name: 'static', static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true } }] },
     admin: { address: { socket_address: { address: o.adminAddress ?? '127.0.0.1', port_value: o.adminPort } } },
     static_resources: {
       listeners: [

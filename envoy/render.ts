@@ -31,6 +31,8 @@ export function renderedConfigs(): Record<string, string> {
 
   const bufferLimit = envoyBufferLimit(DEFAULT_MAX_REQUEST_BYTES);
   const snippet = {
+    // Bootstrap runtime: finish ext_proc streams with a graceful close instead of a reset.
+    layered_runtime_static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true },
     http_filters_insert_before_router: [extProcFilter({ bufferLimit })],
     clusters_add: [extProcCluster('llm-gateway-ext-proc.llm-gateway.svc.cluster.local', 50051)],
     route_for_llm_paths: {

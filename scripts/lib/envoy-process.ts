@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../ext-proc/src/config/paths.js';
@@ -69,6 +69,7 @@ export async function startEnvoy(config: Record<string, unknown>, o: EnvoyStartO
   }
   if (!ready) {
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`Envoy did not become ready (exit ${child.exitCode}):\n${stderr.slice(-4000)}`);
   }
 
@@ -78,11 +79,15 @@ export async function startEnvoy(config: Record<string, unknown>, o: EnvoyStartO
     child,
     log: () => stderr,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null) {
+        rmSync(dir, { recursive: true, force: true });
+        return;
+      }
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -12,6 +12,7 @@ import { modelObject } from '../providers/openai/models.js';
 import { validateChatRequest } from '../providers/openai/request.js';
 import { OpenAIStreamTap } from '../providers/openai/stream.js';
 import { fromOpenAIUsage } from '../providers/openai/usage.js';
+import { extractUsageObject } from '../providers/openai/usage-slice.js';
 import { detectEndpoint, splitPath, type Endpoint } from '../route/endpoints.js';
 import type { UpstreamResolver, UpstreamTarget } from '../route/upstream.js';
 import { headerMapToRecord, setHeader } from '../util/headers.js';
@@ -247,7 +248,7 @@ export class Exchange {
 
   private readJsonUsage(body: Buffer): Usage | undefined {
     try {
-      return fromOpenAIUsage((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage);
+      return fromOpenAIUsage(extractUsageObject(body.toString('utf8')));
     } catch {
       this.ctx.log.warn({ rid: this.rid, status: this.status }, 'upstream response body is not JSON; usage unknown');
       return undefined;

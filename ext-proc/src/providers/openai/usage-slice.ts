@@ -1,0 +1,40 @@
+/**
+ * Finds the top-level `"usage": {...}` object in a chat completion body and parses only that,
+ * so metering a large answer doesn't parse the whole answer. Falls back to a full parse whenever
+ * the body is not the usual shape.
+ */
+export function extractUsageObject(body: string): unknown {
+  const slice = usageSlice(body);
+  if (slice !== undefined) {
+    try {
+      return JSON.parse(slice);
+    } catch {
+      // fall through to the full parse
+    }
+  }
+  return (JSON.parse(body) as { usage?: unknown }).usage;
+}
+
+function usageSlice(body: string): string | undefined {
+  const key = body.lastIndexOf('"usage"');
+  // Inside a JSON string the quotes would be escaped: then this is text, not the key.
+  if (key <= 0 || body[key - 1] === '\\') return undefined;
+  let i = key + 7;
+  while (i < body.length && ' \t\r\n'.includes(body[i]!)) i++;
+  if (body[i] !== ':') return undefined;
+  i++;
+  while (i < body.length && ' \t\r\n'.includes(body[i]!)) i++;
+  if (body[i] !== '{') return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let j = i; j < body.length; j++) {
+    const c = body.charCodeAt(j);
+    if (inString) {
+      if (c === 92) j++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return body.slice(i, j + 1);
+  }
+  return undefined;
+}
