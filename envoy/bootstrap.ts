@@ -109,6 +109,12 @@ function cluster(c: UpstreamCluster, http2 = false): Record<string, unknown> {
   return out;
 }
 
+/** Headers the processor needs: routing and auth on requests, status and account headers on responses. */
+const FORWARDED_HEADERS = [
+  ...[':path', ':method', ':authority', ':status', 'content-length', 'content-type', 'x-request-id', 'authorization', 'x-api-key', 'x-goog-api-key', 'anthropic-version', 'retry-after', 'openai-organization', 'openai-project', 'set-cookie'].map((exact) => ({ exact })),
+  ...['x-gateway-', 'x-ratelimit-'].map((prefix) => ({ prefix })),
+];
+
 /** The ext_proc HTTP filter stanza, placed before the router. */
 export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: number }): Record<string, unknown> {
   return {
@@ -129,6 +135,9 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
         request_trailer_mode: 'SKIP',
         response_trailer_mode: 'SKIP',
       },
+      // Only the headers the processor reads travel over gRPC: SDKs send a dozen others per call
+      // (user-agent, x-stainless-*, accept, ...) and each costs encoding on both sides.
+      forward_rules: { allowed_headers: { patterns: FORWARDED_HEADERS } },
       // The processor buffers small non-stream responses (usage, cost header) and keeps streams streamed.
       allow_mode_override: true,
       message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,

@@ -272,7 +272,8 @@ export class Exchange {
       m.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output', gen_ai_operation_name: OPERATION }, usage.outputTokens);
       m.costUsd.inc(labels, usd);
     }
-    this.ctx.log.info(
+    // Debug level: Envoy's access log already carries one line per call with the same record.
+    this.ctx.log.debug(
       {
         rid: this.rid,
         tenant: this.principal?.tenant,

@@ -1,10 +1,10 @@
-import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
-import { loadExtProcProto, type ProcessingRequest, type ProcessingResponse } from '../../../protos/ext-proc.js';
-import type { Logger } from '../log/logger.js';
+import * as protoLoader from '@grpc/proto-loader';
+import { LOADER_OPTIONS, protoIncludeDirs, type ProcessingRequest, type ProcessingResponse } from '../../../protos/ext-proc.js';
 import { Exchange, type GatewayContext } from './exchange.js';
+import { startH2GrpcServer } from './h2-grpc.js';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
+const PROCESS_PATH = `/${EXT_PROC_SERVICE}/Process`;
 
 /** Large prompts arrive whole in one BUFFERED body message: allow well above the request limit. */
 function maxMessageBytes(maxRequestBytes: number): number {
@@ -19,69 +19,37 @@ export interface ExtProcServer {
 }
 
 export async function startExtProcServer(ctx: GatewayContext, host: string, port: number): Promise<ExtProcServer> {
-  const proto = loadExtProcProto();
-  const maxBytes = maxMessageBytes(ctx.maxRequestBytes);
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': maxBytes,
-    'grpc.max_send_message_length': maxBytes,
-    // Envoy keeps one long-lived HTTP/2 connection per worker; let it ping.
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 5000,
-  });
-  let active = 0;
+  const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', { ...LOADER_OPTIONS, includeDirs: protoIncludeDirs() });
+  const process = (def[EXT_PROC_SERVICE] as protoLoader.ServiceDefinition).Process!;
 
-  server.addService(proto.envoy.service.ext_proc.v3.ExternalProcessor.service, {
-    Process: (call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) => {
-      active++;
-      const exchange = new Exchange(ctx);
-      let closed = false;
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        active--;
-        exchange.close();
-      };
-      call.on('data', (req: ProcessingRequest) => {
-        call.write(exchange.handle(req));
-      });
-      call.on('end', () => {
-        close();
-        call.end();
-      });
-      call.on('cancelled', close);
-      call.on('error', (err) => {
-        close();
-        ctx.log.debug({ err: err.message }, 'ext_proc stream error');
-      });
-    },
-  });
-
-  const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
-  health.addToServer(server);
-
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  const server = await startH2GrpcServer({
+    host,
+    port,
+    maxMessageBytes: maxMessageBytes(ctx.maxRequestBytes),
+    healthServices: [EXT_PROC_SERVICE],
+    onError: (err) => ctx.log.debug({ err: err.message }, 'ext_proc transport error'),
+    methods: [
+      {
+        path: PROCESS_PATH,
+        decode: (buf) => process.requestDeserialize(buf) as ProcessingRequest,
+        encode: (res: ProcessingResponse) => process.responseSerialize(res),
+        open(stream) {
+          const exchange = new Exchange(ctx);
+          stream.onMessage((req: ProcessingRequest) => exchange.handle(req));
+          stream.onClose(() => exchange.close());
+        },
+      },
+    ],
   });
 
   return {
-    port: bound,
-    inFlight: () => active,
-    shutdown(graceMs: number) {
-      // Tell health checkers first so Envoy stops sending new streams here.
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          ctx.log.warn({ inFlight: active }, 'shutdown grace period over; cutting remaining streams');
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        timer.unref();
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+    port: server.port,
+    inFlight: server.activeStreams,
+    async shutdown(graceMs: number) {
+      // Tell health checkers first so Envoy stops choosing this replica.
+      server.setHealth('NOT_SERVING');
+      const clean = await server.shutdown(graceMs);
+      if (!clean) ctx.log.warn('shutdown grace period over; remaining streams were cut');
     },
   };
 }

@@ -1,0 +1,254 @@
+import http2 from 'node:http2';
+
+/*
+ * The small part of gRPC the processor serves, directly on node:http2: one bidirectional stream
+ * method (ext_proc's Process) and the unary grpc.health.v1 Check. Every LLM call opens one such
+ * stream and exchanges four or more messages on it, so per-call overhead is the processor's
+ * added latency; a general gRPC server (interceptors, metadata objects, deadlines, compression
+ * negotiation) cost about twice the CPU per call in `npm run bench`'s profile.
+ *
+ * Wire format (gRPC over HTTP/2): request headers with content-type application/grpc; each
+ * message is a 1-byte compressed flag, a 4-byte big-endian length and the protobuf bytes; the
+ * server answers with :status 200, its messages, then trailers carrying grpc-status.
+ */
+
+export interface MessageStream<Req, Res> {
+  /** Called for each message the peer sends; the return value is sent back as one message. */
+  onMessage(handler: (req: Req) => Res): void;
+  /** Called once when the stream is over, whichever way it ended. */
+  onClose(handler: () => void): void;
+}
+
+export interface BidiMethod<Req, Res> {
+  path: string;
+  decode(buf: Buffer): Req;
+  encode(res: Res): Buffer;
+  open(stream: MessageStream<Req, Res>): void;
+}
+
+export type HealthStatus = 'SERVING' | 'NOT_SERVING';
+
+export interface H2GrpcServer {
+  port: number;
+  activeStreams(): number;
+  setHealth(status: HealthStatus): void;
+  /** Stops new connections and streams; resolves when streams are done or after graceMs (then cuts them). */
+  shutdown(graceMs: number): Promise<boolean>;
+}
+
+const GRPC_STATUS = { OK: '0', NOT_FOUND: '5', RESOURCE_EXHAUSTED: '8', UNIMPLEMENTED: '12', INTERNAL: '13', UNAVAILABLE: '14' } as const;
+const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+
+function frame(payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + payload.length);
+  out[0] = 0;
+  out.writeUInt32BE(payload.length, 1);
+  payload.copy(out, 5);
+  return out;
+}
+
+/** Splits the incoming byte stream into gRPC messages (they may span or share DATA frames). */
+class MessageReader {
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Returns the complete messages now available; throws on compression or oversize. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    const out: Buffer[] = [];
+    while (this.size >= 5) {
+      const head = this.chunks.length === 1 ? this.chunks[0]! : this.flatten();
+      if (head.length < 5) break;
+      if (head[0] !== 0) throw new GrpcError(GRPC_STATUS.INTERNAL, 'compressed messages are not supported');
+      const len = head.readUInt32BE(1);
+      if (len > this.maxBytes) throw new GrpcError(GRPC_STATUS.RESOURCE_EXHAUSTED, `message of ${len} bytes exceeds ${this.maxBytes}`);
+      if (this.size < 5 + len) break;
+      const all = this.flatten();
+      out.push(all.subarray(5, 5 + len));
+      const rest = all.subarray(5 + len);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.size = rest.length;
+    }
+    return out;
+  }
+
+  private flatten(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    return this.chunks[0]!;
+  }
+}
+
+class GrpcError extends Error {
+  constructor(
+    readonly status: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** grpc.health.v1 HealthCheckRequest: field 1 `service` (string). */
+function decodeHealthService(buf: Buffer): string {
+  if (buf.length < 2 || buf[0] !== 0x0a) return '';
+  let len = 0;
+  let shift = 0;
+  let i = 1;
+  for (; i < buf.length; i++) {
+    const b = buf[i]!;
+    len |= (b & 0x7f) << shift;
+    shift += 7;
+    if ((b & 0x80) === 0) break;
+  }
+  return buf.subarray(i + 1, i + 1 + len).toString('utf8');
+}
+
+export async function startH2GrpcServer(o: {
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  methods: BidiMethod<any, any>[];
+  healthServices: string[];
+  onError?: (err: Error) => void;
+}): Promise<H2GrpcServer> {
+  const methods = new Map(o.methods.map((m) => [m.path, m]));
+  const health = new Map<string, HealthStatus>([['', 'SERVING'], ...o.healthServices.map((s) => [s, 'SERVING'] as const)]);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  let active = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+
+  const server = http2.createServer({
+    // Prompts arrive whole in one message: allow windows and session memory well above them.
+    settings: { maxConcurrentStreams: 100_000, initialWindowSize: 4 * 1024 * 1024, maxFrameSize: 1024 * 1024 },
+    maxSessionMemory: Math.ceil((o.maxMessageBytes * 4) / (1024 * 1024)),
+  });
+
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', (err) => o.onError?.(err));
+    session.on('connect', () => session.setLocalWindowSize(32 * 1024 * 1024));
+    if (closing) session.close();
+  });
+
+  server.on('stream', (stream, headers) => {
+    const path = headers[':path'] as string | undefined;
+    if (path === HEALTH_CHECK_PATH) return serveHealth(stream);
+    const method = path ? methods.get(path) : undefined;
+    if (!method || closing) {
+      const status = closing ? GRPC_STATUS.UNAVAILABLE : GRPC_STATUS.UNIMPLEMENTED;
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': status, 'grpc-message': closing ? 'server is shutting down' : 'unknown method' }, { endStream: true });
+      return;
+    }
+    serveBidi(stream, method);
+  });
+
+  function serveHealth(stream: http2.ServerHttp2Stream): void {
+    const reader = new MessageReader(1024);
+    let service: string | undefined;
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const msg of reader.push(chunk)) service = decodeHealthService(msg);
+      } catch {
+        service = undefined;
+      }
+    });
+    stream.on('end', () => {
+      const status = service === undefined ? undefined : health.get(service);
+      if (!status) {
+        // The health protocol answers an unknown service with NOT_FOUND.
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': GRPC_STATUS.NOT_FOUND }, { endStream: true });
+        return;
+      }
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      // HealthCheckResponse: field 1 `status` enum (SERVING=1, NOT_SERVING=2).
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': GRPC_STATUS.OK }));
+      stream.end(frame(Buffer.from([0x08, status === 'SERVING' ? 1 : 2])));
+    });
+    stream.on('error', () => undefined);
+  }
+
+  function serveBidi(stream: http2.ServerHttp2Stream, method: BidiMethod<unknown, unknown>): void {
+    active++;
+    let handler: ((req: unknown) => unknown) | undefined;
+    let closeHandler: (() => void) | undefined;
+    let finished = false;
+    let trailerStatus: string = GRPC_STATUS.OK;
+    let trailerMessage: string | undefined;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      active--;
+      closeHandler?.();
+      if (active === 0) drained?.();
+    };
+    method.open({
+      onMessage: (h) => (handler = h as (req: unknown) => unknown),
+      onClose: (h) => (closeHandler = h),
+    });
+
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => {
+      const t: Record<string, string> = { 'grpc-status': trailerStatus };
+      if (trailerMessage) t['grpc-message'] = encodeURIComponent(trailerMessage);
+      stream.sendTrailers(t);
+    });
+    const reader = new MessageReader(o.maxMessageBytes);
+    stream.on('data', (chunk: Buffer) => {
+      if (stream.writableEnded) return;
+      try {
+        for (const msg of reader.push(chunk)) {
+          const res = handler!(method.decode(msg));
+          stream.write(frame(method.encode(res)));
+        }
+      } catch (err) {
+        trailerStatus = err instanceof GrpcError ? err.status : GRPC_STATUS.INTERNAL;
+        trailerMessage = err instanceof Error ? err.message : String(err);
+        o.onError?.(err instanceof Error ? err : new Error(String(err)));
+        stream.end();
+      }
+    });
+    stream.on('end', () => {
+      if (!stream.writableEnded) stream.end();
+    });
+    stream.on('close', finish);
+    stream.on('error', () => undefined);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : o.port,
+    activeStreams: () => active,
+    setHealth(status) {
+      for (const k of health.keys()) health.set(k, status);
+    },
+    shutdown(graceMs) {
+      closing = true;
+      server.close();
+      // GOAWAY: the peer opens no new streams here; streams in flight continue.
+      for (const s of sessions) s.close();
+      return new Promise<boolean>((resolve) => {
+        const done = (clean: boolean) => {
+          clearTimeout(timer);
+          for (const s of sessions) s.destroy();
+          resolve(clean);
+        };
+        const timer = setTimeout(() => done(false), graceMs);
+        timer.unref();
+        if (active === 0) done(true);
+        else drained = () => done(true);
+      });
+    },
+  };
+}
