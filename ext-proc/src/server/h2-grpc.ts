@@ -13,8 +13,11 @@ import http2 from 'node:http2';
  */
 
 export interface MessageStream<Req, Res> {
-  /** Called for each message the peer sends; the return value is sent back as one message. */
-  onMessage(handler: (req: Req) => Res): void;
+  /**
+   * Called for each message the peer sends; the result is sent back as one message. A promise
+   * is awaited, and answers always leave in the order the messages came.
+   */
+  onMessage(handler: (req: Req) => Res | Promise<Res>): void;
   /** Called once when the stream is over, whichever way it ended. */
   onClose(handler: () => void): void;
 }
@@ -178,6 +181,8 @@ export async function startH2GrpcServer(o: {
     let finished = false;
     let trailerStatus: string = GRPC_STATUS.OK;
     let trailerMessage: string | undefined;
+    // Set while an asynchronous answer is outstanding; later messages queue behind it.
+    let chain: Promise<void> | undefined;
     const finish = () => {
       if (finished) return;
       finished = true;
@@ -190,6 +195,33 @@ export async function startH2GrpcServer(o: {
       onClose: (h) => (closeHandler = h),
     });
 
+    const fail = (err: unknown) => {
+      trailerStatus = err instanceof GrpcError ? err.status : GRPC_STATUS.INTERNAL;
+      trailerMessage = err instanceof Error ? err.message : String(err);
+      o.onError?.(err instanceof Error ? err : new Error(String(err)));
+      if (!stream.writableEnded) stream.end();
+    };
+    const send = (res: unknown) => {
+      if (!stream.writableEnded && !stream.destroyed) stream.write(frame(method.encode(res)));
+    };
+    const answer = (req: unknown): Promise<void> | undefined => {
+      const out = handler!(req);
+      if (out instanceof Promise) return out.then(send);
+      send(out);
+      return undefined;
+    };
+    const enqueue = (req: unknown) => {
+      const next = chain ? chain.then(() => answer(req)) : answer(req);
+      if (!next) return;
+      chain = next;
+      next.then(
+        () => {
+          if (chain === next) chain = undefined;
+        },
+        fail,
+      );
+    };
+
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
     stream.on('wantTrailers', () => {
       const t: Record<string, string> = { 'grpc-status': trailerStatus };
@@ -200,19 +232,17 @@ export async function startH2GrpcServer(o: {
     stream.on('data', (chunk: Buffer) => {
       if (stream.writableEnded) return;
       try {
-        for (const msg of reader.push(chunk)) {
-          const res = handler!(method.decode(msg));
-          stream.write(frame(method.encode(res)));
-        }
+        for (const msg of reader.push(chunk)) enqueue(method.decode(msg));
       } catch (err) {
-        trailerStatus = err instanceof GrpcError ? err.status : GRPC_STATUS.INTERNAL;
-        trailerMessage = err instanceof Error ? err.message : String(err);
-        o.onError?.(err instanceof Error ? err : new Error(String(err)));
-        stream.end();
+        fail(err);
       }
     });
     stream.on('end', () => {
-      if (!stream.writableEnded) stream.end();
+      const end = () => {
+        if (!stream.writableEnded) stream.end();
+      };
+      if (chain) chain.then(end, end);
+      else end();
     });
     stream.on('close', finish);
     stream.on('error', () => undefined);
