@@ -62,6 +62,8 @@ const ACCESS_LOG_FORMAT: Record<string, string> = {
   output_tokens: '%DYNAMIC_METADATA(llm_gateway:output_tokens)%',
   cost_usd: '%DYNAMIC_METADATA(llm_gateway:cost_usd)%',
   gateway_error: '%DYNAMIC_METADATA(llm_gateway:error)%',
+  cache: '%DYNAMIC_METADATA(llm_gateway:cache)%',
+  saved_usd: '%DYNAMIC_METADATA(llm_gateway:saved_usd)%',
 };
 
 /** Paths the processor serves; everything else bypasses it. */
@@ -111,7 +113,7 @@ function cluster(c: UpstreamCluster, http2 = false): Record<string, unknown> {
 
 /** Headers the processor needs: routing and auth on requests, status and account headers on responses. */
 const FORWARDED_HEADERS = [
-  ...[':path', ':method', ':authority', ':status', 'content-length', 'content-type', 'x-request-id', 'authorization', 'x-api-key', 'x-goog-api-key', 'anthropic-version', 'retry-after', 'openai-organization', 'openai-project', 'set-cookie'].map((exact) => ({ exact })),
+  ...[':path', ':method', ':authority', ':status', 'content-length', 'content-type', 'x-request-id', 'authorization', 'x-api-key', 'x-goog-api-key', 'anthropic-version', 'cache-control', 'retry-after', 'openai-organization', 'openai-project', 'set-cookie'].map((exact) => ({ exact })),
   ...['x-gateway-', 'x-ratelimit-'].map((prefix) => ({ prefix })),
 ];
 

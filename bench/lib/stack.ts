@@ -100,6 +100,9 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     METRICS_PORT: String(metricsPort),
     GATEWAY_KEYS: `bench:${o.gatewayKey}`,
     OPENAI_API_KEY: o.providerKey,
+    // The loads repeat one request: with the cache on, the gateway would answer them itself and
+    // the comparison with bare Envoy would measure the cache, not the processor's overhead.
+    CACHE_TTL_SECONDS: '0',
     // The production default, stated explicitly so a LOG_LEVEL in the caller's shell can't leak in.
     LOG_LEVEL: 'info',
   };

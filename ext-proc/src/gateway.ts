@@ -10,6 +10,8 @@ import { modelsListBody } from './providers/openai/models.js';
 import { credentialsFromEnv, UpstreamResolver } from './route/upstream.js';
 import type { GatewayContext } from './server/exchange.js';
 import { startExtProcServer } from './server/grpc-server.js';
+import { ResponseCache } from './cache/response-cache.js';
+import { openStore } from './store/open.js';
 
 export interface Gateway {
   grpcPort: number;
@@ -33,7 +35,10 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   if (keys.size === 0) log.warn('GATEWAY_KEYS is empty: every call will get 401');
 
   const metrics = createMetrics();
+  const store = config.CACHE_TTL_SECONDS > 0 ? openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log }) : undefined;
+  const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   const ctx: GatewayContext = {
+    cache,
     keys,
     catalog,
     resolver: new UpstreamResolver(catalog, credentials),
@@ -45,7 +50,10 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT);
   const metricsServer = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
   const providers = [...credentials.keys()];
-  log.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port, providers, models: catalog.models.length, tenants: keys.size }, 'processor listening');
+  log.info(
+    { grpcPort: grpcServer.port, metricsPort: metricsServer.port, providers, models: catalog.models.length, tenants: keys.size, cache: store?.kind ?? 'off' },
+    'processor listening',
+  );
 
   return {
     grpcPort: grpcServer.port,
@@ -56,6 +64,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     async close(graceMs = config.SHUTDOWN_GRACE_MS) {
       await grpcServer.shutdown(graceMs);
       await metricsServer.close();
+      await store?.close();
     },
   };
 }

@@ -30,7 +30,8 @@ beforeAll(async () => {
   echo = await startEchoServer();
   accessLogPath = path.join(mkdtempSync(path.join(os.tmpdir(), 'gw-e2e-')), 'access.log');
   stack = await startLocalStack({
-    env: { GATEWAY_KEYS: `acme:${KEY},meter:${METER_KEY}`, MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES) },
+    // These calls test the provider path (the same request is sent more than once); the cache has its own suite.
+    env: { GATEWAY_KEYS: `acme:${KEY},meter:${METER_KEY}`, MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES), CACHE_TTL_SECONDS: '0' },
     log: pino({ level: 'silent' }),
     passthrough: { host: '127.0.0.1', port: echo.port },
     accessLog: accessLogPath,

@@ -12,6 +12,14 @@ const EnvSchema = z.object({
   MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
   /** How long in-flight streams may take to finish on SIGTERM before they are cut. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Redis for the response cache (and, later, limits) shared by every replica; unset: in-process. */
+  REDIS_URL: z.string().url().optional(),
+  /** Response cache lifetime; 0 turns the cache off. */
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** Answers larger than this are not cached. */
+  CACHE_MAX_ENTRY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Size of the in-process store used when REDIS_URL is unset. */
+  CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

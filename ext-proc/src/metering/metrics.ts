@@ -14,6 +14,9 @@ export interface GatewayMetrics {
   requests: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'status_code'>;
   rejections: Counter<'reason' | 'status_code'>;
   streamsAborted: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model'>;
+  cacheLookups: Counter<'tenant' | 'gen_ai_request_model' | 'result'>;
+  cacheSavedUsd: Counter<'tenant' | 'gen_ai_request_model'>;
+  cacheWrites: Counter<'tenant' | 'gen_ai_request_model' | 'result'>;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -64,6 +67,24 @@ export function createMetrics(): GatewayMetrics {
       name: 'llm_gateway_streams_aborted_total',
       help: 'Responses cut off before their end (client went away or upstream reset).',
       labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model'],
+      registers: [registry],
+    }),
+    cacheLookups: new Counter({
+      name: 'llm_gateway_cache_lookups_total',
+      help: 'Response cache lookups by result (hit, miss).',
+      labelNames: ['tenant', 'gen_ai_request_model', 'result'],
+      registers: [registry],
+    }),
+    cacheSavedUsd: new Counter({
+      name: 'llm_gateway_cache_saved_usd_total',
+      help: 'Provider cost avoided by answering from the cache (catalog prices of the cached usage).',
+      labelNames: ['tenant', 'gen_ai_request_model'],
+      registers: [registry],
+    }),
+    cacheWrites: new Counter({
+      name: 'llm_gateway_cache_writes_total',
+      help: 'Answers offered to the cache, by result (stored, skipped: too large or store unavailable, failed).',
+      labelNames: ['tenant', 'gen_ai_request_model', 'result'],
       registers: [registry],
     }),
   };

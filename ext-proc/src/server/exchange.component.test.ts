@@ -47,6 +47,8 @@ const ENV: NodeJS.ProcessEnv = {
   GROQ_API_KEY: 'test-groq-key',
   OPENROUTER_API_KEY: 'test-openrouter-key',
   MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
+  // These exchanges test the provider path; the cache has its own suite.
+  CACHE_TTL_SECONDS: '0',
   LOG_LEVEL: 'silent',
 };
 
@@ -417,6 +419,7 @@ describe('non-stream chat completion', () => {
     expect(Number(costHeader)).toBeCloseTo(expectedUsd, 7);
     expect(gatewayMeta(rb)).toEqual({
       request_id: rid,
+      cache: 'bypass',
       tenant: 'acme',
       key_id: expect.stringMatching(/^[0-9a-f]{12}$/),
       model: 'gpt-4o-mini',

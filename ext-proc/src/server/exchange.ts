@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ProcessingRequest, ProcessingResponse } from '../../../protos/ext-proc.js';
 import { extractKey, type KeyStore, type Principal } from '../auth/keys.js';
+import { ChatStreamAssembler, isCacheableCompletion } from '../cache/assemble.js';
+import { cacheKey } from '../cache/key.js';
+import { replayJson, replaySse } from '../cache/replay.js';
+import { cacheDirective, type CacheDirective, type ResponseCache } from '../cache/response-cache.js';
+import type { ChatCompletion } from '../cache/types.js';
+import type { Model } from '../catalog/load.js';
 import type { Catalog } from '../catalog/load.js';
 import { GatewayError, kindForStatus } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -9,7 +15,7 @@ import type { GatewayMetrics } from '../metering/metrics.js';
 import type { Usage } from '../metering/usage.js';
 import { parseOpenAIErrorMessage, renderOpenAIError } from '../providers/openai/errors.js';
 import { modelObject } from '../providers/openai/models.js';
-import { validateChatRequest } from '../providers/openai/request.js';
+import { validateChatRequest, type ChatCompletionRequest } from '../providers/openai/request.js';
 import { OpenAIStreamTap } from '../providers/openai/stream.js';
 import { fromOpenAIUsage } from '../providers/openai/usage.js';
 import { extractUsageObject } from '../providers/openai/usage-slice.js';
@@ -35,6 +41,8 @@ export interface GatewayContext {
   metrics: GatewayMetrics;
   log: Logger;
   maxRequestBytes: number;
+  /** Absent when the response cache is turned off. */
+  cache?: ResponseCache;
 }
 
 /** Envoy dynamic metadata namespace; the access log reads `%DYNAMIC_METADATA(llm_gateway:...)%`. */
@@ -61,10 +69,15 @@ export class Exchange {
   private firstChunkSeen = false;
   private finished = false;
   private bufferedErrorBody = false;
+  private cacheDirective: CacheDirective = 'use';
+  private cacheStatus: 'hit' | 'miss' | 'bypass' = 'bypass';
+  /** Set when the answer should be stored under this key once it is complete. */
+  private cacheKey: string | undefined;
+  private assembler: ChatStreamAssembler | undefined;
 
   constructor(private readonly ctx: GatewayContext) {}
 
-  handle(req: ProcessingRequest): ProcessingResponse {
+  handle(req: ProcessingRequest): ProcessingResponse | Promise<ProcessingResponse> {
     try {
       switch (req.request) {
         case 'request_headers':
@@ -126,6 +139,7 @@ export class Exchange {
         break;
     }
 
+    this.cacheDirective = cacheDirective(h['cache-control']);
     const length = Number(h['content-length'] ?? '0');
     if (length > this.ctx.maxRequestBytes) throw this.tooLarge(length);
     if (req.request_headers?.end_of_stream) throw new GatewayError('invalid_request', 'The request body is empty: expected a JSON object.');
@@ -136,7 +150,7 @@ export class Exchange {
     return continueRequestHeaders({ remove });
   }
 
-  private onRequestBody(req: ProcessingRequest): ProcessingResponse {
+  private onRequestBody(req: ProcessingRequest): ProcessingResponse | Promise<ProcessingResponse> {
     const raw = req.request_body?.body ?? Buffer.alloc(0);
     if (raw.length > this.ctx.maxRequestBytes) throw this.tooLarge(raw.length);
     let parsed: Record<string, unknown>;
@@ -151,10 +165,35 @@ export class Exchange {
     }
     const chat = validateChatRequest(parsed);
     const model = this.ctx.resolver.model(chat.model);
-    const target = this.ctx.resolver.chatTarget(model);
-    this.target = target;
+    this.target = this.ctx.resolver.chatTarget(model);
     this.stream = chat.stream === true;
 
+    const cache = this.ctx.cache;
+    if (cache && this.cacheDirective !== 'off' && cache.usable()) {
+      this.cacheKey = cacheKey({ tenant: this.principal!.tenant, model: model.id, request: parsed });
+      if (this.cacheDirective === 'use') {
+        const key = this.cacheKey;
+        return cache.lookup(key).then(
+          (hit) => {
+            try {
+              if (hit) return this.answerFromCache(hit, chat, model);
+              this.cacheStatus = 'miss';
+              this.ctx.metrics.cacheLookups.inc({ tenant: this.principal!.tenant, gen_ai_request_model: model.id, result: 'miss' });
+              return this.forward(parsed, chat, model);
+            } catch (err) {
+              return this.fail(err);
+            }
+          },
+          (err: unknown) => this.fail(err),
+        );
+      }
+    }
+    return this.forward(parsed, chat, model);
+  }
+
+  /** Sends the call on to the provider chosen for `model`. */
+  private forward(parsed: Record<string, unknown>, chat: ChatCompletionRequest, model: Model): ProcessingResponse {
+    const target = this.target!;
     // Re-serialise only when something must change: most requests pass through byte for byte.
     let mutated = false;
     if (model.upstreamId !== chat.model) {
@@ -163,7 +202,9 @@ export class Exchange {
     }
     const callerWantsUsage = chat.stream_options?.include_usage === true;
     if (this.stream) {
-      this.tap = new OpenAIStreamTap(!callerWantsUsage);
+      // The cache needs every chunk to rebuild the answer; without it only usage is read.
+      if (this.cacheKey) this.assembler = new ChatStreamAssembler();
+      this.tap = new OpenAIStreamTap(!callerWantsUsage, this.assembler);
       if (!callerWantsUsage) {
         parsed.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
         mutated = true;
@@ -179,6 +220,41 @@ export class Exchange {
     ];
     if (body) set.push(setHeader('content-length', String(body.length)));
     return continueRequestBody({ set, body, clearRouteCache: true });
+  }
+
+  /** A cached answer, replayed in the shape the caller asked for (JSON or SSE): no provider call. */
+  private answerFromCache(hit: ChatCompletion, chat: ChatCompletionRequest, model: Model): ProcessingResponse {
+    this.cacheStatus = 'hit';
+    this.finished = true;
+    const tenant = this.principal!.tenant;
+    const replay = { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000) };
+    const body = this.stream ? replaySse(hit, { ...replay, includeUsage: chat.stream_options?.include_usage === true }) : replayJson(hit, replay);
+    const usage = fromOpenAIUsage(hit.usage);
+    const saved = usage ? costUsd(usage, model.pricing) : 0;
+    this.ctx.metrics.cacheLookups.inc({ tenant, gen_ai_request_model: model.id, result: 'hit' });
+    this.ctx.metrics.cacheSavedUsd.inc({ tenant, gen_ai_request_model: model.id }, saved);
+    const headers: Array<[string, string]> = [
+      ['content-type', this.stream ? 'text/event-stream' : 'application/json'],
+      ['x-gateway-request-id', this.rid],
+      ['x-gateway-cache', 'hit'],
+      ['x-gateway-model', model.id],
+      ['x-gateway-provider', model.provider.id],
+      ['x-gateway-cost-usd', '0'],
+    ];
+    const meta = this.metadata(usage, 0, { cache: 'hit', saved_usd: saved });
+    return immediate(200, body, headers, 'llm_gateway_cache_hit', meta);
+  }
+
+  /** Stores a complete, cacheable answer without holding up the response. */
+  private store(completion: unknown, json: Buffer | undefined): void {
+    const cache = this.ctx.cache;
+    if (!cache || !this.cacheKey || this.status !== 200 || !isCacheableCompletion(completion)) return;
+    const bytes = json ?? Buffer.from(JSON.stringify(completion), 'utf8');
+    const labels = { tenant: this.principal!.tenant, gen_ai_request_model: this.target!.model.id };
+    cache.save(this.cacheKey, bytes).then(
+      (ok) => this.ctx.metrics.cacheWrites.inc({ ...labels, result: ok ? 'stored' : 'skipped' }),
+      () => this.ctx.metrics.cacheWrites.inc({ ...labels, result: 'failed' }),
+    );
   }
 
   // ---- response ---------------------------------------------------------------------------
@@ -205,7 +281,7 @@ export class Exchange {
     const eos = req.response_body?.end_of_stream === true;
     if (this.bufferedErrorBody) return this.onUpstreamError(body);
     if (!this.stream) {
-      const usage = this.readJsonUsage(body);
+      const usage = this.cacheKey ? this.readAndStore(body) : this.readJsonUsage(body);
       const usd = this.finish(usage, false);
       const set = usd === undefined ? undefined : [setHeader('x-gateway-cost-usd', formatUsd(usd))];
       return continueResponseBody({ set }, this.metadata(usage, usd));
@@ -218,6 +294,7 @@ export class Exchange {
     if (!eos) return continueResponseBody({ body: replacement });
     const usage = this.tap?.usage;
     const usd = this.finish(usage, false);
+    if (this.assembler) this.store(this.assembler.result(), undefined);
     return continueResponseBody({ body: replacement }, this.metadata(usage, usd));
   }
 
@@ -253,6 +330,19 @@ export class Exchange {
       this.ctx.log.warn({ rid: this.rid, status: this.status }, 'upstream response body is not JSON; usage unknown');
       return undefined;
     }
+  }
+
+  /** Parses the whole answer (the cache needs it anyway), stores it, and returns its usage. */
+  private readAndStore(body: Buffer): Usage | undefined {
+    let completion: { usage?: unknown };
+    try {
+      completion = JSON.parse(body.toString('utf8')) as { usage?: unknown };
+    } catch {
+      this.ctx.log.warn({ rid: this.rid, status: this.status }, 'upstream response body is not JSON; usage unknown');
+      return undefined;
+    }
+    this.store(completion, body);
+    return fromOpenAIUsage(completion.usage);
   }
 
   /** Records the call once; returns its cost when the usage is known. */
@@ -292,8 +382,10 @@ export class Exchange {
     return usd;
   }
 
-  private metadata(usage: Usage | undefined, usd: number | undefined) {
+  private metadata(usage: Usage | undefined, usd: number | undefined, extra: Record<string, Plain> = {}) {
     const fields: Record<string, Plain> = {
+      ...extra,
+      cache: extra.cache ?? this.cacheStatus,
       request_id: this.rid,
       tenant: this.principal?.tenant,
       key_id: this.principal?.keyId,
@@ -317,7 +409,7 @@ export class Exchange {
   }
 
   private gatewayHeaders() {
-    const set = [setHeader('x-gateway-request-id', this.rid), setHeader('x-gateway-cache', 'bypass')];
+    const set = [setHeader('x-gateway-request-id', this.rid), setHeader('x-gateway-cache', this.cacheStatus)];
     if (this.target) set.push(setHeader('x-gateway-model', this.target.model.id), setHeader('x-gateway-provider', this.target.provider.id));
     return set;
   }

@@ -20,7 +20,14 @@ export class OpenAIStreamTap {
   // Chunks can end in the middle of a multi-byte character; the decoder carries it over.
   private readonly decoder = new StringDecoder('utf8');
 
-  constructor(private readonly hideUsageChunk: boolean) {}
+  /**
+   * `observer`, when given, sees every parsed chunk and the end marker (the response cache
+   * assembles the answer from them); without it only usage chunks are parsed.
+   */
+  constructor(
+    private readonly hideUsageChunk: boolean,
+    private readonly observer?: { push(chunk: unknown): void; done(): void },
+  ) {}
 
   /** Returns the bytes to send on instead of `chunk`, or undefined to send it unchanged. */
   push(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
@@ -46,21 +53,28 @@ export class OpenAIStreamTap {
   private inspect(event: string): boolean {
     if (event === '') return false;
     this.events++;
-    // Only the usage chunk carries a non-null usage object; skip JSON parsing of every other event.
-    if (!event.includes('"usage":{') && !event.includes('"usage": {')) return false;
+    // Only the usage chunk carries a non-null usage object; without an observer, skip parsing the rest.
+    if (!this.observer && !event.includes('"usage":{') && !event.includes('"usage": {')) return false;
     const data = event
       .split(/\r?\n/)
       .filter((l) => l.startsWith('data:'))
       .map((l) => l.slice(5).trimStart())
       .join('\n');
+    if (data === '[DONE]') {
+      this.observer?.done();
+      return false;
+    }
+    let parsed: { usage?: unknown; choices?: unknown[] | null };
     try {
-      const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] | null };
-      const u = fromOpenAIUsage(parsed.usage);
-      if (u) this.usage = u;
-      // OpenAI sends `choices: []`; some compatible servers (vLLM) send null or leave it out.
-      return !Array.isArray(parsed.choices) || parsed.choices.length === 0;
+      parsed = JSON.parse(data) as typeof parsed;
     } catch {
       return false;
     }
+    this.observer?.push(parsed);
+    const u = fromOpenAIUsage(parsed.usage);
+    if (!u) return false;
+    this.usage = u;
+    // OpenAI sends `choices: []`; some compatible servers (vLLM) send null or leave it out.
+    return !Array.isArray(parsed.choices) || parsed.choices.length === 0;
   }
 }
