@@ -81,6 +81,12 @@ describe('docker-compose.yml', () => {
     expect(listener).toEqual({ address: '0.0.0.0', port_value: 10000 });
   });
 
+  it('points the processor at the Redis service', () => {
+    const url = new URL(services['ext-proc']!.environment!.REDIS_URL!);
+    expect(Object.keys(services)).toContain(url.hostname);
+    expect(services[url.hostname]!.image).toMatch(/^redis:/);
+  });
+
   it('scrapes services that exist on the ports they serve', () => {
     const prom = parse(readFileSync(path.join(root, 'grafana', 'prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
     const targets = prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
