@@ -1,5 +1,8 @@
 import path from 'node:path';
+import { Authenticator } from './auth/authenticate.js';
 import { parseGatewayKeys } from './auth/keys.js';
+import { createRedisKeyDirectory } from './auth/redis-keys.js';
+import { loadTenantPolicies } from './tenants/policy.js';
 import { filterCatalog, loadCatalog } from './catalog/load.js';
 import type { EnvConfig } from './config/env.js';
 import { repoRoot } from './config/paths.js';
@@ -32,14 +35,18 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     log.warn({ providers: [...full.providers.values()].map((p) => p.apiKeyEnv) }, 'no provider credential configured: every chat call will get 404');
   }
   const keys = parseGatewayKeys(config.GATEWAY_KEYS);
-  if (keys.size === 0) log.warn('GATEWAY_KEYS is empty: every call will get 401');
+  // Keys made with `npm run keys` live in Redis; GATEWAY_KEYS seeds keys that need no Redis.
+  const keyDirectory = config.REDIS_URL ? createRedisKeyDirectory({ url: config.REDIS_URL, log }) : undefined;
+  if (keys.size === 0 && !keyDirectory) log.warn('GATEWAY_KEYS is empty and REDIS_URL unset: every call will get 401');
+  const tenants = loadTenantPolicies(config.TENANTS_PATH, { mustExist: config.TENANTS_PATH !== undefined, resolveModel: (n) => full.find(n)?.id });
 
   const metrics = createMetrics();
   const store = config.CACHE_TTL_SECONDS > 0 ? openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log }) : undefined;
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   const ctx: GatewayContext = {
     cache,
-    keys,
+    auth: new Authenticator(keys, keyDirectory),
+    tenants,
     catalog,
     resolver: new UpstreamResolver(catalog, credentials),
     modelsListBody: modelsListBody(catalog),
@@ -65,6 +72,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       await grpcServer.shutdown(graceMs);
       await metricsServer.close();
       await store?.close();
+      await keyDirectory?.close();
     },
   };
 }

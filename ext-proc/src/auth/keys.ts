@@ -8,8 +8,17 @@ export interface Principal {
 
 export class KeyConfigError extends Error {}
 
-function hashKey(key: string): string {
+/** Tenant names: what GATEWAY_KEYS, the key directory in Redis and tenant policies accept. */
+export const TENANT_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Hex SHA-256 of a gateway key: the only form in which a key is ever kept (memory or Redis). */
+export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
+}
+
+/** The non-secret key id derived from a key's digest (first 12 hex digits). */
+export function keyIdOf(digestHex: string): string {
+  return digestHex.slice(0, 12);
 }
 
 /**
@@ -23,7 +32,7 @@ export class KeyStore {
   add(tenant: string, key: string): boolean {
     const h = hashKey(key);
     if (this.byHash.has(h)) return false;
-    this.byHash.set(h, { tenant, keyId: h.slice(0, 12) });
+    this.byHash.set(h, { tenant, keyId: keyIdOf(h) });
     return true;
   }
 
@@ -46,7 +55,7 @@ export function parseGatewayKeys(spec: string): KeyStore {
     const tenant = entry.slice(0, sep).trim();
     const key = entry.slice(sep + 1).trim();
     if (sep <= 0 || !key) throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1} must look like tenant:key`);
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
+    if (!TENANT_NAME_RE.test(tenant)) {
       throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1}: tenant "${tenant}" may only use letters, digits, _ . - (max 64)`);
     }
     if (key.length < 8) throw new KeyConfigError(`GATEWAY_KEYS entry ${i + 1} (tenant ${tenant}): key must be at least 8 characters`);

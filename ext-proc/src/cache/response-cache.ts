@@ -45,8 +45,8 @@ export class ResponseCache {
   }
 
   /** Stores a complete answer (the completion JSON); false when skipped or the store failed. */
-  save(key: string, completionJson: Buffer): Promise<boolean> {
+  save(key: string, completionJson: Buffer, ttlSeconds = this.o.ttlSeconds): Promise<boolean> {
     if (completionJson.length > this.o.maxEntryBytes) return Promise.resolve(false);
-    return this.o.store.set(key, completionJson, this.o.ttlSeconds);
+    return this.o.store.set(key, completionJson, ttlSeconds);
   }
 }

@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   CACHE_MAX_ENTRY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   /** Size of the in-process store used when REDIS_URL is unset. */
   CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Tenant policies (limits, model allow-lists, cache); see models/tenants.example.yaml. */
+  TENANTS_PATH: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

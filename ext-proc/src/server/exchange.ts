@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ProcessingRequest, ProcessingResponse } from '../../../protos/ext-proc.js';
-import { extractKey, type KeyStore, type Principal } from '../auth/keys.js';
+import type { AuthResult, Authenticator } from '../auth/authenticate.js';
+import { extractKey } from '../auth/keys.js';
+import type { PrincipalWithPolicy } from '../auth/redis-keys.js';
+import type { TenantPolicy } from '../tenants/policy.js';
 import { ChatStreamAssembler, isCacheableCompletion } from '../cache/assemble.js';
 import { cacheKey } from '../cache/key.js';
 import { replayJson, replaySse } from '../cache/replay.js';
@@ -33,7 +36,9 @@ import {
 
 /** What every exchange shares: built once at start, read-only afterwards. */
 export interface GatewayContext {
-  keys: KeyStore;
+  auth: Authenticator;
+  /** Per-tenant policy from TENANTS_PATH (limits, model allow-list, cache); absent tenant = defaults. */
+  tenants: ReadonlyMap<string, TenantPolicy>;
   catalog: Catalog;
   resolver: UpstreamResolver;
   /** `GET /v1/models` body, serialised once. */
@@ -60,7 +65,8 @@ const OPERATION = 'chat';
 export class Exchange {
   private readonly start = process.hrtime.bigint();
   private rid = '';
-  private principal: Principal | undefined;
+  private principal: PrincipalWithPolicy | undefined;
+  private policy: TenantPolicy | undefined;
   private endpoint: Endpoint | undefined;
   private target: UpstreamTarget | undefined;
   private stream = false;
@@ -111,7 +117,7 @@ export class Exchange {
 
   // ---- request ----------------------------------------------------------------------------
 
-  private onRequestHeaders(req: ProcessingRequest): ProcessingResponse {
+  private onRequestHeaders(req: ProcessingRequest): ProcessingResponse | Promise<ProcessingResponse> {
     const h = headerMapToRecord(req.request_headers?.headers);
     this.rid = h['x-request-id'] || randomUUID();
     const { path, query } = splitPath(h[':path'] ?? '/');
@@ -125,14 +131,32 @@ export class Exchange {
         "You didn't provide an API key. Send your gateway key in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY).",
       );
     }
-    this.principal = this.ctx.keys.lookup(key);
-    if (!this.principal) throw new GatewayError('authentication', 'Incorrect API key provided.', { code: 'invalid_api_key' });
+    const auth = this.ctx.auth.authenticate(key);
+    if (auth instanceof Promise) return auth.then((a) => this.afterAuth(a, h, req), (err: unknown) => this.fail(err));
+    return this.afterAuth(auth, h, req);
+  }
 
-    switch (this.endpoint.op) {
+  private afterAuth(auth: AuthResult, h: Record<string, string>, req: ProcessingRequest): ProcessingResponse {
+    try {
+      if (auth === 'unavailable') {
+        throw new GatewayError('unavailable', 'The gateway cannot check API keys right now. Retry shortly.', { code: 'auth_unavailable', retryAfterSeconds: 1 });
+      }
+      if (!auth) throw new GatewayError('authentication', 'Incorrect API key provided.', { code: 'invalid_api_key' });
+      this.principal = auth;
+      this.policy = this.ctx.tenants.get(auth.tenant);
+      return this.routeRequestHeaders(h, req);
+    } catch (err) {
+      return this.fail(err);
+    }
+  }
+
+  private routeRequestHeaders(h: Record<string, string>, req: ProcessingRequest): ProcessingResponse {
+    const endpoint = this.endpoint!;
+    switch (endpoint.op) {
       case 'models':
         return this.reply(200, this.ctx.modelsListBody, 'models_list');
       case 'model': {
-        const m = this.ctx.resolver.model(this.endpoint.model);
+        const m = this.ctx.resolver.model(endpoint.model);
         return this.reply(200, JSON.stringify(modelObject(m)), 'model_get');
       }
       case 'chat':
@@ -165,11 +189,12 @@ export class Exchange {
     }
     const chat = validateChatRequest(parsed);
     const model = this.ctx.resolver.model(chat.model);
+    this.checkModelAllowed(model);
     this.target = this.ctx.resolver.chatTarget(model);
     this.stream = chat.stream === true;
 
     const cache = this.ctx.cache;
-    if (cache && this.cacheDirective !== 'off' && cache.usable()) {
+    if (cache && this.cacheDirective !== 'off' && this.policy?.cache?.enabled !== false && cache.usable()) {
       this.cacheKey = cacheKey({ tenant: this.principal!.tenant, model: model.id, request: parsed });
       if (this.cacheDirective === 'use') {
         const key = this.cacheKey;
@@ -189,6 +214,19 @@ export class Exchange {
       }
     }
     return this.forward(parsed, chat, model);
+  }
+
+  /** The key's and the tenant's model allow-lists both apply. */
+  private checkModelAllowed(model: Model): void {
+    const lists: Array<[ReadonlySet<string> | undefined, string]> = [
+      [this.principal?.models, 'this API key'],
+      [this.policy?.models, `tenant ${this.principal?.tenant}`],
+    ];
+    for (const [allowed, who] of lists) {
+      if (allowed && !allowed.has(model.id)) {
+        throw new GatewayError('permission', `The model \`${model.id}\` is not allowed for ${who}.`, { param: 'model', code: 'model_not_allowed' });
+      }
+    }
   }
 
   /** Sends the call on to the provider chosen for `model`. */
@@ -251,7 +289,7 @@ export class Exchange {
     if (!cache || !this.cacheKey || this.status !== 200 || !isCacheableCompletion(completion)) return;
     const bytes = json ?? Buffer.from(JSON.stringify(completion), 'utf8');
     const labels = { tenant: this.principal!.tenant, gen_ai_request_model: this.target!.model.id };
-    cache.save(this.cacheKey, bytes).then(
+    cache.save(this.cacheKey, bytes, this.policy?.cache?.ttlSeconds).then(
       (ok) => this.ctx.metrics.cacheWrites.inc({ ...labels, result: ok ? 'stored' : 'skipped' }),
       () => this.ctx.metrics.cacheWrites.inc({ ...labels, result: 'failed' }),
     );

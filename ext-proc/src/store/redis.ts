@@ -47,25 +47,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisKvStore {
   const target = describeRedisUrl(url);
   const log = options.log.child({ component: 'store', store: 'redis', redis: target });
 
-  const redisOptions: RedisOptions = {
-    lazyConnect: false,
-    // Commands issued while disconnected fail at once instead of queueing for the reconnect.
-    enableOfflineQueue: false,
-    // Commands in flight when the connection drops fail at once instead of being replayed later.
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: commandTimeoutMs,
-    // Reconnect forever, backing off to one attempt every 2 s.
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
-    // A TCP connect that hangs (unroutable host) is abandoned and retried; requests fail fast meanwhile.
-    connectTimeout: 1_000,
-    // When we drop a connection that stopped answering, do not wait long for the server's FIN.
-    disconnectTimeout: 200,
-    keepAlive: 30_000,
-    // Nothing depends on a reply to a failed command; a bad reply is an error like any other.
-    reconnectOnError: null,
-  };
-  const client = new Redis(url, redisOptions);
+  const client = new Redis(url, redisClientOptions(commandTimeoutMs));
 
   type State = 'starting' | 'up' | 'down';
   let state: State = 'starting';
@@ -222,6 +204,32 @@ export function createRedisStore(options: RedisStoreOptions): RedisKvStore {
       }
       client.disconnect();
     },
+  };
+}
+
+/**
+ * The ioredis options every gateway client uses (the store, the limiter): commands fail at once
+ * while disconnected (no offline queue, no replay), each command is bounded by `commandTimeoutMs`,
+ * and the client reconnects forever in the background.
+ */
+export function redisClientOptions(commandTimeoutMs: number): RedisOptions {
+  return {
+    lazyConnect: false,
+    // Commands issued while disconnected fail at once instead of queueing for the reconnect.
+    enableOfflineQueue: false,
+    // Commands in flight when the connection drops fail at once instead of being replayed later.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: commandTimeoutMs,
+    // Reconnect forever, backing off to one attempt every 2 s.
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+    // A TCP connect that hangs (unroutable host) is abandoned and retried; requests fail fast meanwhile.
+    connectTimeout: 1_000,
+    // When we drop a connection that stopped answering, do not wait long for the server's FIN.
+    disconnectTimeout: 200,
+    keepAlive: 30_000,
+    // Nothing depends on a reply to a failed command; a bad reply is an error like any other.
+    reconnectOnError: null,
   };
 }
 
