@@ -4,10 +4,14 @@
  * (bare, gateway, bare, gateway, ...). See bench/README.md.
  *
  *   node dist/bench/run.js [--duration <s>] [--quick] [--profile] [--rounds <n>] [--rate <rps>]
- *                          [--scenarios seq,open,c16,c64,stream] [--envoy-concurrency <n>]
- *                          [--processor-log <file>]
+ *                          [--scenarios seq,open,c16,c64,stream,hit,hit-c16] [--redis]
+ *                          [--envoy-concurrency <n>] [--processor-log <file>]
+ *
+ * The overhead scenarios (seq, open, c16, c64, stream) use a processor with the response cache
+ * off. The cache-hit scenarios (hit, hit-c16) use a second processor with the cache on, behind its
+ * own gateway Envoy, started when the first of them runs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,16 +24,22 @@ import { Dist, ms, summaryMs } from './lib/dist.js';
 import { killAllSync, liveProcesses, runToEnd, stopAll, stopChild } from './lib/procs.js';
 import { formatProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
 import { BENCH_MODEL, CHAT_PATH, chatBody, USER_TEXT_CHARS } from './lib/payload.js';
-import { checkTargets, resultsTable, targetsTable, type ErrorCounts, type PooledSide, type ScenarioId, type ScenarioSummary } from './lib/report.js';
+import { checkTargets, HIT_SCENARIOS, resultsTable, targetsTable, type ErrorCounts, type PooledSide, type ScenarioId, type ScenarioSummary } from './lib/report.js';
+import { REDIS_BIN, startRedis, type RedisServer } from './lib/redis.js';
 import {
   counterDelta,
   envoyCounters,
   envoyVersion,
   preflight,
+  preflightCacheHit,
+  processorCacheCounters,
+  simulatorCallsBetween,
+  simulatorRequestCount,
   startBareEnvoy,
   startGatewayEnvoy,
   startProcessor,
   startSimulator,
+  type CacheHitPreflight,
   type PreflightReport,
   type EnvoyRuntime,
   type Processor,
@@ -43,9 +53,11 @@ import type { StreamResult } from './load/stream-ttfb.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
-const ALL_SCENARIOS: ScenarioId[] = ['seq', 'open', 'c16', 'c64', 'stream'];
+const ALL_SCENARIOS: ScenarioId[] = ['seq', 'open', 'c16', 'c64', 'stream', 'hit', 'hit-c16'];
 /** What the processor sends upstream as the OpenAI key (the simulator checks none). */
 const PROVIDER_KEY = 'sk-bench-provider-key';
+/** Cache TTL of the cache-hit processor: far longer than any run, so no entry expires mid-load. */
+const HIT_CACHE_TTL_S = 3600;
 
 interface Options {
   durationS: number;
@@ -59,6 +71,8 @@ interface Options {
   envoyRuntime: EnvoyRuntime;
   processorLog: string;
   profileScenario: 'seq' | 'c16' | 'c64';
+  /** Cache-hit scenarios: Redis store (a redis-server started for the run) instead of in-process. */
+  redis: boolean;
 }
 
 const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
@@ -66,7 +80,9 @@ const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [
   --quick                   smoke run: 3 s per load, 1 round, short warm-ups
   --rounds <n>              bare/gateway pairs per scenario (default 2; --quick: 1)
   --rate <rps>              open-loop offered rate (default 500)
-  --scenarios <list>        comma list of ${ALL_SCENARIOS.join(',')} (default all)
+  --scenarios <list>        comma list of ${ALL_SCENARIOS.join(',')} (default all; run in that order)
+  --redis                   cache-hit scenarios: store in a redis-server started for the run
+                            (${REDIS_BIN}) instead of the processor's in-process store
   --envoy-concurrency <n>   Envoy worker threads, both proxies (default 1)
   --envoy-runtime <k=v>     Envoy runtime override for both proxies (repeatable), e.g.
                             envoy.reloadable_features.ext_proc_graceful_grpc_close=true
@@ -90,6 +106,7 @@ function parseOptions(argv: string[]): Options {
       'processor-log': { type: 'string' },
       'envoy-runtime': { type: 'string', multiple: true },
       'profile-scenario': { type: 'string' },
+      redis: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -105,8 +122,12 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const quick = values.quick === true;
-  const scenarios = (values.scenarios ?? ALL_SCENARIOS.join(',')).split(',').map((s) => s.trim()) as ScenarioId[];
-  for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL_SCENARIOS.join(', ')})`);
+  const asked = (values.scenarios ?? ALL_SCENARIOS.join(',')).split(',').map((s) => s.trim()) as ScenarioId[];
+  for (const s of asked) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL_SCENARIOS.join(', ')})`);
+  // Canonical order: the cache-hit stack starts after the overhead scenarios, so it sits idle during none of them.
+  const scenarios = ALL_SCENARIOS.filter((s) => asked.includes(s));
+  const redis = values.redis === true;
+  if (redis && !scenarios.some((s) => HIT_SCENARIOS.includes(s))) throw new Error(`--redis only applies to the cache-hit scenarios (${HIT_SCENARIOS.join(', ')}), and none is selected`);
   const envoyRuntime: EnvoyRuntime = {};
   for (const kv of values['envoy-runtime'] ?? []) {
     const eq = kv.indexOf('=');
@@ -128,6 +149,7 @@ function parseOptions(argv: string[]): Options {
     envoyRuntime,
     profileScenario,
     processorLog: values['processor-log'] ? path.resolve(values['processor-log']) : '/dev/null',
+    redis,
   };
 }
 
@@ -171,6 +193,27 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
     metric: 'time to first response body byte of a stream:true call, one at a time',
     tool: 'bench/load/stream-ttfb.ts (Node, 1 keep-alive connection)',
   },
+  hit: {
+    id: 'hit',
+    title: (o) => `cache hit, 1 conn (${o.redis ? 'redis' : 'memory'})`,
+    metric: 'request latency, one request at a time: bare = Envoy -> simulator, gateway = answered from the response cache (wrk -t1 -c1)',
+    tool: 'wrk -t1 -c1',
+  },
+  'hit-c16': {
+    id: 'hit-c16',
+    title: (o) => `cache hit, c16 (${o.redis ? 'redis' : 'memory'})`,
+    metric: 'request latency at 16 connections: bare = Envoy -> simulator, gateway = answered from the response cache (wrk -t2 -c16)',
+    tool: 'wrk -t2 -c16',
+  },
+};
+
+/** wrk threads and connections of the closed-loop scenarios. */
+const WRK_SHAPE: Partial<Record<ScenarioId, { threads: number; connections: number }>> = {
+  seq: { threads: 1, connections: 1 },
+  c16: { threads: 2, connections: 16 },
+  c64: { threads: 2, connections: 64 },
+  hit: { threads: 1, connections: 1 },
+  'hit-c16': { threads: 2, connections: 16 },
 };
 
 interface RunRecord {
@@ -219,7 +262,9 @@ function errorCounts(e: Omit<ErrorCounts, 'total' | 'envoyNon2xx'>, envoy: Recor
   const envoyNon2xx = ['downstream_rq_1xx', 'downstream_rq_3xx', 'downstream_rq_4xx', 'downstream_rq_5xx'].reduce((s, k) => s + (envoy[k] ?? 0), 0);
   // Envoy counts responses the client never saw finish (e.g. the warm-up of the open loop),
   // so only the excess over what the client already reported adds to the total.
-  const total = e.non200 + e.socket + e.timeouts + e.badStreams + Math.max(0, envoyNon2xx - e.non200);
+  // Cache hits: a 200 that was not a hit, a provider call, or a hit count that does not add up.
+  const cache = (e.notHit ?? 0) + (e.providerCalls ?? 0) + (e.uncountedHits ?? 0);
+  const total = e.non200 + e.socket + e.timeouts + e.badStreams + Math.max(0, envoyNon2xx - e.non200) + cache;
   return { ...e, envoyNon2xx, total };
 }
 
@@ -235,6 +280,18 @@ interface Ctx {
   sim: Simulator;
   processor: Processor;
   proxies: Record<Target, Proxy>;
+  /** The cache-hit stack, once the first cache-hit scenario has started it. */
+  hit?: HitStack;
+}
+
+/** A processor with the cache on, its own gateway Envoy, and Redis with --redis. */
+interface HitStack {
+  processor: Processor;
+  proxy: Proxy;
+  redis?: RedisServer;
+  /** The bench request, counting every 200 without `x-gateway-cache: hit` (same bytes sent). */
+  wrkScript: string;
+  preflight: { gateway: PreflightReport; cache: CacheHitPreflight };
 }
 
 function pids(c: Ctx): Record<string, number | undefined> {
@@ -243,20 +300,79 @@ function pids(c: Ctx): Record<string, number | undefined> {
     processor: c.processor.child.pid,
     envoyBare: c.proxies.bare.envoy.child.pid,
     envoyGateway: c.proxies.gateway.envoy.child.pid,
+    ...(c.hit
+      ? {
+          processorCache: c.hit.processor.child.pid,
+          envoyGatewayCache: c.hit.proxy.envoy.child.pid,
+          ...(c.hit.redis ? { redis: c.hit.redis.child.pid } : {}),
+        }
+      : {}),
   };
 }
 
 function assertAlive(c: Ctx): void {
-  const dead = Object.entries({ simulator: c.sim.child, processor: c.processor.child, envoyBare: c.proxies.bare.envoy.child, envoyGateway: c.proxies.gateway.envoy.child })
+  const children: Record<string, ChildProcess> = {
+    simulator: c.sim.child,
+    processor: c.processor.child,
+    envoyBare: c.proxies.bare.envoy.child,
+    envoyGateway: c.proxies.gateway.envoy.child,
+  };
+  if (c.hit) {
+    children.processorCache = c.hit.processor.child;
+    children.envoyGatewayCache = c.hit.proxy.envoy.child;
+    if (c.hit.redis) children.redis = c.hit.redis.child;
+  }
+  const dead = Object.entries(children)
     .filter(([, ch]) => ch.exitCode !== null || ch.signalCode !== null)
     .map(([n, ch]) => `${n} (exit ${ch.exitCode ?? ch.signalCode})`);
   if (dead.length > 0) {
-    throw new Error(`process died during the benchmark: ${dead.join(', ')}\nprocessor stderr:\n${c.processor.stderr()}\nenvoy gateway log:\n${c.proxies.gateway.envoy.log().slice(-2000)}`);
+    const stderr = [`processor stderr:\n${c.processor.stderr()}`, c.hit ? `cache processor stderr:\n${c.hit.processor.stderr()}` : ''].filter(Boolean).join('\n');
+    throw new Error(`process died during the benchmark: ${dead.join(', ')}\n${stderr}\nenvoy gateway log:\n${c.proxies.gateway.envoy.log().slice(-2000)}`);
   }
 }
 
+/**
+ * Starts the cache-hit stack (Redis with --redis, a processor with the cache on, its gateway Envoy),
+ * checks it (the usual gateway pre-flight, then a repeat must be a hit that reaches neither the
+ * simulator nor the processor's miss counter, and no-store must still reach the simulator), and
+ * warms it up with the hit load's own script.
+ */
+async function startHitStack(c: Ctx, tmp: string): Promise<HitStack> {
+  const o = c.opts;
+  let redis: RedisServer | undefined;
+  if (o.redis) {
+    redis = await startRedis();
+    log(`redis-server on 127.0.0.1:${redis.port} (no persistence)`);
+  }
+  const processor = await startProcessor({
+    gatewayKey: c.key,
+    providerKey: PROVIDER_KEY,
+    logFile: o.processorLog,
+    cache: { ttlSeconds: HIT_CACHE_TTL_S, redisUrl: redis?.url },
+    name: 'processor-cache',
+  });
+  const proxy = await startGatewayEnvoy(c.sim.port, processor.grpcPort, o.envoyConcurrency, o.envoyRuntime, 'envoy-gateway-cache');
+  log(`cache-hit stack: processor gRPC 127.0.0.1:${processor.grpcPort} (cache on, ${redis ? `REDIS_URL ${redis.url}` : 'in-process store'}, TTL ${HIT_CACHE_TTL_S}s), envoy ${proxy.url}`);
+  const gateway = await preflight(proxy, c.key, c.body, c.streamBody, 'miss');
+  const cache = await preflightCacheHit(proxy, processor, c.sim, c.key, c.body);
+  log(
+    `pre-flight (cache): first call x-gateway-cache: ${gateway.cacheHeader}; repeat -> ${cache.hitStatus} x-gateway-cache: ${cache.hitHeader} ` +
+      `(hit after ${cache.firstHitAfterMs} ms), simulator calls ${cache.simulatorCallsForHit ?? 'unreadable'}, processor hits +${cache.hitsCounted}; ` +
+      `cache-control: no-store -> x-gateway-cache: ${cache.noStoreHeader}, simulator calls ${cache.noStoreSimulatorCalls ?? 'unreadable'}`,
+  );
+  const wrkScript = writeWrkScript(tmp, 'chat-hit', c.body, c.key, { name: 'x-gateway-cache', value: 'hit' });
+  log(`warm-up cache hits: wrk -t2 -c16 ${o.warmupS}s`);
+  const w = await runWrk({ url: proxy.url, script: wrkScript, threads: 2, connections: 16, durationS: o.warmupS });
+  if (w.requests - w.non200 - w.missingHeader === 0) {
+    throw new Error(`warm-up of the cache-hit gateway: no hit among ${w.requests} responses (${w.non200} non-200, first status ${w.firstBadStatus}; ${w.missingHeader} 200s without x-gateway-cache: hit)`);
+  }
+  return { processor, proxy, redis, wrkScript, preflight: { gateway, cache } };
+}
+
 async function runOne(c: Ctx, id: ScenarioId, target: Target, round: number): Promise<{ record: RunRecord; dist: Dist }> {
-  const proxy = c.proxies[target];
+  const hit = HIT_SCENARIOS.includes(id) && target === 'gateway' ? c.hit : undefined;
+  if (HIT_SCENARIOS.includes(id) && !c.hit) throw new Error(`${id}: the cache-hit stack is not running`);
+  const proxy = hit ? hit.proxy : c.proxies[target];
   const o = c.opts;
   const before = await envoyCounters(proxy);
   const cpuBefore: CpuSnapshot = snapshot(pids(c));
@@ -268,21 +384,49 @@ async function runOne(c: Ctx, id: ScenarioId, target: Target, round: number): Pr
   let base: Omit<ErrorCounts, 'total' | 'envoyNon2xx'>;
   let detail: Record<string, unknown>;
 
-  if (id === 'seq' || id === 'c16' || id === 'c64') {
-    const threads = id === 'seq' ? 1 : 2;
-    const connections = id === 'seq' ? 1 : id === 'c16' ? 16 : 64;
-    const r: WrkResult = await runWrk({ url: proxy.url, script: c.wrkScript, threads, connections, durationS: o.durationS });
+  const shape = WRK_SHAPE[id];
+  if (shape) {
+    const { threads, connections } = shape;
+    // Cache hits, gateway side: read the simulator's request count and the processor's cache
+    // counters around the load (outside the measured window). A hit must reach neither.
+    const simBefore = hit ? await simulatorRequestCount(c.sim) : undefined;
+    const cacheBefore = hit ? await processorCacheCounters(hit.processor) : undefined;
+    const r: WrkResult = await runWrk({ url: proxy.url, script: hit ? hit.wrkScript : c.wrkScript, threads, connections, durationS: o.durationS });
     dist.addQuantiles(r.quantilesUs, r.requests, r.latencyUs.max);
     durationS = r.durationS;
-    ok = r.requests - r.non200;
+    ok = r.requests - r.non200 - r.missingHeader;
     base = {
       non200: r.non200,
       socket: r.errors.connect + r.errors.read + r.errors.write,
       timeouts: r.errors.timeout,
       badStreams: 0,
-      first: r.firstBadStatus ? `status ${r.firstBadStatus}` : undefined,
+      first: r.firstBadStatus ? `status ${r.firstBadStatus}` : r.missingHeader ? `${r.missingHeader} x 200 without x-gateway-cache: hit` : undefined,
     };
     detail = { tool: `wrk -t${threads} -c${connections} -d${o.durationS}s`, requests: r.requests, wrkLatencyUs: r.latencyUs, wrkErrors: r.errors };
+    if (hit && cacheBefore) {
+      const simulatorCalls = simulatorCallsBetween(simBefore, await simulatorRequestCount(c.sim));
+      const cacheAfter = await processorCacheCounters(hit.processor);
+      const hitsCounted = cacheAfter.hit - cacheBefore.hit;
+      const misses = cacheAfter.miss - cacheBefore.miss;
+      // Every response wrk saw was counted before it was sent; requests still in flight when wrk
+      // stopped (at most one per connection) may have been counted too, without a response.
+      const uncounted = Math.max(0, ok - hitsCounted) + Math.max(0, hitsCounted - r.requests - connections);
+      // Without the simulator's count, a provider call shows as a miss in the processor's metrics.
+      const providerCalls = simulatorCalls ?? misses;
+      base.notHit = r.missingHeader;
+      base.providerCalls = providerCalls;
+      base.uncountedHits = uncounted;
+      if (!base.first && providerCalls > 0) base.first = `${providerCalls} request(s) reached the simulator`;
+      if (!base.first && uncounted > 0) base.first = `processor counted ${hitsCounted} hits for ${r.requests} responses`;
+      detail.cacheCheck = {
+        responses: r.requests,
+        notHit: r.missingHeader,
+        simulatorCalls: simulatorCalls ?? 'unreadable',
+        processorHits: hitsCounted,
+        processorMisses: misses,
+        store: hit.redis ? 'redis' : 'memory',
+      };
+    }
   } else if (id === 'open') {
     const r = await runNodeClient<OpenLoopResult>(
       'open-loop',
@@ -474,7 +618,7 @@ async function main(): Promise<void> {
     const pre: PreflightReport[] = [await preflight(bare, key, body, streamBody), await preflight(gateway, key, body, streamBody)];
     log(
       `pre-flight: bare 200 (stream ok); gateway 200 with x-gateway-model: ${pre[1]!.gatewayModel}, x-gateway-provider: ${pre[1]!.gatewayProvider}, ` +
-        `x-gateway-cost-usd: ${pre[1]!.costHeader}; wrong key -> ${pre[1]!.badKeyStatus}; stream ok`,
+        `x-gateway-cost-usd: ${pre[1]!.costHeader}, x-gateway-cache: ${pre[1]!.cacheHeader} (cache off); wrong key -> ${pre[1]!.badKeyStatus}; stream ok`,
     );
 
     for (const t of ['bare', 'gateway'] as const) {
@@ -489,6 +633,7 @@ async function main(): Promise<void> {
     const scenarioResults: Array<ScenarioSummary & { tool: string; runs: RunRecord[] }> = [];
     const byId = new Map<ScenarioId, ScenarioSummary>();
     for (const id of opts.scenarios) {
+      if (HIT_SCENARIOS.includes(id) && !c.hit) c.hit = await startHitStack(c, tmp);
       const runs: Record<Target, Array<{ record: RunRecord; dist: Dist }>> = { bare: [], gateway: [] };
       for (let round = 1; round <= opts.rounds; round++) {
         for (const target of ['bare', 'gateway'] as const) {
@@ -526,6 +671,12 @@ async function main(): Promise<void> {
     await stopChild(bare.envoy.child);
     await stopChild(gateway.envoy.child);
     const processorExit = await processor.stop();
+    let cacheProcessorExit: number | null | undefined;
+    if (c.hit) {
+      await stopChild(c.hit.proxy.envoy.child);
+      cacheProcessorExit = await c.hit.processor.stop();
+      if (c.hit.redis) await c.hit.redis.stop();
+    }
 
     let profile: ProfileOutcome | undefined;
     if (opts.profile) profile = await profilePhase(c, stamp);
@@ -541,6 +692,10 @@ async function main(): Promise<void> {
       'Latency in ms; "added" = gateway percentile minus bare percentile (pooled over rounds).',
       'RPS = 200 responses per second (open loop: achieved; stream: streams per second, one at a time).',
       'errors = non-200 + socket errors + timeouts (+ incomplete streams), bare / gateway, summed over rounds.',
+      scenarioResults.some((s) => HIT_SCENARIOS.includes(s.id))
+        ? `cache hit rows: bare = Envoy -> simulator (provider path), gateway = a second processor with the cache on (${opts.redis ? 'Redis' : 'in-process store'}) answering every request from the cache; "added" = hit minus provider path. ` +
+          'Errors there include 200s without x-gateway-cache: hit, requests that reached the simulator, and hits the processor did not count.'
+        : '',
       lag.length > 0
         ? `Open-loop generator send lag (scheduled -> sent), included in its latencies: p50 ${Math.max(...lag.map((l) => l.p50)).toFixed(3)} ms, p99 up to ${Math.max(...lag.map((l) => l.p99)).toFixed(3)} ms.`
         : '',
@@ -584,8 +739,18 @@ async function main(): Promise<void> {
         processor: `node dist/ext-proc/src/main.js, LOG_LEVEL=info, stdout -> ${opts.processorLog}`,
         envoy: { concurrency: opts.envoyConcurrency, runtimeOverrides: opts.envoyRuntime, accessLog: '/dev/null', bare: 'renderBootstrap without extProc, fixedCluster openai', gateway: 'renderBootstrap with extProc' },
         processorExitCode: processorExit,
+        cacheHitStack: c.hit
+          ? {
+              processor: `node dist/ext-proc/src/main.js, CACHE_TTL_SECONDS=${HIT_CACHE_TTL_S}, ${c.hit.redis ? 'REDIS_URL (redis-server started for the run, no persistence)' : 'in-process store (no REDIS_URL)'}`,
+              store: c.hit.redis ? 'redis' : 'memory',
+              gateway: 'its own renderBootstrap with extProc, same options as the gateway',
+              processorExitCode: cacheProcessorExit,
+            }
+          : undefined,
+        overheadProcessorCache: 'off (CACHE_TTL_SECONDS=0): every overhead request goes to the simulator',
       },
       preflight: pre,
+      preflightCacheHit: c.hit?.preflight,
       scenarios: scenarioResults,
       targets,
       notes,

@@ -20,6 +20,8 @@ export interface BootstrapOptions {
   adminPort: number;
   /** The processor's gRPC address; omitted renders a bare proxy (the benchmark's baseline). */
   extProc?: { host: string; port: number };
+  /** More processor replicas behind the same cluster (Envoy balances ext_proc streams across all). */
+  extProcReplicas?: Array<{ host: string; port: number }>;
   upstreams: UpstreamCluster[];
   /** Where non-LLM paths go, untouched by the processor; omitted: they get 404 from Envoy. */
   passthrough?: UpstreamCluster;
@@ -80,7 +82,7 @@ function accessLog(dest: string) {
   return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: dest, log_format: format } }];
 }
 
-function cluster(c: UpstreamCluster, http2 = false): Record<string, unknown> {
+function cluster(c: UpstreamCluster, http2 = false, more: Array<{ host: string; port: number }> = []): Record<string, unknown> {
   const out: Record<string, unknown> = {
     name: c.name,
     type: /^[\d.]+$/.test(c.host) ? 'STATIC' : 'STRICT_DNS',
@@ -88,7 +90,9 @@ function cluster(c: UpstreamCluster, http2 = false): Record<string, unknown> {
     dns_lookup_family: 'V4_PREFERRED',
     load_assignment: {
       cluster_name: c.name,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: c.host, port_value: c.port } } } }] }],
+      endpoints: [
+        { lb_endpoints: [c, ...more].map((e) => ({ endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } } })) },
+      ],
     },
     typed_extension_protocol_options: {
       [HTTP_PROTOCOL_OPTIONS]: {
@@ -152,9 +156,10 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
 }
 
 /** The processor's cluster: gRPC over HTTP/2, health-checked with grpc.health.v1. */
-export function extProcCluster(host: string, port: number): Record<string, unknown> {
+export function extProcCluster(host: string, port: number, replicas: Array<{ host: string; port: number }> = []): Record<string, unknown> {
   return {
-    ...cluster({ name: EXT_PROC_CLUSTER, host, port, tls: false }, true),
+    // Replicas share nothing in process: every ext_proc stream may land on any of them.
+    ...cluster({ name: EXT_PROC_CLUSTER, host, port, tls: false }, true, replicas),
     health_checks: [
       {
         timeout: '1s',
@@ -220,7 +225,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
 
   const clusters = o.upstreams.map((u) => cluster(u));
   if (o.passthrough) clusters.push(cluster(o.passthrough));
-  if (o.extProc) clusters.push(extProcCluster(o.extProc.host, o.extProc.port));
+  if (o.extProc) clusters.push(extProcCluster(o.extProc.host, o.extProc.port, o.extProcReplicas));
 
   return {
     // Envoy otherwise resets each finished ext_proc stream; Node's HTTP/2 layer counts those resets

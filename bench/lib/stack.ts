@@ -4,6 +4,8 @@
  *   processor  node dist/ext-proc/src/main.js        (LOG_LEVEL=info, stdout to a file or /dev/null)
  *   Envoy "bare"     renderBootstrap without extProc, LLM routes fixed to the simulator
  *   Envoy "gateway"  renderBootstrap with extProc -> processor, provider clusters -> simulator
+ * and, only for the cache-hit scenarios, a second processor with the response cache on (in-process
+ * store, or Redis with --redis) behind its own gateway Envoy.
  */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
@@ -87,6 +89,13 @@ export interface ProcessorOptions {
   logFile: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /**
+   * Response cache. Absent: off (CACHE_TTL_SECONDS=0), which every overhead scenario uses. Present:
+   * on with this TTL, in the in-process store, or in Redis when `redisUrl` is set.
+   */
+  cache?: { ttlSeconds: number; redisUrl?: string };
+  /** Name in the process list (teardown messages). */
+  name?: string;
 }
 
 export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
@@ -100,16 +109,18 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     METRICS_PORT: String(metricsPort),
     GATEWAY_KEYS: `bench:${o.gatewayKey}`,
     OPENAI_API_KEY: o.providerKey,
-    // The loads repeat one request: with the cache on, the gateway would answer them itself and
-    // the comparison with bare Envoy would measure the cache, not the processor's overhead.
-    CACHE_TTL_SECONDS: '0',
+    // The overhead loads repeat one request: with the cache on, the gateway would answer them itself
+    // and the comparison with bare Envoy would measure the cache, not the processor's overhead.
+    // Only the cache-hit scenarios' own processor turns it on.
+    CACHE_TTL_SECONDS: o.cache ? String(o.cache.ttlSeconds) : '0',
+    ...(o.cache?.redisUrl ? { REDIS_URL: o.cache.redisUrl } : {}),
     // The production default, stated explicitly so a LOG_LEVEL in the caller's shell can't leak in.
     LOG_LEVEL: 'info',
   };
   const fd = openSync(o.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawnTracked('processor', process.execPath, [...(o.nodeFlags ?? []), distFile('ext-proc/src/main.js')], {
+    child = spawnTracked(o.name ?? 'processor', process.execPath, [...(o.nodeFlags ?? []), distFile('ext-proc/src/main.js')], {
       env,
       stdio: ['ignore', fd, 'pipe'],
     });
@@ -238,7 +249,7 @@ function httpGetStatus(url: string): Promise<number> {
   });
 }
 
-function post(url: string, key: string, body: string): Promise<HttpResult> {
+function post(url: string, key: string, body: string, extraHeaders: Record<string, string> = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const buf = Buffer.from(body);
     const req = http.request(
@@ -246,7 +257,7 @@ function post(url: string, key: string, body: string): Promise<HttpResult> {
       {
         method: 'POST',
         agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': String(buf.length), authorization: `Bearer ${key}` },
+        headers: { ...extraHeaders, 'content-type': 'application/json', 'content-length': String(buf.length), authorization: `Bearer ${key}` },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -267,6 +278,8 @@ export interface PreflightReport {
   gatewayModel: string | undefined;
   gatewayProvider: string | undefined;
   costHeader: string | undefined;
+  /** Gateway only: `x-gateway-cache` of the first 200 (`bypass` with the cache off, `miss` on a fresh cache). */
+  cacheHeader?: string | undefined;
   streamStatus: number;
   streamComplete: boolean;
   /** Gateway only: a wrong key must be refused (proves the processor is really on the path). */
@@ -277,8 +290,16 @@ export interface PreflightReport {
  * One request of each kind before any load: the benchmark refuses to measure a path that does not
  * answer 200 with the simulator's completion (a fast 401/404 would otherwise look like low latency).
  * Retries for a few seconds while Envoy's health check of the processor comes up.
+ * On the gateway, the first 200 must carry `x-gateway-cache: <expectCache>`: `bypass` proves the
+ * overhead scenarios' processor runs with the cache off (every call goes to the simulator).
  */
-export async function preflight(p: Proxy, key: string, body: string, streamBody: string): Promise<PreflightReport> {
+export async function preflight(
+  p: Proxy,
+  key: string,
+  body: string,
+  streamBody: string,
+  expectCache: 'bypass' | 'miss' = 'bypass',
+): Promise<PreflightReport> {
   const deadline = Date.now() + 15_000;
   let last: HttpResult | undefined;
   let lastErr = '';
@@ -315,6 +336,10 @@ export async function preflight(p: Proxy, key: string, body: string, streamBody:
     if (report.gatewayModel !== BENCH_MODEL || report.gatewayProvider !== 'openai') {
       throw new Error(`pre-flight: gateway answered 200 without x-gateway-model: ${BENCH_MODEL} / x-gateway-provider: openai (got ${report.gatewayModel} / ${report.gatewayProvider})`);
     }
+    report.cacheHeader = h('x-gateway-cache');
+    if (report.cacheHeader !== expectCache) {
+      throw new Error(`pre-flight: gateway answered x-gateway-cache: ${report.cacheHeader}, expected ${expectCache}`);
+    }
     const bad = await post(p.url, `${key}-wrong`, body);
     report.badKeyStatus = bad.status;
     if (bad.status !== 401) throw new Error(`pre-flight: gateway accepted a wrong key (status ${bad.status})`);
@@ -328,4 +353,124 @@ export async function preflight(p: Proxy, key: string, body: string, streamBody:
     throw new Error(`pre-flight: ${p.target} stream answered ${s.status}: ${s.body.slice(0, 300)}`);
   }
   return report;
+}
+
+// ---- cache-hit checks -------------------------------------------------------------------------
+
+/**
+ * Requests the simulator has received so far, this probe included. The simulator CLI has no
+ * counter endpoint, but it numbers every request it receives (models, chat, errors alike) and
+ * puts that number in `x-request-id: req_<16 hex instance prefix><16 hex number>`. So one
+ * `GET /v1/models` straight to the simulator (not through an Envoy) reads the count; between two
+ * probes the simulator received `after - before - 1` other requests. Undefined if the id does not
+ * have that shape (then only the processor's metrics are checked).
+ */
+export async function simulatorRequestCount(sim: Simulator): Promise<number | undefined> {
+  const v = await new Promise<string | string[] | undefined>((resolve, reject) => {
+    http
+      .get(`http://127.0.0.1:${sim.port}/v1/models`, { agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers['x-request-id']));
+      })
+      .on('error', reject);
+  });
+  const m = /^req_[0-9a-f]{16}([0-9a-f]{16})$/.exec(Array.isArray(v) ? (v[0] ?? '') : (v ?? ''));
+  return m ? Number.parseInt(m[1]!, 16) : undefined;
+}
+
+/** Requests the simulator received between two probes of simulatorRequestCount. */
+export function simulatorCallsBetween(before: number | undefined, after: number | undefined): number | undefined {
+  return before === undefined || after === undefined ? undefined : after - before - 1;
+}
+
+export interface CacheCounters {
+  /** llm_gateway_cache_lookups_total, summed over tenants and models. */
+  hit: number;
+  miss: number;
+  /** llm_gateway_cache_writes_total{result="stored"}. */
+  stored: number;
+}
+
+/** The processor's cache counters, from its Prometheus endpoint. */
+export async function processorCacheCounters(proc: Processor): Promise<CacheCounters> {
+  const res = await fetch(`http://127.0.0.1:${proc.metricsPort}/metrics`);
+  if (res.status !== 200) throw new Error(`processor /metrics answered ${res.status}`);
+  const text = await res.text();
+  const out: CacheCounters = { hit: 0, miss: 0, stored: 0 };
+  for (const line of text.split('\n')) {
+    const m = /^llm_gateway_cache_(lookups|writes)_total\{([^}]*)\} (\S+)$/.exec(line.trim());
+    if (!m) continue;
+    const result = /(?:^|,)result="([^"]*)"/.exec(m[2]!)?.[1];
+    const n = Number(m[3]);
+    if (m[1] === 'lookups' && result === 'hit') out.hit += n;
+    else if (m[1] === 'lookups' && result === 'miss') out.miss += n;
+    else if (m[1] === 'writes' && result === 'stored') out.stored += n;
+  }
+  return out;
+}
+
+export interface CacheHitPreflight {
+  /** Milliseconds from the end of the gateway pre-flight until the request first came back a hit. */
+  firstHitAfterMs: number;
+  /** The checked repeat: status and x-gateway-cache. */
+  hitStatus: number;
+  hitHeader: string | undefined;
+  /** Requests the simulator received for the checked repeat (must be 0); undefined: count unreadable. */
+  simulatorCallsForHit: number | undefined;
+  /** Growth of llm_gateway_cache_lookups_total{result="hit"} for the checked repeat (must be 1). */
+  hitsCounted: number;
+  /** The same request with `cache-control: no-store`: x-gateway-cache and simulator calls (must be bypass / 1). */
+  noStoreHeader: string | undefined;
+  noStoreSimulatorCalls: number | undefined;
+}
+
+/**
+ * Before the cache-hit loads: the gateway with the cache on must answer a repeat of the bench
+ * request from the cache (200, a chat completion, `x-gateway-cache: hit`) without a simulator call,
+ * and count it as a hit in its metrics; and `cache-control: no-store` must still reach the simulator.
+ * Call after preflight(), which stored the answer (the store is written asynchronously: poll).
+ */
+export async function preflightCacheHit(p: Proxy, proc: Processor, sim: Simulator, key: string, body: string): Promise<CacheHitPreflight> {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await post(p.url, key, body);
+    if (r.status === 200 && r.headers['x-gateway-cache'] === 'hit') break;
+    if (Date.now() - t0 > 5_000) {
+      throw new Error(`pre-flight (cache): the repeated request never came back a hit (last: ${r.status}, x-gateway-cache: ${String(r.headers['x-gateway-cache'])})`);
+    }
+    await sleep(50);
+  }
+  const firstHitAfterMs = Date.now() - t0;
+
+  const s0 = await simulatorRequestCount(sim);
+  const m0 = await processorCacheCounters(proc);
+  const hit = await post(p.url, key, body);
+  const s1 = await simulatorRequestCount(sim);
+  const m1 = await processorCacheCounters(proc);
+  const hitHeader = one(hit.headers['x-gateway-cache']);
+  const parsed = JSON.parse(hit.body) as { object?: string; choices?: Array<{ message?: { content?: string } }> };
+  if (hit.status !== 200 || hitHeader !== 'hit' || parsed.object !== 'chat.completion' || typeof parsed.choices?.[0]?.message?.content !== 'string') {
+    throw new Error(`pre-flight (cache): repeat answered ${hit.status}, x-gateway-cache: ${hitHeader}: ${hit.body.slice(0, 300)}`);
+  }
+  const simulatorCallsForHit = simulatorCallsBetween(s0, s1);
+  if (simulatorCallsForHit !== undefined && simulatorCallsForHit !== 0) {
+    throw new Error(`pre-flight (cache): a hit reached the simulator (${simulatorCallsForHit} request(s))`);
+  }
+  if (m1.hit - m0.hit !== 1 || m1.miss !== m0.miss) {
+    throw new Error(`pre-flight (cache): one hit moved the processor's cache lookups by hit +${m1.hit - m0.hit}, miss +${m1.miss - m0.miss}`);
+  }
+
+  const s2 = await simulatorRequestCount(sim);
+  const noStore = await post(p.url, key, body, { 'cache-control': 'no-store' });
+  const s3 = await simulatorRequestCount(sim);
+  const noStoreHeader = one(noStore.headers['x-gateway-cache']);
+  const noStoreSimulatorCalls = simulatorCallsBetween(s2, s3);
+  if (noStore.status !== 200 || noStoreHeader !== 'bypass' || (noStoreSimulatorCalls !== undefined && noStoreSimulatorCalls !== 1)) {
+    throw new Error(`pre-flight (cache): cache-control: no-store answered ${noStore.status}, x-gateway-cache: ${noStoreHeader}, simulator calls ${noStoreSimulatorCalls}`);
+  }
+  return { firstHitAfterMs, hitStatus: hit.status, hitHeader, simulatorCallsForHit, hitsCounted: m1.hit - m0.hit, noStoreHeader, noStoreSimulatorCalls };
+}
+
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -3,6 +3,7 @@ import { Authenticator } from './auth/authenticate.js';
 import { parseGatewayKeys } from './auth/keys.js';
 import { createRedisKeyDirectory } from './auth/redis-keys.js';
 import { loadTenantPolicies } from './tenants/policy.js';
+import { createMemoryLimiter, createRedisLimiter } from './limits/index.js';
 import { filterCatalog, loadCatalog } from './catalog/load.js';
 import type { EnvConfig } from './config/env.js';
 import { repoRoot } from './config/paths.js';
@@ -43,8 +44,12 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   const metrics = createMetrics();
   const store = config.CACHE_TTL_SECONDS > 0 ? openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log }) : undefined;
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
+  // One instance without Redis: limits are then per process, like the cache (said at start by openStore).
+  const limiter = config.REDIS_URL ? createRedisLimiter({ url: config.REDIS_URL, log }) : createMemoryLimiter();
   const ctx: GatewayContext = {
     cache,
+    limiter,
+    limitsFailOpen: config.LIMITS_FAIL_OPEN,
     auth: new Authenticator(keys, keyDirectory),
     tenants,
     catalog,
@@ -73,6 +78,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       await metricsServer.close();
       await store?.close();
       await keyDirectory?.close();
+      await limiter.close();
     },
   };
 }

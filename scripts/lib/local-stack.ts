@@ -24,6 +24,8 @@ export interface LocalStackOptions {
   /** Force demo mode (simulators) even if provider keys are present. */
   demo?: boolean;
   simulator?: OpenAISimulatorOptions;
+  /** Processor replicas (default 1): each its own gateway instance, sharing only Redis. */
+  replicas?: number;
   /** Where non-LLM paths go (e.g. a test's plain HTTP server). */
   passthrough?: { host: string; port: number };
   accessLog?: string;
@@ -41,6 +43,8 @@ export interface LocalStack {
   gatewayKeys: string;
   simulator: OpenAISimulator | undefined;
   gateway: Gateway;
+  /** All processor replicas (gateway is the first). */
+  gateways: Gateway[];
   envoy: EnvoyProcess;
   /** Stops taking new connections, lets in-flight calls finish (up to graceMs), then stops all. */
   close(graceMs?: number): Promise<void>;
@@ -87,6 +91,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const config = readEnv({ ...env, GRPC_PORT: String(grpcPort), METRICS_PORT: String(o.metricsPort ?? (await freePort())), CATALOG_PATH: catalogPath });
     const gateway = await startGateway(config, env, o.log);
     cleanups.push(() => gateway.close(2000));
+    const gateways = [gateway];
+    for (let i = 1; i < (o.replicas ?? 1); i++) {
+      const replica = await startGateway({ ...config, GRPC_PORT: 0, METRICS_PORT: 0 }, env, o.log);
+      cleanups.push(() => replica.close(2000));
+      gateways.push(replica);
+    }
 
     const gatewayPort = o.gatewayPort ?? (await freePort());
     const adminPort = o.adminPort ?? (await freePort());
@@ -94,6 +104,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       listenPort: gatewayPort,
       adminPort,
       extProc: { host: '127.0.0.1', port: gateway.grpcPort },
+      extProcReplicas: gateways.slice(1).map((g) => ({ host: '127.0.0.1', port: g.grpcPort })),
       upstreams,
       passthrough: o.passthrough ? { name: 'passthrough', host: o.passthrough.host, port: o.passthrough.port, tls: false } : undefined,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
@@ -106,7 +117,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       // New connections stop at Envoy first; calls already inside finish through the processor.
       await fetch(`${envoy.adminUrl}/drain_listeners`, { method: 'POST' }).catch(() => undefined);
       const deadline = Date.now() + graceMs;
-      while (gateway.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      while (gateways.some((g) => g.inFlight() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       await close();
     };
 
@@ -119,6 +130,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       gatewayKeys,
       simulator,
       gateway,
+      gateways,
       envoy,
       close: drainingClose,
     };

@@ -22,6 +22,8 @@ const EnvSchema = z.object({
   CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   /** Tenant policies (limits, model allow-lists, cache); see models/tenants.example.yaml. */
   TENANTS_PATH: z.string().optional(),
+  /** When the limiter's Redis is down: refuse calls with 503 (default) or let them through. */
+  LIMITS_FAIL_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

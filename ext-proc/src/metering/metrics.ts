@@ -17,6 +17,7 @@ export interface GatewayMetrics {
   cacheLookups: Counter<'tenant' | 'gen_ai_request_model' | 'result'>;
   cacheSavedUsd: Counter<'tenant' | 'gen_ai_request_model'>;
   cacheWrites: Counter<'tenant' | 'gen_ai_request_model' | 'result'>;
+  limitRejections: Counter<'tenant' | 'limit' | 'scope'>;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -85,6 +86,12 @@ export function createMetrics(): GatewayMetrics {
       name: 'llm_gateway_cache_writes_total',
       help: 'Answers offered to the cache, by result (stored, skipped: too large or store unavailable, failed).',
       labelNames: ['tenant', 'gen_ai_request_model', 'result'],
+      registers: [registry],
+    }),
+    limitRejections: new Counter({
+      name: 'llm_gateway_limit_rejections_total',
+      help: 'Calls refused by a rate limit or budget (limit = rpm, tpm, usd_per_day, usd_per_month; unavailable = limiter store down).',
+      labelNames: ['tenant', 'limit', 'scope'],
       registers: [registry],
     }),
   };

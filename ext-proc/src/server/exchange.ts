@@ -4,6 +4,8 @@ import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { extractKey } from '../auth/keys.js';
 import type { PrincipalWithPolicy } from '../auth/redis-keys.js';
 import type { TenantPolicy } from '../tenants/policy.js';
+import { limitSubjects, quotaHeaders, worstCase } from '../limits/admission.js';
+import { LimiterUnavailable, type Limiter, type Reservation } from '../limits/index.js';
 import { ChatStreamAssembler, isCacheableCompletion } from '../cache/assemble.js';
 import { cacheKey } from '../cache/key.js';
 import { replayJson, replaySse } from '../cache/replay.js';
@@ -48,6 +50,9 @@ export interface GatewayContext {
   maxRequestBytes: number;
   /** Absent when the response cache is turned off. */
   cache?: ResponseCache;
+  limiter: Limiter;
+  /** Let calls through when the limiter's store is down (default: refuse with 503). */
+  limitsFailOpen: boolean;
 }
 
 /** Envoy dynamic metadata namespace; the access log reads `%DYNAMIC_METADATA(llm_gateway:...)%`. */
@@ -80,6 +85,8 @@ export class Exchange {
   /** Set when the answer should be stored under this key once it is complete. */
   private cacheKey: string | undefined;
   private assembler: ChatStreamAssembler | undefined;
+  private reservation: Reservation | undefined;
+  private quota: Array<[string, string]> = [];
 
   constructor(private readonly ctx: GatewayContext) {}
 
@@ -204,7 +211,7 @@ export class Exchange {
               if (hit) return this.answerFromCache(hit, chat, model);
               this.cacheStatus = 'miss';
               this.ctx.metrics.cacheLookups.inc({ tenant: this.principal!.tenant, gen_ai_request_model: model.id, result: 'miss' });
-              return this.forward(parsed, chat, model);
+              return this.admitAndForward(raw.length, parsed, chat, model);
             } catch (err) {
               return this.fail(err);
             }
@@ -213,7 +220,51 @@ export class Exchange {
         );
       }
     }
-    return this.forward(parsed, chat, model);
+    return this.admitAndForward(raw.length, parsed, chat, model);
+  }
+
+  /**
+   * Rate limits and budgets: the call's worst case is reserved atomically before it goes out
+   * (across replicas when Redis backs the limiter) and reconciled with the real usage at the end.
+   * Cache hits are not charged: they cost no provider tokens.
+   */
+  private admitAndForward(
+    bodyBytes: number,
+    parsed: Record<string, unknown>,
+    chat: ChatCompletionRequest,
+    model: Model,
+  ): ProcessingResponse | Promise<ProcessingResponse> {
+    const subjects = limitSubjects(this.principal!, this.policy);
+    if (subjects.length === 0) return this.forward(parsed, chat, model);
+    const tenant = this.principal!.tenant;
+    return this.ctx.limiter.admit(subjects, worstCase(bodyBytes, chat, model)).then(
+      (adm) => {
+        try {
+          if (!adm.ok) {
+            this.ctx.metrics.limitRejections.inc({ tenant, limit: adm.limit, scope: adm.scope });
+            const budget = adm.limit === 'usd_per_day' || adm.limit === 'usd_per_month';
+            throw new GatewayError('rate_limit', `${adm.message[0]!.toUpperCase()}${adm.message.slice(1)}.`, {
+              code: budget ? 'budget_exceeded' : 'rate_limit_exceeded',
+              retryAfterSeconds: adm.retryAfterSeconds,
+            });
+          }
+          this.reservation = adm.reservation;
+          this.quota = quotaHeaders(adm.remaining, adm.limits);
+          return this.forward(parsed, chat, model);
+        } catch (err) {
+          return this.fail(err);
+        }
+      },
+      (err: unknown) => {
+        if (!(err instanceof LimiterUnavailable)) return this.fail(err);
+        this.ctx.metrics.limitRejections.inc({ tenant, limit: 'unavailable', scope: 'none' });
+        if (this.ctx.limitsFailOpen) {
+          this.ctx.log.warn({ rid: this.rid, tenant }, 'limiter unavailable: letting the call through (LIMITS_FAIL_OPEN)');
+          return this.forward(parsed, chat, model);
+        }
+        return this.fail(new GatewayError('unavailable', 'Rate limits cannot be checked right now. Retry shortly.', { code: 'limits_unavailable', retryAfterSeconds: 1 }));
+      },
+    );
   }
 
   /** The key's and the tenant's model allow-lists both apply. */
@@ -301,7 +352,8 @@ export class Exchange {
     const h = headerMapToRecord(req.response_headers?.headers);
     this.status = Number(h[':status'] ?? '0');
     const set = this.gatewayHeaders();
-    const remove = Object.keys(h).filter((k) => HIDDEN_UPSTREAM_HEADERS.test(k));
+    const ours = new Set(this.quota.map(([k]) => k));
+    const remove = Object.keys(h).filter((k) => HIDDEN_UPSTREAM_HEADERS.test(k) && !ours.has(k));
     if (req.response_headers?.end_of_stream) {
       // No body will follow (e.g. a bodiless upstream error): meter now.
       this.finish(undefined, false);
@@ -394,8 +446,15 @@ export class Exchange {
     m.requestDuration.observe({ ...labels, gen_ai_operation_name: OPERATION, error_type: errorType }, seconds);
     m.requests.inc({ ...labels, status_code: aborted ? 'aborted' : String(this.status) });
     let usd: number | undefined;
-    if (usage) {
-      usd = costUsd(usage, this.target.model.pricing);
+    if (usage) usd = costUsd(usage, this.target.model.pricing);
+    if (this.reservation) {
+      // Without reported usage (an error, a cut stream) nothing is known to be billed: release it.
+      const actual = { tokens: usage ? usage.inputTokens + usage.outputTokens : 0, usd: usd ?? 0 };
+      this.ctx.limiter.reconcile(this.reservation, actual).catch((err: unknown) => {
+        this.ctx.log.warn({ rid: this.rid, err: err instanceof Error ? err.message : String(err) }, 'limit reconcile failed');
+      });
+    }
+    if (usage && usd !== undefined) {
       m.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input', gen_ai_operation_name: OPERATION }, usage.inputTokens);
       m.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output', gen_ai_operation_name: OPERATION }, usage.outputTokens);
       m.costUsd.inc(labels, usd);
@@ -449,6 +508,7 @@ export class Exchange {
   private gatewayHeaders() {
     const set = [setHeader('x-gateway-request-id', this.rid), setHeader('x-gateway-cache', this.cacheStatus)];
     if (this.target) set.push(setHeader('x-gateway-model', this.target.model.id), setHeader('x-gateway-provider', this.target.provider.id));
+    for (const [k, v] of this.quota) set.push(setHeader(k, v));
     return set;
   }
 
