@@ -2,14 +2,18 @@ import path from 'node:path';
 import { Authenticator } from './auth/authenticate.js';
 import { parseGatewayKeys } from './auth/keys.js';
 import { createRedisKeyDirectory } from './auth/redis-keys.js';
+import { loadMasterKey } from './auth/credentials.js';
+import { TenantCredentials } from './auth/tenant-credentials.js';
 import { loadTenantPolicies } from './tenants/policy.js';
-import { createMemoryLimiter, createRedisLimiter } from './limits/index.js';
+import { createMemoryLimiter, createRedisLimiter, type RedisLimiter } from './limits/index.js';
+import type { RedisKvStore } from './store/redis.js';
 import { filterCatalog, loadCatalog } from './catalog/load.js';
 import type { EnvConfig } from './config/env.js';
 import { repoRoot } from './config/paths.js';
 import type { Logger } from './log/logger.js';
 import { createMetrics, type GatewayMetrics } from './metering/metrics.js';
 import { startMetricsServer } from './metering/metrics-server.js';
+import { registerRedisMetrics, type RedisComponent } from './metering/redis-metrics.js';
 import { modelsListBody } from './providers/openai/models.js';
 import { credentialsFromEnv, UpstreamResolver } from './route/upstream.js';
 import type { GatewayContext } from './server/exchange.js';
@@ -46,7 +50,11 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   // One instance without Redis: limits are then per process, like the cache (said at start by openStore).
   const limiter = config.REDIS_URL ? createRedisLimiter({ url: config.REDIS_URL, log }) : createMemoryLimiter();
+  const masterKey = loadMasterKey(env);
+  if (masterKey && !config.REDIS_URL) log.warn('GATEWAY_MASTER_KEY is set but REDIS_URL is not: tenant credentials are unavailable');
+  const tenantCredentials = masterKey && config.REDIS_URL ? new TenantCredentials(config.REDIS_URL, masterKey, log) : undefined;
   const ctx: GatewayContext = {
+    tenantCredentials,
     cache,
     limiter,
     limitsFailOpen: config.LIMITS_FAIL_OPEN,
@@ -59,6 +67,17 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     log,
     maxRequestBytes: config.MAX_REQUEST_BYTES,
   };
+  const redisParts: RedisComponent[] = [];
+  if (store?.kind === 'redis') {
+    const r = store as RedisKvStore;
+    redisParts.push({ name: 'cache', healthy: () => r.healthy(), errors: () => r.errors(), latency: () => r.latency() });
+  }
+  if (limiter.kind === 'redis') {
+    const r = limiter as RedisLimiter;
+    redisParts.push({ name: 'limits', healthy: () => r.healthy(), errors: () => r.errors() });
+  }
+  if (keyDirectory) redisParts.push({ name: 'keys', healthy: () => keyDirectory.healthy(), errors: () => keyDirectory.errors(), latency: () => keyDirectory.latency() });
+  registerRedisMetrics(metrics.registry, redisParts);
   const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT);
   const metricsServer = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
   const providers = [...credentials.keys()];
@@ -79,6 +98,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       await store?.close();
       await keyDirectory?.close();
       await limiter.close();
+      await tenantCredentials?.close();
     },
   };
 }

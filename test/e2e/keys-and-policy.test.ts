@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, revokeKey } from '../../ext-proc/src/auth/redis-keys.js';
+import { loadMasterKey, storeCredential } from '../../ext-proc/src/auth/credentials.js';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.js';
 import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 
@@ -18,6 +19,7 @@ let admin: Redis;
 let stack: LocalStack;
 const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${stack.gatewayUrl}/v1`, maxRetries: 0 });
 const messages = [{ role: 'user' as const, content: 'policy probe' }];
+const MASTER_KEY = 'ab'.repeat(32);
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -29,7 +31,7 @@ beforeAll(async () => {
     ['tenants:', '  narrow:', '    models: [gpt-4o-mini]', '  private:', '    cache: { enabled: false }', ''].join('\n'),
   );
   stack = await startLocalStack({
-    env: { GATEWAY_KEYS: 'seeded:gw-seeded-key-0001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath },
+    env: { GATEWAY_KEYS: 'seeded:gw-seeded-key-0001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, GATEWAY_MASTER_KEY: MASTER_KEY },
     log: pino({ level: 'silent' }),
   });
 });
@@ -89,6 +91,28 @@ describe('tenant policies', () => {
     const again = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: m }).withResponse();
     expect(again.response.headers.get('x-gateway-cache')).toBe('bypass');
     expect(stack.simulator!.requestCount()).toBe(before + 1);
+  });
+});
+
+describe('bring your own key', () => {
+  it("sends a tenant's own provider credential instead of the platform's, and keeps it out of Redis in clear", async () => {
+    const own = 'sk-tenant-own-credential-123';
+    await storeCredential(admin, 'byok', 'openai', own, loadMasterKey({ GATEWAY_MASTER_KEY: MASTER_KEY })!);
+    const { key } = await createKey(admin, { tenant: 'byok' });
+    // The simulator only knows the platform key, so it refuses the tenant's: the gateway must
+    // have sent the tenant's credential, and must not pass the provider's 401 on as the caller's.
+    const err = await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+    expect(stack.simulator!.requests.at(-1)!.headers.authorization).toBe(`Bearer ${own}`);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect(String((err as Error).message)).not.toContain(own);
+    for (const k of await admin.keys('*')) {
+      const type = await admin.type(k);
+      const v = type === 'string' ? await admin.get(k) : JSON.stringify(await admin.hgetall(k).catch(() => ({})));
+      expect(`${k} ${v}`).not.toContain(own);
+    }
+    // Other tenants still use the platform credential.
+    const r = await client('gw-seeded-key-0001').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `platform ${Date.now()}` }] });
+    expect(r.choices[0]?.message.content).toBeTruthy();
   });
 });
 

@@ -139,3 +139,56 @@ describe('limits shared by three replicas through one Envoy', () => {
     }
   });
 });
+
+describe('limits while Redis is down', () => {
+  it('fails closed with 503 in the OpenAI format, and recovers without a restart', async () => {
+    const client = new OpenAI({ apiKey: 'gw-key-tpm-00001', baseURL: `${stack.gatewayUrl}/v1`, maxRetries: 0 });
+    await redis.stop();
+    try {
+      const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'down' }], max_tokens: 5 }).catch((e: unknown) => e);
+      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+      expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('limits_unavailable');
+      let unavailable = 0;
+      for (const g of stack.gateways) {
+        const text = await (await fetch(`http://127.0.0.1:${g.metricsPort}/metrics`)).text();
+        unavailable += metricValue(text, 'llm_gateway_limit_rejections_total', { limit: 'unavailable' });
+      }
+      expect(unavailable).toBeGreaterThan(0);
+      // The outage shows in the Redis health metrics too.
+      let errors = 0;
+      for (const g of stack.gateways) {
+        const text = await (await fetch(`http://127.0.0.1:${g.metricsPort}/metrics`)).text();
+        expect(metricValue(text, 'llm_gateway_redis_up', { component: 'limits' })).toBe(0);
+        errors += metricValue(text, 'llm_gateway_redis_errors_total', { component: 'limits' });
+      }
+      expect(errors).toBeGreaterThan(0);
+    } finally {
+      await redis.restart();
+    }
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'back' }], max_tokens: 5 }).then(() => true, () => false);
+      if (!ok) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ok).toBe(true);
+  });
+
+  it('lets calls through when configured to fail open', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-limits-open-'));
+    const tenantsPath = path.join(dir, 'tenants.yaml');
+    writeFileSync(tenantsPath, 'tenants:\n  open-tenant: { limits: { rpm: 100 } }\n');
+    const open = await startLocalStack({
+      env: { GATEWAY_KEYS: 'open-tenant:gw-key-open-0001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, CACHE_TTL_SECONDS: '0', LIMITS_FAIL_OPEN: 'true' },
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      await redis.stop();
+      const client = new OpenAI({ apiKey: 'gw-key-open-0001', baseURL: `${open.gatewayUrl}/v1`, maxRetries: 0 });
+      const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'open' }], max_tokens: 5 });
+      expect(r.choices[0]?.message.content).toBeTruthy();
+    } finally {
+      await redis.restart();
+      await open.close(200);
+    }
+  });
+});

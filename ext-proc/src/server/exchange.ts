@@ -4,6 +4,7 @@ import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { extractKey } from '../auth/keys.js';
 import type { PrincipalWithPolicy } from '../auth/redis-keys.js';
 import type { TenantPolicy } from '../tenants/policy.js';
+import type { CredentialLookup, TenantCredentials } from '../auth/tenant-credentials.js';
 import { limitSubjects, quotaHeaders, worstCase } from '../limits/admission.js';
 import { LimiterUnavailable, type Limiter, type Reservation } from '../limits/index.js';
 import { ChatStreamAssembler, isCacheableCompletion } from '../cache/assemble.js';
@@ -51,6 +52,8 @@ export interface GatewayContext {
   /** Absent when the response cache is turned off. */
   cache?: ResponseCache;
   limiter: Limiter;
+  /** Tenants' own provider credentials (when GATEWAY_MASTER_KEY and REDIS_URL are set). */
+  tenantCredentials?: TenantCredentials;
   /** Let calls through when the limiter's store is down (default: refuse with 503). */
   limitsFailOpen: boolean;
 }
@@ -87,6 +90,8 @@ export class Exchange {
   private assembler: ChatStreamAssembler | undefined;
   private reservation: Reservation | undefined;
   private quota: Array<[string, string]> = [];
+  /** Started with the body phase so it overlaps the cache lookup and the limit check. */
+  private credential: Promise<CredentialLookup> | undefined;
 
   constructor(private readonly ctx: GatewayContext) {}
 
@@ -199,6 +204,7 @@ export class Exchange {
     this.checkModelAllowed(model);
     this.target = this.ctx.resolver.chatTarget(model);
     this.stream = chat.stream === true;
+    this.credential = this.ctx.tenantCredentials?.lookup(this.principal!.tenant, model.provider.id);
 
     const cache = this.ctx.cache;
     if (cache && this.cacheDirective !== 'off' && this.policy?.cache?.enabled !== false && cache.usable()) {
@@ -280,8 +286,22 @@ export class Exchange {
     }
   }
 
-  /** Sends the call on to the provider chosen for `model`. */
-  private forward(parsed: Record<string, unknown>, chat: ChatCompletionRequest, model: Model): ProcessingResponse {
+  /** Sends the call on to the provider chosen for `model`, with the tenant's own credential if it has one. */
+  private forward(parsed: Record<string, unknown>, chat: ChatCompletionRequest, model: Model): ProcessingResponse | Promise<ProcessingResponse> {
+    if (!this.credential) return this.forwardWith(parsed, chat, model);
+    return this.credential.then((c) => {
+      try {
+        if (typeof c === 'object') this.target = { ...this.target!, headers: [['authorization', `Bearer ${c.key}`]] };
+        // Unreachable store: the platform credential is used, as for tenants without their own key.
+        else if (c === 'unavailable') this.ctx.log.warn({ rid: this.rid, tenant: this.principal?.tenant }, 'tenant credential unavailable; using the platform credential');
+        return this.forwardWith(parsed, chat, model);
+      } catch (err) {
+        return this.fail(err);
+      }
+    });
+  }
+
+  private forwardWith(parsed: Record<string, unknown>, chat: ChatCompletionRequest, model: Model): ProcessingResponse {
     const target = this.target!;
     // Re-serialise only when something must change: most requests pass through byte for byte.
     let mutated = false;
