@@ -2,7 +2,9 @@
  * End to end: keys managed in Redis (`npm run keys`) and tenant policies, through real Envoy,
  * the processor and real Redis, with the official `openai` SDK.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { repoRoot } from '../../ext-proc/src/config/paths.js';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -28,10 +30,16 @@ beforeAll(async () => {
   const tenantsPath = path.join(dir, 'tenants.yaml');
   writeFileSync(
     tenantsPath,
-    ['tenants:', '  narrow:', '    models: [gpt-4o-mini]', '  private:', '    cache: { enabled: false }', ''].join('\n'),
+    ['tenants:', '  narrow:', '    models: [gpt-4o-mini]', '  private:', '    cache: { enabled: false }', '  brief:', '    cache: { enabled: true, ttl_seconds: 30 }', ''].join('\n'),
   );
+  // A catalog where gpt-4o-mini keeps its answers 120 s in the cache.
+  const doc = parseDocument(readFileSync(path.join(repoRoot(), 'models', 'catalog.yaml'), 'utf8'));
+  const models = doc.toJS().models as Array<{ id: string }>;
+  doc.setIn(['models', models.findIndex((m) => m.id === 'gpt-4o-mini'), 'cache_ttl_seconds'], 120);
+  const catalogPath = path.join(dir, 'catalog.yaml');
+  writeFileSync(catalogPath, doc.toString());
   stack = await startLocalStack({
-    env: { GATEWAY_KEYS: 'seeded:gw-seeded-key-0001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, GATEWAY_MASTER_KEY: MASTER_KEY },
+    env: { GATEWAY_KEYS: 'seeded:gw-seeded-key-0001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, GATEWAY_MASTER_KEY: MASTER_KEY, CATALOG_PATH: catalogPath },
     log: pino({ level: 'silent' }),
   });
 });
@@ -91,6 +99,37 @@ describe('tenant policies', () => {
     const again = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: m }).withResponse();
     expect(again.response.headers.get('x-gateway-cache')).toBe('bypass');
     expect(stack.simulator!.requestCount()).toBe(before + 1);
+  });
+});
+
+describe('cache lifetimes', () => {
+  const cacheTtls = async () => {
+    const out: number[] = [];
+    for (const k of await admin.keys('llmgw:cache:*')) out.push(await admin.ttl(k));
+    return out;
+  };
+
+  it("keeps answers for the tenant's TTL, else the model's, else the gateway default", async () => {
+    await admin.eval("for _, k in ipairs(redis.call('keys', 'llmgw:cache:*')) do redis.call('del', k) end", 0);
+    const { key: brief } = await createKey(admin, { tenant: 'brief' });
+    await client(brief).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `ttl a ${Date.now()}` }] });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await cacheTtls()).every((t) => t > 0 && t <= 30)).toBe(true);
+
+    await admin.eval("for _, k in ipairs(redis.call('keys', 'llmgw:cache:*')) do redis.call('del', k) end", 0);
+    await client('gw-seeded-key-0001').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `ttl b ${Date.now()}` }] });
+    await new Promise((r) => setTimeout(r, 100));
+    const model = await cacheTtls();
+    expect(model.length).toBe(1);
+    expect(model[0]).toBeGreaterThan(30);
+    expect(model[0]).toBeLessThanOrEqual(120);
+
+    await admin.eval("for _, k in ipairs(redis.call('keys', 'llmgw:cache:*')) do redis.call('del', k) end", 0);
+    await client('gw-seeded-key-0001').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `ttl c ${Date.now()}` }] });
+    await new Promise((r) => setTimeout(r, 100));
+    const fallback = await cacheTtls();
+    expect(fallback.length).toBe(1);
+    expect(fallback[0]).toBeGreaterThan(120);
   });
 });
 

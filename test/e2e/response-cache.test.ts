@@ -160,6 +160,32 @@ describe('response cache', () => {
     }
   });
 
+  it('starts without Redis, serves calls, and uses Redis once it appears', async () => {
+    const late = await startRedis();
+    await late.stop();
+    const s2 = await startLocalStack({
+      env: { GATEWAY_KEYS: `ta:${KEY_A}`, REDIS_URL: late.url, CACHE_TTL_SECONDS: '300' },
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      const c = new OpenAI({ apiKey: KEY_A, baseURL: `${s2.gatewayUrl}/v1`, maxRetries: 0 });
+      const m = fresh();
+      const r = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: m }).withResponse();
+      expect(r.data.choices[0]?.message.content).toBeTruthy();
+      expect(r.response.headers.get('x-gateway-cache')).toBe('bypass');
+      await late.restart();
+      let status: string | null = null;
+      for (let i = 0; i < 50 && status !== 'hit'; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        status = (await c.chat.completions.create({ model: 'gpt-4o-mini', messages: m }).withResponse()).response.headers.get('x-gateway-cache');
+      }
+      expect(status).toBe('hit');
+    } finally {
+      await s2.close(200);
+      await late.stop();
+    }
+  });
+
   it('serves every request while Redis is down, and caches again once it is back', async () => {
     const messages = fresh();
     await redis.stop();

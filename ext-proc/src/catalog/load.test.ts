@@ -417,3 +417,17 @@ describe('loadCatalog', () => {
     expect(() => loadCatalog('/nonexistent/catalog.yaml')).toThrow(/^\/nonexistent\/catalog\.yaml: cannot read model catalog: /);
   });
 });
+
+describe('cache_ttl_seconds', () => {
+  it('is optional and read as cacheTtlSeconds', () => {
+    const text = VALID.replace('  - id: small\n', '  - id: small\n    cache_ttl_seconds: 600\n');
+    const c = parseCatalog(text, SRC);
+    expect(c.find('small')?.cacheTtlSeconds).toBe(600);
+    expect(c.find('big')?.cacheTtlSeconds).toBeUndefined();
+  });
+
+  it('must be a positive integer', () => {
+    const text = VALID.replace('  - id: small\n', '  - id: small\n    cache_ttl_seconds: 0\n');
+    expect(catalogError(text).message).toMatch(/models\[0\] \(id: small\): cache_ttl_seconds/);
+  });
+});

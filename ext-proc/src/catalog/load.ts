@@ -50,6 +50,8 @@ export interface Model {
   maxOutputTokens: number;
   capabilities: ReadonlySet<Capability>;
   tier: Tier;
+  /** Response cache lifetime for this model's answers, when the catalog sets one. */
+  cacheTtlSeconds?: number;
 }
 
 export interface Catalog {
@@ -174,6 +176,7 @@ function build(raw: RawCatalog): Catalog {
       maxOutputTokens: m.max_output_tokens,
       capabilities: new Set(m.capabilities),
       tier: m.tier,
+      ...(m.cache_ttl_seconds !== undefined ? { cacheTtlSeconds: m.cache_ttl_seconds } : {}),
     });
   });
   return makeCatalog(providers, models);

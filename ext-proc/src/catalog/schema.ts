@@ -90,6 +90,8 @@ export const ModelSchema = z
     max_output_tokens: z.int().positive(),
     capabilities: CapabilityListSchema,
     tier: z.enum(TIERS),
+    /** How long this model's answers stay in the response cache (overrides CACHE_TTL_SECONDS). */
+    cache_ttl_seconds: z.int().positive().optional(),
   })
   .superRefine((m, ctx) => {
     if (m.max_output_tokens > m.context_window) {

@@ -360,7 +360,8 @@ export class Exchange {
     if (!cache || !this.cacheKey || this.status !== 200 || !isCacheableCompletion(completion)) return;
     const bytes = json ?? Buffer.from(JSON.stringify(completion), 'utf8');
     const labels = { tenant: this.principal!.tenant, gen_ai_request_model: this.target!.model.id };
-    cache.save(this.cacheKey, bytes, this.policy?.cache?.ttlSeconds).then(
+    // The tenant's TTL wins over the model's, which wins over the gateway default.
+    cache.save(this.cacheKey, bytes, this.policy?.cache?.ttlSeconds ?? this.target!.model.cacheTtlSeconds).then(
       (ok) => this.ctx.metrics.cacheWrites.inc({ ...labels, result: ok ? 'stored' : 'skipped' }),
       () => this.ctx.metrics.cacheWrites.inc({ ...labels, result: 'failed' }),
     );
