@@ -8,9 +8,8 @@
  * existing ancestor, e.g. the entry itself when a required field is missing).
  */
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
-import { z } from 'zod';
+import { didYouMean, valueAt, YamlSource, YamlSourceError } from '../config/yaml-source.js';
+import type { IssueWording, LocatedIssue } from '../config/yaml-source.js';
 import { CatalogSchema } from './schema.js';
 import type { AuthScheme, Capability, ProviderFormat, RawCatalog, Tier } from './schema.js';
 
@@ -61,26 +60,12 @@ export interface Catalog {
   find(name: string): Model | undefined;
 }
 
-/** One validation problem, already located in the source file. */
-export interface CatalogIssue {
-  /** 1-based; 0 when unknown (e.g. the file could not be read). */
-  line: number;
-  col: number;
-  /** Path inside the document, e.g. ['models', 3, 'pricing', 'input']. */
-  path: readonly (string | number)[];
-  /** The fully formatted one-line message (also a line of CatalogError.message). */
-  message: string;
-}
+/** One validation problem, already located in the source file (a line of CatalogError.message). */
+export type CatalogIssue = LocatedIssue;
 
-export class CatalogError extends Error {
-  readonly source: string;
-  readonly issues: readonly CatalogIssue[];
-
+export class CatalogError extends YamlSourceError {
   constructor(source: string, issues: readonly CatalogIssue[]) {
-    super(issues.map((i) => i.message).join('\n'));
-    this.name = 'CatalogError';
-    this.source = source;
-    this.issues = issues;
+    super('CatalogError', source, issues);
   }
 }
 
@@ -99,37 +84,11 @@ export function loadCatalog(path: string): Catalog {
 }
 
 export function parseCatalog(text: string, source: string): Catalog {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const reporter = new Reporter(source, doc, lineCounter);
-
-  if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      const summary = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?\s*$/, '');
-      reporter.addAt(err.pos[0], [], `YAML syntax error: ${summary}`);
-    }
-    reporter.throwIfAny();
-  }
-
-  let raw: unknown;
-  try {
-    raw = doc.toJS(); // can throw, e.g. on excessive alias expansion
-  } catch (err) {
-    reporter.addAt(0, [], `YAML error: ${err instanceof Error ? err.message : String(err)}`);
-    reporter.throwIfAny();
-  }
-  reporter.raw = raw;
-  const parsed = CatalogSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) reporter.addZodIssue(issue);
-    reporter.throwIfAny();
-    throw new Error('unreachable: schema failed without issues');
-  }
-
-  checkCrossReferences(parsed.data, reporter);
-  reporter.throwIfAny();
-
-  return build(parsed.data);
+  const yaml = YamlSource.parse(text, source, CATALOG_WORDING, CatalogError);
+  const raw = yaml.validate(CatalogSchema, { reportInput: true });
+  checkCrossReferences(raw, yaml);
+  yaml.throwIfAny();
+  return build(raw);
 }
 
 /** A catalog with only the providers `keep` accepts, and only the models served by them. */
@@ -198,7 +157,7 @@ function makeCatalog(providers: Map<string, Provider>, models: readonly Model[])
 // ---------------------------------------------------------------------------
 // Cross-entry validation (needs the whole, schema-valid catalog)
 
-function checkCrossReferences(raw: RawCatalog, r: Reporter): void {
+function checkCrossReferences(raw: RawCatalog, r: YamlSource): void {
   const providerIds = Object.keys(raw.providers);
   const seen = new Map<string, { index: number; kind: 'id' | 'alias'; path: (string | number)[] }>();
 
@@ -234,245 +193,22 @@ function checkCrossReferences(raw: RawCatalog, r: Reporter): void {
 }
 
 // ---------------------------------------------------------------------------
-// Locating and formatting issues
+// Naming the places in the catalog
 
-type Segment = string | number;
-
-class Reporter {
-  readonly issues: CatalogIssue[] = [];
-  raw: unknown = undefined;
-
-  constructor(
-    private readonly source: string,
-    private readonly doc: Document,
-    private readonly lc: LineCounter,
-  ) {}
-
-  throwIfAny(): void {
-    if (this.issues.length === 0) return;
-    const sorted = [...this.issues].sort((a, b) => a.line - b.line || a.col - b.col);
-    throw new CatalogError(this.source, sorted);
-  }
-
-  /** `file:line:col` of the node at `path` (or its nearest existing ancestor). */
-  where(path: readonly Segment[], key = false): string {
-    const { line, col } = this.position(path, key);
-    return `${this.source}:${line}:${col}`;
-  }
-
-  addAt(offset: number | undefined, path: readonly Segment[], text: string): void {
-    const { line, col } = this.lc.linePos(offset ?? 0);
-    this.issues.push({ line, col, path, message: `${this.source}:${line}:${col}: ${text}` });
-  }
-
-  /** Add an issue located at `path`; the message is prefixed with the entry and field names. */
-  addAtPath(path: readonly Segment[], text: string, pointAtKey = false): void {
-    const { line, col } = this.position(path, pointAtKey);
-    const field = formatPath(this.fieldPath(path));
-    const body = [this.entryLabel(path), field, text].filter((s) => s !== '').join(': ');
-    this.issues.push({ line, col, path, message: `${this.source}:${line}:${col}: ${body}` });
-  }
-
-  addZodIssue(issue: z.core.$ZodIssue): void {
-    const path = issue.path.filter((s): s is Segment => typeof s === 'string' || typeof s === 'number');
-    switch (issue.code) {
-      case 'unrecognized_keys': {
-        const allowed = allowedKeysAt(CatalogSchema, path);
-        for (const key of issue.keys) {
-          const hint = allowed ? `${didYouMean(key, allowed)} (allowed: ${allowed.join(', ')})` : '';
-          this.addAtPath([...path, key], `unknown key "${key}"${hint}`, true);
-        }
-        return;
-      }
-      case 'invalid_key': {
-        const inner = issue.issues.map((i) => i.message).join('; ');
-        this.addAtPath(path, `invalid key ${JSON.stringify(path.at(-1))}: ${inner}`, true);
-        return;
-      }
-      default:
-        this.addAtPath(path, this.describeIssue(issue, path));
-    }
-  }
-
-  private describeIssue(issue: z.core.$ZodIssue, path: readonly Segment[]): string {
-    switch (issue.code) {
-      case 'invalid_type': {
-        const expected = issue.expected === 'int' ? 'integer' : issue.expected;
-        if (isMissing(this.raw, path)) return `missing required field (expected ${expected})`;
-        const input = issue.input !== undefined ? issue.input : valueAt(this.raw, path);
-        return `expected ${expected}, got ${describeValue(input)}`;
-      }
-      case 'too_small': {
-        if (issue.origin === 'string') return 'must not be empty';
-        if (issue.origin === 'array' || issue.origin === 'set')
-          return `expected at least ${issue.minimum} item(s)`;
-        const op = issue.inclusive ? '>=' : '>';
-        return `expected number ${op} ${issue.minimum}, got ${describeValue(issue.input)}`;
-      }
-      case 'too_big': {
-        if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
-        if (issue.origin === 'array' || issue.origin === 'set') return `expected at most ${issue.maximum} item(s)`;
-        const op = issue.inclusive ? '<=' : '<';
-        return `expected number ${op} ${issue.maximum}, got ${describeValue(issue.input)}`;
-      }
-      case 'invalid_value': {
-        const options = issue.values.map((v) => String(v));
-        if (isMissing(this.raw, path)) return `missing required field (expected one of ${options.join(', ')})`;
-        const got = issue.input;
-        const hint = typeof got === 'string' ? didYouMean(got, options) : '';
-        return `expected one of ${options.join(', ')}, got ${describeValue(got)}${hint}`;
-      }
-      default:
-        return issue.message;
-    }
-  }
-
+const CATALOG_WORDING: IssueWording = {
   /** `models[3] (id: gpt-4o)`, `providers.openai`, or the top-level key. */
-  entryLabel(path: readonly Segment[]): string {
+  entryLabel(path, value) {
     const [head, index] = path;
     if (head === 'models' && typeof index === 'number') {
-      const id = valueAt(this.raw, ['models', index, 'id']);
+      const id = valueAt(value, ['models', index, 'id']);
       return typeof id === 'string' ? `models[${index}] (id: ${id})` : `models[${index}]`;
     }
     if (head === 'providers' && path.length >= 2) return `providers.${String(index)}`;
     return head === undefined ? '(catalog root)' : String(head);
-  }
-
-  private fieldPath(path: readonly Segment[]): readonly Segment[] {
+  },
+  fieldPath(path) {
     const [head] = path;
     if ((head === 'models' || head === 'providers') && path.length >= 2) return path.slice(2);
     return path.slice(1);
-  }
-
-  /**
-   * Walk the YAML node tree along `path`; stop at the deepest node that exists
-   * (a missing field points at its parent mapping, i.e. the entry). With
-   * `key`, a final mapping key points at the key itself rather than its value.
-   */
-  private position(path: readonly Segment[], key: boolean): { line: number; col: number } {
-    let node: unknown = this.doc.contents;
-    let offset = rangeStart(node) ?? 0;
-    for (let i = 0; i < path.length; i++) {
-      const seg = path[i]!;
-      let next: unknown;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && scalarKey(p.key) === String(seg));
-        if (!pair) break;
-        const last = i === path.length - 1;
-        if (key && last) {
-          offset = rangeStart(pair.key) ?? offset;
-          break;
-        }
-        // `field:` with no value: point at the key.
-        next = pair.value ?? pair.key;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        next = node.items[seg];
-      } else {
-        break;
-      }
-      const start = rangeStart(next);
-      if (start === undefined) break;
-      offset = start;
-      node = next;
-      if (isAlias(node)) break; // don't follow anchors to another place in the file
-    }
-    return this.lc.linePos(offset);
-  }
-}
-
-function scalarKey(k: unknown): string | undefined {
-  if (isScalar(k)) return String(k.value);
-  return typeof k === 'string' || typeof k === 'number' ? String(k) : undefined;
-}
-
-function rangeStart(node: unknown): number | undefined {
-  if (node && typeof node === 'object' && 'range' in node) {
-    const range = (node as { range?: [number, number, number] | null }).range;
-    if (range) return range[0];
-  }
-  return undefined;
-}
-
-function valueAt(root: unknown, path: readonly Segment[]): unknown {
-  let v = root;
-  for (const seg of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[seg];
-  }
-  return v;
-}
-
-function isMissing(root: unknown, path: readonly Segment[]): boolean {
-  if (path.length === 0) return root === undefined;
-  const parent = valueAt(root, path.slice(0, -1));
-  if (parent === null || typeof parent !== 'object') return false;
-  return !Object.hasOwn(parent, path.at(-1)!);
-}
-
-function formatPath(path: readonly Segment[]): string {
-  let s = '';
-  for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
-  return s;
-}
-
-function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
-}
-
-/** Keys allowed by the (strict) object schema found at `path`, for "did you mean". */
-function allowedKeysAt(schema: z.ZodType, path: readonly Segment[]): string[] | undefined {
-  let s: unknown = schema;
-  const unwrap = () => {
-    for (;;) {
-      if (s instanceof z.ZodOptional || s instanceof z.ZodNullable || s instanceof z.ZodDefault) s = s.unwrap();
-      else if (s instanceof z.ZodPipe) s = s.in;
-      else return;
-    }
-  };
-  for (const seg of path) {
-    unwrap();
-    if (s instanceof z.ZodObject && typeof seg === 'string') s = (s.shape as Record<string, unknown>)[seg];
-    else if (s instanceof z.ZodArray && typeof seg === 'number') s = s.element;
-    else if (s instanceof z.ZodRecord && typeof seg === 'string') s = s.valueType;
-    else return undefined;
-  }
-  unwrap();
-  return s instanceof z.ZodObject ? Object.keys(s.shape) : undefined;
-}
-
-function didYouMean(input: string, candidates: readonly string[]): string {
-  let best: string | undefined;
-  let bestDist = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(input.toLowerCase(), c.toLowerCase());
-    if (d < bestDist) {
-      best = c;
-      bestDist = d;
-    }
-  }
-  const limit = Math.max(1, Math.floor(input.length / 3));
-  if (best === undefined || bestDist > limit) {
-    // "json" -> "json_mode": an unambiguous prefix is a good guess too.
-    const prefixed = candidates.filter((c) => input.length >= 3 && c.toLowerCase().startsWith(input.toLowerCase()));
-    best = prefixed.length === 1 ? prefixed[0] : undefined;
-  }
-  return best !== undefined ? ` (did you mean "${best}"?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
+  },
+};

@@ -10,11 +10,11 @@
  * above the monthly one, models unknown to the catalog when a resolver is given).
  */
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
 import { z } from 'zod';
 import { TENANT_NAME_RE } from '../auth/keys.js';
 import { MODEL_NAME_RE } from '../catalog/schema.js';
+import { YamlSource, YamlSourceError } from '../config/yaml-source.js';
+import type { IssueWording, LocatedIssue } from '../config/yaml-source.js';
 
 /** Request and spend limits. Absent field = no limit of that kind. */
 export interface Limits {
@@ -46,26 +46,12 @@ export interface TenantPolicyOptions {
   resolveModel?: (name: string) => string | undefined;
 }
 
-/** One validation problem, already located in the source file. */
-export interface TenantPolicyIssue {
-  /** 1-based; 0 when unknown (e.g. the file could not be read). */
-  line: number;
-  col: number;
-  /** Path inside the document, e.g. ['tenants', 'acme', 'limits', 'rpm']. */
-  path: readonly (string | number)[];
-  /** The formatted one-line message (also a line of TenantPolicyError.message). */
-  message: string;
-}
+/** One validation problem, already located in the source file (a line of TenantPolicyError.message). */
+export type TenantPolicyIssue = LocatedIssue;
 
-export class TenantPolicyError extends Error {
-  readonly source: string;
-  readonly issues: readonly TenantPolicyIssue[];
-
+export class TenantPolicyError extends YamlSourceError {
   constructor(source: string, issues: readonly TenantPolicyIssue[]) {
-    super(issues.map((i) => i.message).join('\n'));
-    this.name = 'TenantPolicyError';
-    this.source = source;
-    this.issues = issues;
+    super('TenantPolicyError', source, issues);
   }
 }
 
@@ -138,45 +124,19 @@ export function loadTenantPolicies(
 }
 
 export function parseTenantPolicies(text: string, source: string, options: TenantPolicyOptions = {}): ReadonlyMap<string, TenantPolicy> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const reporter = new Reporter(source, doc, lineCounter);
-
-  if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      const summary = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?\s*$/, '');
-      reporter.addAt(err.pos[0], [], `YAML syntax error: ${summary}`);
-    }
-    reporter.throwIfAny();
-  }
-
-  let raw: unknown;
-  try {
-    raw = doc.toJS();
-  } catch (err) {
-    reporter.addAt(0, [], `YAML error: ${err instanceof Error ? err.message : String(err)}`);
-    reporter.throwIfAny();
-  }
+  const yaml = YamlSource.parse(text, source, TENANT_WORDING, TenantPolicyError);
   // An empty file (or one holding only comments) declares no tenants.
-  if (raw === null || raw === undefined) return new Map();
-  reporter.raw = raw;
-
-  const parsed = TenantsFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) reporter.addZodIssue(issue);
-    reporter.throwIfAny();
-    throw new Error('unreachable: schema failed without issues');
-  }
-
-  const policies = build(parsed.data, reporter, options);
-  reporter.throwIfAny();
+  if (yaml.value === null || yaml.value === undefined) return new Map();
+  const raw = yaml.validate(TenantsFileSchema);
+  const policies = build(raw, yaml, options);
+  yaml.throwIfAny();
   return policies;
 }
 
 // ---------------------------------------------------------------------------
 // Building the runtime policies (with the checks that span fields)
 
-function build(raw: RawTenantsFile, r: Reporter, options: TenantPolicyOptions): ReadonlyMap<string, TenantPolicy> {
+function build(raw: RawTenantsFile, r: YamlSource, options: TenantPolicyOptions): ReadonlyMap<string, TenantPolicy> {
   const out = new Map<string, TenantPolicy>();
   for (const [tenant, t] of Object.entries(raw.tenants)) {
     out.set(tenant, buildTenant(tenant, t, r, options));
@@ -184,7 +144,7 @@ function build(raw: RawTenantsFile, r: Reporter, options: TenantPolicyOptions): 
   return out;
 }
 
-function buildTenant(tenant: string, t: RawTenant, r: Reporter, options: TenantPolicyOptions): TenantPolicy {
+function buildTenant(tenant: string, t: RawTenant, r: YamlSource, options: TenantPolicyOptions): TenantPolicy {
   const base = ['tenants', tenant];
   const limits: Limits = {};
   if (t.limits?.rpm !== undefined) limits.rpm = t.limits.rpm;
@@ -223,194 +183,18 @@ function buildTenant(tenant: string, t: RawTenant, r: Reporter, options: TenantP
 }
 
 // ---------------------------------------------------------------------------
-// Locating and formatting issues
+// Naming the places in the file
 
-type Segment = string | number;
-
-class Reporter {
-  readonly issues: TenantPolicyIssue[] = [];
-  raw: unknown = undefined;
-
-  constructor(
-    private readonly source: string,
-    private readonly doc: Document,
-    private readonly lc: LineCounter,
-  ) {}
-
-  throwIfAny(): void {
-    if (this.issues.length === 0) return;
-    const sorted = [...this.issues].sort((a, b) => a.line - b.line || a.col - b.col);
-    throw new TenantPolicyError(this.source, sorted);
-  }
-
-  addAt(offset: number | undefined, path: readonly Segment[], text: string): void {
-    const { line, col } = this.lc.linePos(offset ?? 0);
-    this.issues.push({ line, col, path, message: `${this.source}:${line}:${col}: ${text}` });
-  }
-
-  /** An issue located at `path`, prefixed with the tenant and the field. */
-  addAtPath(path: readonly Segment[], text: string, pointAtKey = false): void {
-    const { line, col } = this.position(path, pointAtKey);
-    const body = [entryLabel(path), formatPath(fieldPath(path)), text].filter((s) => s !== '').join(': ');
-    this.issues.push({ line, col, path, message: `${this.source}:${line}:${col}: ${body}` });
-  }
-
-  addZodIssue(issue: z.core.$ZodIssue): void {
-    const path = issue.path.filter((s): s is Segment => typeof s === 'string' || typeof s === 'number');
-    switch (issue.code) {
-      case 'unrecognized_keys': {
-        const allowed = allowedKeysAt(path);
-        for (const key of issue.keys) {
-          const hint = allowed ? `${didYouMean(key, allowed)} (allowed: ${allowed.join(', ')})` : '';
-          this.addAtPath([...path, key], `unknown key "${key}"${hint}`, true);
-        }
-        return;
-      }
-      case 'invalid_key': {
-        const inner = issue.issues.map((i) => i.message).join('; ');
-        this.addAtPath(path, `invalid tenant name ${JSON.stringify(path.at(-1))}: ${inner}`, true);
-        return;
-      }
-      default:
-        this.addAtPath(path, this.describe(issue, path));
-    }
-  }
-
-  private describe(issue: z.core.$ZodIssue, path: readonly Segment[]): string {
-    switch (issue.code) {
-      case 'invalid_type': {
-        const expected = issue.expected === 'int' ? 'integer' : issue.expected === 'object' || issue.expected === 'record' ? 'a mapping' : issue.expected;
-        if (isMissing(this.raw, path)) return `missing required field (expected ${expected})`;
-        return `expected ${expected}, got ${describeValue(valueAt(this.raw, path))}`;
-      }
-      case 'too_small': {
-        if (issue.origin === 'array') return issue.message;
-        const op = issue.inclusive ? '>=' : '>';
-        return `expected number ${op} ${issue.minimum}, got ${describeValue(valueAt(this.raw, path))}`;
-      }
-      case 'too_big': {
-        const op = issue.inclusive ? '<=' : '<';
-        return `expected number ${op} ${issue.maximum}, got ${describeValue(valueAt(this.raw, path))}`;
-      }
-      default:
-        return issue.message;
-    }
-  }
-
-  /**
-   * Walks the YAML node tree along `path` and stops at the deepest node that exists (a missing
-   * field points at its parent mapping). With `key`, a final mapping key points at the key.
-   */
-  private position(path: readonly Segment[], key: boolean): { line: number; col: number } {
-    let node: unknown = this.doc.contents;
-    let offset = rangeStart(node) ?? 0;
-    for (let i = 0; i < path.length; i++) {
-      const seg = path[i]!;
-      let next: unknown;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) break;
-        if (key && i === path.length - 1) {
-          offset = rangeStart(pair.key) ?? offset;
-          break;
-        }
-        next = pair.value ?? pair.key; // `field:` with no value: point at the key
-      } else if (isSeq(node) && typeof seg === 'number') {
-        next = node.items[seg];
-      } else {
-        break;
-      }
-      const start = rangeStart(next);
-      if (start === undefined) break;
-      offset = start;
-      node = next;
-      if (isAlias(node)) break; // don't follow anchors elsewhere in the file
-    }
-    return this.lc.linePos(offset);
-  }
-}
-
-/** `tenant acme` for anything under a tenant, else the top-level key. */
-function entryLabel(path: readonly Segment[]): string {
-  const [head, tenant] = path;
-  if (head === 'tenants' && tenant !== undefined) return `tenant ${String(tenant)}`;
-  return head === undefined ? '(file root)' : String(head);
-}
-
-function fieldPath(path: readonly Segment[]): readonly Segment[] {
-  return path[0] === 'tenants' ? path.slice(2) : path.slice(1);
-}
-
-function formatPath(path: readonly Segment[]): string {
-  let s = '';
-  for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
-  return s;
-}
-
-function rangeStart(node: unknown): number | undefined {
-  if (node && typeof node === 'object' && 'range' in node) {
-    const range = (node as { range?: [number, number, number] | null }).range;
-    if (range) return range[0];
-  }
-  return undefined;
-}
-
-function valueAt(root: unknown, path: readonly Segment[]): unknown {
-  let v = root;
-  for (const seg of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[seg];
-  }
-  return v;
-}
-
-function isMissing(root: unknown, path: readonly Segment[]): boolean {
-  if (path.length === 0) return root === undefined;
-  const parent = valueAt(root, path.slice(0, -1));
-  if (parent === null || typeof parent !== 'object') return false;
-  return !Object.hasOwn(parent, path.at(-1)!);
-}
-
-function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
-}
-
-/** Keys allowed where an unknown key was found: the file root, a tenant, or one of its sections. */
-function allowedKeysAt(path: readonly Segment[]): string[] | undefined {
-  if (path.length === 0) return Object.keys(TenantsFileSchema.shape);
-  if (path[0] !== 'tenants') return undefined;
-  if (path.length === 2) return Object.keys(TenantSchema.shape);
-  if (path.length === 3 && path[2] === 'limits') return Object.keys(LimitsSchema.shape);
-  if (path.length === 3 && path[2] === 'cache') return Object.keys(CacheSchema.shape);
-  return undefined;
-}
-
-function didYouMean(input: string, candidates: readonly string[]): string {
-  let best: string | undefined;
-  let bestDist = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(input.toLowerCase(), c.toLowerCase());
-    if (d < bestDist) {
-      best = c;
-      bestDist = d;
-    }
-  }
-  return best !== undefined && bestDist <= Math.max(1, Math.floor(input.length / 3)) ? ` (did you mean "${best}"?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
+const TENANT_WORDING: IssueWording = {
+  /** `tenant acme` for anything under a tenant, else the top-level key. */
+  entryLabel(path) {
+    const [head, tenant] = path;
+    if (head === 'tenants' && tenant !== undefined) return `tenant ${String(tenant)}`;
+    return head === undefined ? '(file root)' : String(head);
+  },
+  fieldPath: (path) => (path[0] === 'tenants' ? path.slice(2) : path.slice(1)),
+  keyNoun: 'tenant name',
+  typeNames: { object: 'a mapping', record: 'a mapping' },
+  hintPrefixes: false,
+  schemaListMinimum: true,
+};
