@@ -199,7 +199,7 @@ describe('gateway keys in Redis', () => {
 
     const all = await listKeys(admin);
     expect(all.map((r) => r.keyId).sort()).toEqual(made.map((m) => m.record.keyId).sort());
-    expect((await listKeys(admin, 'acme')).map((r) => r.name)).toEqual(['one', 'two']);
+    expect((await listKeys(admin, 'acme')).map((r) => r.name).sort()).toEqual(['one', 'two']);
     expect(await listKeys(admin, 'nobody')).toEqual([]);
 
     const listed = JSON.stringify(all);

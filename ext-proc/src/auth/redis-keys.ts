@@ -16,16 +16,17 @@
  * next to the cache lookup and the upstream call the request is about to make anyway.
  */
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.js';
-import { describeRedisUrl } from '../store/redis.js';
+import { createRedisConnection, describeRedisUrl, type LatencyStats, type RedisConnectionMessages } from '../store/redis-connection.js';
 import { MODEL_NAME_RE } from '../catalog/schema.js';
 import type { Limits } from '../tenants/policy.js';
 import { hashKey, keyIdOf, TENANT_NAME_RE, type KeyStore, type Principal } from './keys.js';
 
 export type { Limits } from '../tenants/policy.js';
+/** For the key directory, `count` is the lookups that got an answer from Redis. */
+export type { LatencyStats } from '../store/redis-connection.js';
 
 export interface KeyRecord {
   tenant: string;
@@ -59,13 +60,6 @@ export interface KeyDirectory {
   lookup(key: string, nowMs?: number): Promise<PrincipalWithPolicy | undefined | 'unavailable'>;
 }
 
-export interface LatencyStats {
-  /** Lookups that got an answer from Redis. */
-  count: number;
-  meanMs: number;
-  maxMs: number;
-}
-
 export interface RedisKeyDirectory extends KeyDirectory {
   /** True while Redis is connected and lookups can be answered. */
   healthy(): boolean;
@@ -81,7 +75,10 @@ export interface RedisKeyDirectoryOptions {
   log: Logger;
   /** How long one lookup may wait for Redis before it counts as 'unavailable'. Default 100 ms. */
   commandTimeoutMs?: number;
-  /** Consecutive timeouts on an open-looking connection before it is dropped and re-made. 0 disables. Default 3. */
+  /**
+   * Consecutive timeouts on an open-looking connection (with no bytes from the server for a whole
+   * timeout period) before it is dropped and re-made. 0 disables. Default 3.
+   */
   timeoutsBeforeReconnect?: number;
 }
 
@@ -184,7 +181,15 @@ function toPrincipal(record: KeyRecord): PrincipalWithPolicy {
 // ---------------------------------------------------------------------------
 // The directories
 
-const TIMEOUT_MESSAGE = 'Command timed out';
+const MESSAGES: RedisConnectionMessages = {
+  connected: 'key directory: redis connected',
+  reconnected: 'key directory: redis reconnected',
+  // Also when the first connect fails.
+  lost: 'key directory: redis unavailable; requests with Redis-held keys are refused (503) until it is back',
+  connectionError: 'key directory: redis connection error',
+  commandFailed: 'key directory: lookup failed (further failures are counted, not logged, until the connection state changes)',
+  hung: (n, ms) => `${n} lookups in a row timed out after ${ms} ms`,
+};
 
 /**
  * Keys in Redis. Like the response cache's store, it never waits on Redis for longer than the
@@ -192,103 +197,20 @@ const TIMEOUT_MESSAGE = 'Command timed out';
  * retries) and the client reconnects in the background.
  */
 export function createRedisKeyDirectory(options: RedisKeyDirectoryOptions): RedisKeyDirectory {
-  const { url, commandTimeoutMs = 100, timeoutsBeforeReconnect = 3 } = options;
-  const log = options.log.child({ component: 'key-directory', redis: describeRedisUrl(url) });
-
-  const redisOptions: RedisOptions = {
-    lazyConnect: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: commandTimeoutMs,
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
-    connectTimeout: 1_000,
-    disconnectTimeout: 200,
-    keepAlive: 30_000,
-    reconnectOnError: null,
-  };
-  const client = new Redis(url, redisOptions);
-
-  let state: 'starting' | 'up' | 'down' = 'starting';
-  let warnedInState = false;
-  let lastError: string | undefined;
-  let closed = false;
-  let abandoned = false;
-  let consecutiveTimeouts = 0;
-  let errorCount = 0;
-  let okCount = 0;
-  let okTotalMs = 0;
-  let okMaxMs = 0;
-
-  const enter = (next: 'up' | 'down', why?: string): void => {
-    if (closed || state === next) return;
-    const previous = state;
-    state = next;
-    warnedInState = next === 'down';
-    if (next === 'up') log.info(previous === 'down' ? 'key directory: redis reconnected' : 'key directory: redis connected');
-    else log.warn({ err: why ?? lastError }, 'key directory: redis unavailable; requests with Redis-held keys are refused (503) until it is back');
-  };
-
-  const healthy = (): boolean => {
-    if (closed || abandoned) return false;
-    if (client.status === 'ready' && client.stream?.writable === true) return true;
-    if (state === 'up') enter('down');
-    return false;
-  };
-
-  client.on('ready', () => {
-    abandoned = false;
-    consecutiveTimeouts = 0;
-    enter('up');
-  });
-  client.on('close', () => enter('down'));
-  client.on('end', () => enter('down'));
-  client.on('error', (err: Error) => {
-    lastError = err.message;
-    log.debug({ err: err.message }, 'key directory: redis connection error');
-  });
-
-  const failed = (err: unknown): 'unavailable' => {
-    errorCount++;
-    const message = err instanceof Error ? err.message : String(err);
-    lastError = message;
-    if (!healthy()) return 'unavailable';
-    if (message === TIMEOUT_MESSAGE) {
-      consecutiveTimeouts++;
-      if (timeoutsBeforeReconnect > 0 && consecutiveTimeouts >= timeoutsBeforeReconnect) {
-        abandoned = true;
-        enter('down', `${consecutiveTimeouts} lookups in a row timed out after ${commandTimeoutMs} ms`);
-        client.disconnect(true);
-        return 'unavailable';
-      }
-    }
-    if (!warnedInState) {
-      warnedInState = true;
-      log.warn({ err: message }, 'key directory: lookup failed (further failures are counted, not logged, until the connection state changes)');
-    }
-    return 'unavailable';
-  };
+  const log = options.log.child({ component: 'key-directory', redis: describeRedisUrl(options.url) });
+  const conn = createRedisConnection({ ...options, log, commandTimeoutMs: options.commandTimeoutMs ?? 100, messages: MESSAGES });
 
   return {
     async lookup(key, nowMs) {
       if (!GENERATED_KEY_RE.test(key)) return undefined;
-      if (!healthy()) {
-        if (!closed) errorCount++;
-        return 'unavailable';
-      }
+      if (!(await conn.usable())) return 'unavailable';
       const digest = hashKey(key);
-      const startedAt = performance.now();
       let fields: Record<string, string>;
       try {
-        fields = await client.hgetall(redisKeys.record(digest));
-      } catch (err) {
-        return failed(err);
+        fields = await conn.command('lookup', (client) => client.hgetall(redisKeys.record(digest)));
+      } catch {
+        return 'unavailable';
       }
-      consecutiveTimeouts = 0;
-      const ms = performance.now() - startedAt;
-      okCount++;
-      okTotalMs += ms;
-      if (ms > okMaxMs) okMaxMs = ms;
 
       if (Object.keys(fields).length === 0) return undefined;
       const record = parseRecord(fields);
@@ -300,22 +222,10 @@ export function createRedisKeyDirectory(options: RedisKeyDirectoryOptions): Redi
       if (keyRecordState(record, nowMs ?? Date.now()) !== undefined) return undefined;
       return toPrincipal(record);
     },
-    healthy,
-    errors: () => errorCount,
-    latency: () => ({ count: okCount, meanMs: okCount === 0 ? 0 : okTotalMs / okCount, maxMs: okMaxMs }),
-    async close() {
-      if (closed) return;
-      const wasReady = healthy();
-      closed = true;
-      if (wasReady) {
-        try {
-          await client.quit();
-        } catch {
-          // gone meanwhile
-        }
-      }
-      client.disconnect();
-    },
+    healthy: conn.healthy,
+    errors: conn.errors,
+    latency: conn.latency,
+    close: conn.close,
   };
 }
 

@@ -1,7 +1,6 @@
-import { performance } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
-import { describeRedisUrl, redisClientOptions } from '../store/redis.js';
+import { createRedisConnection, describeRedisUrl, type RedisConnectionMessages } from '../store/redis-connection.js';
 import { ADMIT, RECONCILE, type LuaScript } from './scripts.js';
 import { LimiterUnavailable, type Admission, type Estimate, type Limiter, type LimitSubject, type Reservation } from './types.js';
 import {
@@ -29,9 +28,9 @@ export interface RedisLimiterOptions {
   /** Prefix of every counter key. Default `llmgw:rl:`. */
   keyPrefix?: string;
   /**
-   * After this many timeouts in a row on a connection that looks open, the connection is dropped
-   * and re-established (a hung server); until then every admission would wait the full timeout.
-   * 0 disables. Default 3.
+   * After this many timeouts in a row on a connection that looks open (and has sent no bytes for a
+   * whole timeout period), the connection is dropped and re-established (a hung server); until then
+   * every admission would wait the full timeout. 0 disables. Default 3.
    */
   timeoutsBeforeReconnect?: number;
 }
@@ -42,7 +41,15 @@ export interface RedisLimiter extends Limiter {
   errors(): number;
 }
 
-const TIMEOUT_MESSAGE = 'Command timed out';
+const MESSAGES: RedisConnectionMessages = {
+  connected: 'limiter redis connected',
+  reconnected: 'limiter redis reconnected',
+  lost: 'limiter redis connection lost; admissions fail (LimiterUnavailable) until it reconnects',
+  unreachable: 'limiter redis unreachable; admissions fail (LimiterUnavailable) until it connects',
+  connectionError: 'limiter redis connection error',
+  commandFailed: 'limiter redis command failed (further failures are counted, not logged, until the connection state changes)',
+  hung: (n, ms) => `${n} limiter commands in a row timed out after ${ms} ms with no reply`,
+};
 
 /**
  * Limits shared by every processor replica: counters live in Redis, and each admission is one Lua
@@ -57,150 +64,48 @@ const TIMEOUT_MESSAGE = 'Command timed out';
  * slot: give a keyPrefix with a hash tag (e.g. `{llmgw:rl}:`).
  */
 export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
-  const { url, commandTimeoutMs = 100, keyPrefix = DEFAULT_KEY_PREFIX, timeoutsBeforeReconnect = 3 } = options;
-  const target = describeRedisUrl(url);
-  const log = options.log.child({ component: 'limits', limiter: 'redis', redis: target });
-  const client = new Redis(url, redisClientOptions(commandTimeoutMs));
+  const { keyPrefix = DEFAULT_KEY_PREFIX } = options;
+  const log = options.log.child({ component: 'limits', limiter: 'redis', redis: describeRedisUrl(options.url) });
+  const conn = createRedisConnection({ ...options, log, commandTimeoutMs: options.commandTimeoutMs ?? 100, messages: MESSAGES });
   const reconciled = new WeakSet<Reservation>();
 
-  type State = 'starting' | 'up' | 'down';
-  let state: State = 'starting';
-  let warnedInState = false;
-  let lastError: string | undefined;
-  let errorCount = 0;
-  let consecutiveTimeouts = 0;
-  /** performance.now() of the last bytes read from the server: a timeout soon after means busy, not hung. */
-  let lastReplyAt = 0;
-  let hangCheckPending = false;
-  const watched = new WeakSet<object>();
-  const onData = (): void => {
-    lastReplyAt = performance.now();
-  };
-  /** Set when we gave up on a connection that still reports 'ready'; cleared on the next ready. */
-  let abandoned = false;
-  let closed = false;
-
-  const enter = (next: 'up' | 'down', why?: string): void => {
-    if (closed || state === next) return;
-    const previous = state;
-    state = next;
-    warnedInState = false;
-    if (next === 'up') {
-      log.info(previous === 'down' ? 'limiter redis reconnected' : 'limiter redis connected');
-      return;
-    }
-    warnedInState = true;
-    log.warn(
-      { err: why ?? lastError },
-      previous === 'up'
-        ? 'limiter redis connection lost; admissions fail (LimiterUnavailable) until it reconnects'
-        : 'limiter redis unreachable; admissions fail (LimiterUnavailable) until it connects',
-    );
-  };
-
-  /** Usable: connected, the socket writable, and not suspected hung (see `failed`). */
-  const healthy = (): boolean => {
-    if (closed || abandoned || hangCheckPending) return false;
-    if (client.status === 'ready' && client.stream?.writable === true) return true;
-    if (state === 'up') enter('down');
-    return false;
-  };
-
-  client.on('ready', () => {
-    const stream = client.stream;
-    if (stream && !watched.has(stream)) {
-      watched.add(stream);
-      stream.on('data', onData);
-    }
-    abandoned = false;
-    consecutiveTimeouts = 0;
-    enter('up');
-  });
-  client.on('close', () => enter('down'));
-  client.on('end', () => enter('down'));
-  client.on('error', (err: Error) => {
-    lastError = err.message;
-    log.debug({ err: err.message }, 'limiter redis connection error');
-  });
-
-  const unavailable = (op: string, cause?: unknown): LimiterUnavailable => {
-    errorCount++;
-    const reason = closed ? 'limiter closed' : cause instanceof Error ? cause.message : (lastError ?? 'not connected');
+  const unavailableError = (op: string, cause?: unknown): LimiterUnavailable => {
+    const reason = conn.closed ? 'limiter closed' : cause instanceof Error ? cause.message : (conn.lastError() ?? 'not connected');
     return new LimiterUnavailable(`rate limiter store (redis) unavailable for ${op}: ${reason}`, cause === undefined ? undefined : { cause });
   };
 
-  /** Bookkeeping for a failed command; returns the error to throw. */
-  const failed = (op: string, err: unknown): LimiterUnavailable => {
-    const error = unavailable(op, err);
-    const message = err instanceof Error ? err.message : String(err);
-    lastError = message;
-    if (!healthy()) return error; // the state change is what gets logged
-    // Only timeouts with no bytes from the server for a whole timeout period count towards
-    // giving the connection up (a busy connection that still answers is not hung).
-    if (message === TIMEOUT_MESSAGE && performance.now() - lastReplyAt >= commandTimeoutMs) {
-      consecutiveTimeouts++;
-      if (timeoutsBeforeReconnect > 0 && consecutiveTimeouts >= timeoutsBeforeReconnect && !hangCheckPending) {
-        // Timers run before pending socket reads in an event-loop turn: after a long synchronous
-        // stretch (a burst of admissions), replies may be sitting unread while commands time out.
-        // Decide after this turn's reads; admissions meanwhile fail fast.
-        hangCheckPending = true;
-        const suspectedAt = performance.now();
-        setImmediate(() => {
-          hangCheckPending = false;
-          if (closed || abandoned || !healthy()) return;
-          if (lastReplyAt >= suspectedAt) {
-            consecutiveTimeouts = 0;
-            return;
-          }
-          abandoned = true;
-          enter('down', `${consecutiveTimeouts} limiter commands in a row timed out after ${commandTimeoutMs} ms with no reply`);
-          client.disconnect(true);
-        });
-      }
-    }
-    if (!warnedInState) {
-      warnedInState = true;
-      log.warn({ op, err: message }, 'limiter redis command failed (further failures are counted, not logged, until the connection state changes)');
-    }
-    return error;
+  /** Redis cannot be used at all: counted, and the error to throw. */
+  const unavailable = (op: string): LimiterUnavailable => {
+    conn.countError();
+    return unavailableError(op);
   };
 
-  const replied = (): void => {
-    consecutiveTimeouts = 0;
-  };
-
-  /** EVALSHA; on NOSCRIPT (a restarted or flushed server) EVAL, which also caches it again. */
-  const run = async (script: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> => {
+  /** One script call; a failure is booked on the connection and thrown as LimiterUnavailable. */
+  const call = async (op: string, script: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> => {
     try {
-      return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+      return await conn.command(op, (client) => run(client, script, keys, args));
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return await client.eval(script.lua, keys.length, ...keys, ...args);
+      throw unavailableError(op, err);
     }
   };
 
   return {
     kind: 'redis',
-    healthy,
-    errors: () => errorCount,
+    healthy: conn.healthy,
+    errors: conn.errors,
 
     async admit(subjects: LimitSubject[], estimate: Estimate, nowMs: number = Date.now()): Promise<Admission> {
       const plan = planAdmission(subjects, estimate, nowMs, keyPrefix);
       if (plan.subjects.length === 0) return toAdmission('redis', plan, { ok: true, subjects: [] });
-      if (!healthy()) throw unavailable('admit');
+      // Fails fast, also while a suspected hang is being checked.
+      if (!conn.healthy()) throw unavailable('admit');
       const keys: string[] = [];
       const args: Array<string | number> = [String(MINUTE_MS - plan.elapsedMs), plan.tokens, plan.micros, MINUTE_TTL_MS, DAY_TTL_MS, MONTH_TTL_MS];
       for (const s of plan.subjects) {
         keys.push(s.minuteKey, s.prevMinuteKey, s.dayKey, s.monthKey);
         args.push(String(s.rpm), String(s.tpm), s.dayMicros, s.monthMicros);
       }
-      let reply: unknown;
-      try {
-        reply = await run(ADMIT, keys, args);
-      } catch (err) {
-        throw failed('admit', err);
-      }
-      replied();
+      const reply = await call('admit', ADMIT, keys, args);
       return toAdmission('redis', plan, parseAdmitReply(reply, plan.subjects.length));
     },
 
@@ -212,37 +117,31 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
         reconciled.add(reservation);
         return;
       }
-      if (!healthy()) throw unavailable('reconcile');
+      if (!conn.healthy()) throw unavailable('reconcile');
       // At most once: a timed-out call may still have been applied, so it is not retried either.
       reconciled.add(reservation);
       const args: string[] = [];
       for (const { field, delta } of deltas) args.push(field, String(delta));
-      try {
-        await run(
-          RECONCILE,
-          deltas.map((d) => d.key),
-          args,
-        );
-      } catch (err) {
-        throw failed('reconcile', err);
-      }
-      replied();
+      await call(
+        'reconcile',
+        RECONCILE,
+        deltas.map((d) => d.key),
+        args,
+      );
     },
 
-    async close() {
-      if (closed) return;
-      const wasReady = healthy();
-      closed = true;
-      if (wasReady) {
-        try {
-          await client.quit();
-        } catch {
-          // gone meanwhile; disconnect below
-        }
-      }
-      client.disconnect();
-    },
+    close: conn.close,
   };
+}
+
+/** EVALSHA; on NOSCRIPT (a restarted or flushed server) EVAL, which also caches it again. */
+async function run(client: Redis, script: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return await client.eval(script.lua, keys.length, ...keys, ...args);
+  }
 }
 
 function parseAdmitReply(reply: unknown, subjects: number): StoreResult {
