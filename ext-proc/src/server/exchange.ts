@@ -95,26 +95,32 @@ export class Exchange {
 
   constructor(private readonly ctx: GatewayContext) {}
 
+  /** Answers one message; any failure, synchronous or in a pending lookup, becomes the caller's error. */
   handle(req: ProcessingRequest): ProcessingResponse | Promise<ProcessingResponse> {
     try {
-      switch (req.request) {
-        case 'request_headers':
-          return this.onRequestHeaders(req);
-        case 'request_body':
-          return this.onRequestBody(req);
-        case 'response_headers':
-          return this.onResponseHeaders(req);
-        case 'response_body':
-          return this.onResponseBody(req);
-        case 'request_trailers':
-          return { request_trailers: {} };
-        case 'response_trailers':
-          return { response_trailers: {} };
-        default:
-          throw new GatewayError('internal', 'Unexpected message from the proxy.');
-      }
+      const out = this.dispatch(req);
+      return out instanceof Promise ? out.catch((err: unknown) => this.fail(err)) : out;
     } catch (err) {
       return this.fail(err);
+    }
+  }
+
+  private dispatch(req: ProcessingRequest): ProcessingResponse | Promise<ProcessingResponse> {
+    switch (req.request) {
+      case 'request_headers':
+        return this.onRequestHeaders(req);
+      case 'request_body':
+        return this.onRequestBody(req);
+      case 'response_headers':
+        return this.onResponseHeaders(req);
+      case 'response_body':
+        return this.onResponseBody(req);
+      case 'request_trailers':
+        return { request_trailers: {} };
+      case 'response_trailers':
+        return { response_trailers: {} };
+      default:
+        throw new GatewayError('internal', 'Unexpected message from the proxy.');
     }
   }
 
@@ -144,22 +150,17 @@ export class Exchange {
       );
     }
     const auth = this.ctx.auth.authenticate(key);
-    if (auth instanceof Promise) return auth.then((a) => this.afterAuth(a, h, req), (err: unknown) => this.fail(err));
-    return this.afterAuth(auth, h, req);
+    return auth instanceof Promise ? auth.then((a) => this.afterAuth(a, h, req)) : this.afterAuth(auth, h, req);
   }
 
   private afterAuth(auth: AuthResult, h: Record<string, string>, req: ProcessingRequest): ProcessingResponse {
-    try {
-      if (auth === 'unavailable') {
-        throw new GatewayError('unavailable', 'The gateway cannot check API keys right now. Retry shortly.', { code: 'auth_unavailable', retryAfterSeconds: 1 });
-      }
-      if (!auth) throw new GatewayError('authentication', 'Incorrect API key provided.', { code: 'invalid_api_key' });
-      this.principal = auth;
-      this.policy = this.ctx.tenants.get(auth.tenant);
-      return this.routeRequestHeaders(h, req);
-    } catch (err) {
-      return this.fail(err);
+    if (auth === 'unavailable') {
+      throw new GatewayError('unavailable', 'The gateway cannot check API keys right now. Retry shortly.', { code: 'auth_unavailable', retryAfterSeconds: 1 });
     }
+    if (!auth) throw new GatewayError('authentication', 'Incorrect API key provided.', { code: 'invalid_api_key' });
+    this.principal = auth;
+    this.policy = this.ctx.tenants.get(auth.tenant);
+    return this.routeRequestHeaders(h, req);
   }
 
   private routeRequestHeaders(h: Record<string, string>, req: ProcessingRequest): ProcessingResponse {
@@ -210,20 +211,12 @@ export class Exchange {
     if (cache && this.cacheDirective !== 'off' && this.policy?.cache?.enabled !== false && cache.usable()) {
       this.cacheKey = cacheKey({ tenant: this.principal!.tenant, model: model.id, request: parsed });
       if (this.cacheDirective === 'use') {
-        const key = this.cacheKey;
-        return cache.lookup(key).then(
-          (hit) => {
-            try {
-              if (hit) return this.answerFromCache(hit, chat, model);
-              this.cacheStatus = 'miss';
-              this.ctx.metrics.cacheLookups.inc({ tenant: this.principal!.tenant, gen_ai_request_model: model.id, result: 'miss' });
-              return this.admitAndForward(raw.length, parsed, chat, model);
-            } catch (err) {
-              return this.fail(err);
-            }
-          },
-          (err: unknown) => this.fail(err),
-        );
+        return cache.lookup(this.cacheKey).then((hit) => {
+          if (hit) return this.answerFromCache(hit, chat, model);
+          this.cacheStatus = 'miss';
+          this.ctx.metrics.cacheLookups.inc({ tenant: this.principal!.tenant, gen_ai_request_model: model.id, result: 'miss' });
+          return this.admitAndForward(raw.length, parsed, chat, model);
+        });
       }
     }
     return this.admitAndForward(raw.length, parsed, chat, model);
@@ -245,30 +238,26 @@ export class Exchange {
     const tenant = this.principal!.tenant;
     return this.ctx.limiter.admit(subjects, worstCase(bodyBytes, chat, model)).then(
       (adm) => {
-        try {
-          if (!adm.ok) {
-            this.ctx.metrics.limitRejections.inc({ tenant, limit: adm.limit, scope: adm.scope });
-            const budget = adm.limit === 'usd_per_day' || adm.limit === 'usd_per_month';
-            throw new GatewayError('rate_limit', `${adm.message[0]!.toUpperCase()}${adm.message.slice(1)}.`, {
-              code: budget ? 'budget_exceeded' : 'rate_limit_exceeded',
-              retryAfterSeconds: adm.retryAfterSeconds,
-            });
-          }
-          this.reservation = adm.reservation;
-          this.quota = quotaHeaders(adm.remaining, adm.limits);
-          return this.forward(parsed, chat, model);
-        } catch (err) {
-          return this.fail(err);
+        if (!adm.ok) {
+          this.ctx.metrics.limitRejections.inc({ tenant, limit: adm.limit, scope: adm.scope });
+          const budget = adm.limit === 'usd_per_day' || adm.limit === 'usd_per_month';
+          throw new GatewayError('rate_limit', `${adm.message[0]!.toUpperCase()}${adm.message.slice(1)}.`, {
+            code: budget ? 'budget_exceeded' : 'rate_limit_exceeded',
+            retryAfterSeconds: adm.retryAfterSeconds,
+          });
         }
+        this.reservation = adm.reservation;
+        this.quota = quotaHeaders(adm.remaining, adm.limits);
+        return this.forward(parsed, chat, model);
       },
       (err: unknown) => {
-        if (!(err instanceof LimiterUnavailable)) return this.fail(err);
+        if (!(err instanceof LimiterUnavailable)) throw err;
         this.ctx.metrics.limitRejections.inc({ tenant, limit: 'unavailable', scope: 'none' });
-        if (this.ctx.limitsFailOpen) {
-          this.ctx.log.warn({ rid: this.rid, tenant }, 'limiter unavailable: letting the call through (LIMITS_FAIL_OPEN)');
-          return this.forward(parsed, chat, model);
+        if (!this.ctx.limitsFailOpen) {
+          throw new GatewayError('unavailable', 'Rate limits cannot be checked right now. Retry shortly.', { code: 'limits_unavailable', retryAfterSeconds: 1 });
         }
-        return this.fail(new GatewayError('unavailable', 'Rate limits cannot be checked right now. Retry shortly.', { code: 'limits_unavailable', retryAfterSeconds: 1 }));
+        this.ctx.log.warn({ rid: this.rid, tenant }, 'limiter unavailable: letting the call through (LIMITS_FAIL_OPEN)');
+        return this.forward(parsed, chat, model);
       },
     );
   }
@@ -290,14 +279,10 @@ export class Exchange {
   private forward(parsed: Record<string, unknown>, chat: ChatCompletionRequest, model: Model): ProcessingResponse | Promise<ProcessingResponse> {
     if (!this.credential) return this.forwardWith(parsed, chat, model);
     return this.credential.then((c) => {
-      try {
-        if (typeof c === 'object') this.target = { ...this.target!, headers: [['authorization', `Bearer ${c.key}`]] };
-        // Unreachable store: the platform credential is used, as for tenants without their own key.
-        else if (c === 'unavailable') this.ctx.log.warn({ rid: this.rid, tenant: this.principal?.tenant }, 'tenant credential unavailable; using the platform credential');
-        return this.forwardWith(parsed, chat, model);
-      } catch (err) {
-        return this.fail(err);
-      }
+      if (typeof c === 'object') this.target = { ...this.target!, headers: [['authorization', `Bearer ${c.key}`]] };
+      // Unreachable store: the platform credential is used, as for tenants without their own key.
+      else if (c === 'unavailable') this.ctx.log.warn({ rid: this.rid, tenant: this.principal?.tenant }, 'tenant credential unavailable; using the platform credential');
+      return this.forwardWith(parsed, chat, model);
     });
   }
 
