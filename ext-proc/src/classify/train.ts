@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { DEFAULT_LONG_CONTEXT_TOKENS, DENSE_COUNT, DENSE_NAMES, extract, featureFingerprint } from './features.js';
 import type { FeatureSink } from './features.js';
-import { N_DOMAIN, N_OUT, N_TIER, WEIGHTS_FORMAT, WEIGHTS_VERSION, encodeBuckets } from './model.js';
+import { N_DOMAIN, N_OUT, N_TIER, WEIGHTS_FORMAT, WEIGHTS_VERSION, encodeBuckets, softmaxInPlace } from './model.js';
 import type { WeightsFile } from './model.js';
 import { COMPLEXITY_TIERS, DOMAINS, LANGUAGES } from './types.js';
 import type { ChatMessageLike, ClassifyRequest, ComplexityTier, Domain } from './types.js';
@@ -185,8 +185,8 @@ export function train(data: readonly EncodedExample[], opts: TrainOptions): Trai
       const lr = opts.learningRate / (1 + opts.learningRate * opts.l2 * t);
       t++;
       forward(ex, hw, dw, scale, logits);
-      softmax(logits, 0, N_TIER);
-      softmax(logits, N_TIER, N_DOMAIN);
+      softmaxInPlace(logits, 0, N_TIER);
+      softmaxInPlace(logits, N_TIER, N_DOMAIN);
       for (let k = 0; k < N_OUT; k++) grad[k] = logits[k]!;
       grad[ex.tier] = grad[ex.tier]! - 1;
       grad[N_TIER + ex.domain] = grad[N_TIER + ex.domain]! - 1;
@@ -233,18 +233,6 @@ function forward(ex: EncodedExample, hw: ArrayLike<number>, dw: ArrayLike<number
     for (let k = 0; k < N_OUT; k++) out[k] = out[k]! + x * dw[base + k]!;
   }
   for (let k = 0; k < N_OUT; k++) out[k] = out[k]! * scale;
-}
-
-function softmax(v: Float64Array, from: number, n: number): void {
-  let max = -Infinity;
-  for (let k = from; k < from + n; k++) if (v[k]! > max) max = v[k]!;
-  let sum = 0;
-  for (let k = from; k < from + n; k++) {
-    const e = Math.exp(v[k]! - max);
-    v[k] = e;
-    sum += e;
-  }
-  for (let k = from; k < from + n; k++) v[k] = v[k]! / sum;
 }
 
 /** Predicted (tier, domain) indices for an encoded example under float weights. */
