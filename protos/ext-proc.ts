@@ -29,14 +29,20 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   defaults: false,
 };
 
+let definition: protoLoader.PackageDefinition | undefined;
 let cached: ProtoGrpcType | undefined;
 
-export function loadExtProcProto(): ProtoGrpcType {
-  if (cached) return cached;
-  const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
+/** The ext_proc service definition (with its message (de)serialisers), loaded once. */
+export function extProcPackageDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
     ...LOADER_OPTIONS,
     includeDirs: protoIncludeDirs(),
   });
-  cached = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
+  return definition;
+}
+
+/** The same definition as a grpc-js package, for clients (tests drive the processor with it). */
+export function loadExtProcProto(): ProtoGrpcType {
+  cached ??= grpc.loadPackageDefinition(extProcPackageDefinition()) as unknown as ProtoGrpcType;
   return cached;
 }

@@ -4,6 +4,7 @@
  * the bundled provider simulators (demo mode). Ctrl-C / SIGTERM drains and stops everything.
  */
 import { readEnv } from '../ext-proc/src/config/env.js';
+import { stopOnSignals } from '../ext-proc/src/lifecycle.js';
 import { flushLogs, rootLogger as log } from '../ext-proc/src/log/logger.js';
 import { startLocalStack } from './lib/local-stack.js';
 
@@ -36,26 +37,7 @@ async function main(): Promise<void> {
   flushLogs();
   process.stdout.write(`${out.join('\n')}\n`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping: draining in-flight calls');
-    stack.close(config.SHUTDOWN_GRACE_MS).then(
-      () => {
-        log.info('stopped');
-        flushLogs();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'stop failed');
-        flushLogs();
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(log, () => stack.close(config.SHUTDOWN_GRACE_MS));
 }
 
 main().catch((err: unknown) => {

@@ -26,6 +26,7 @@ const MASTER_KEY = 'ab'.repeat(32);
 beforeAll(async () => {
   redis = await startRedis();
   admin = new Redis(redis.url);
+  admin.on('error', () => undefined); // the suites stop Redis on purpose
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-tenants-'));
   const tenantsPath = path.join(dir, 'tenants.yaml');
   writeFileSync(

@@ -4,12 +4,11 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServerHandle } from '../../../test/helpers/redis-server.js';
+import { Authenticator } from './authenticate.js';
 import { parseGatewayKeys } from './keys.js';
 import {
-  chainKeyDirectories,
   createKey,
   createRedisKeyDirectory,
-  createStaticKeyDirectory,
   KeyInputError,
   listKeys,
   revokeKey,
@@ -274,23 +273,22 @@ describe('gateway keys in Redis', () => {
     expect(performance.now() - started).toBeLessThan(200);
   });
 
-  it('chain: env keys win, then Redis; unavailable only when nobody knows the key', async () => {
-    const envKeys = createStaticKeyDirectory(parseGatewayKeys('envtenant:env-key-123456'));
+  it('authenticator: env keys win, then Redis; unavailable only when nobody knows the key', async () => {
+    const envKeys = parseGatewayKeys('envtenant:env-key-123456');
     const { key } = await createKey(admin, { tenant: 'acme' });
     const dir = await directory();
-    const chain = chainKeyDirectories(envKeys, dir);
-    expect(await chain.lookup('env-key-123456')).toMatchObject({ tenant: 'envtenant' });
-    expect(await chain.lookup(key)).toMatchObject({ tenant: 'acme' });
-    expect(await chain.lookup(`gw-${'C'.repeat(43)}`)).toBeUndefined();
+    const auth = new Authenticator(envKeys, dir);
+    expect(await auth.authenticate('env-key-123456')).toMatchObject({ tenant: 'envtenant' });
+    expect(await auth.authenticate(key)).toMatchObject({ tenant: 'acme' });
+    expect(await auth.authenticate(`gw-${'C'.repeat(43)}`)).toBeUndefined();
 
-    // Same key in both: the first directory wins.
+    // Same key in both: the seeded keys win.
     const shadow: KeyDirectory = { lookup: async () => ({ tenant: 'shadow', keyId: 'x' }) };
-    expect(await chainKeyDirectories(envKeys, shadow).lookup('env-key-123456')).toMatchObject({ tenant: 'envtenant' });
+    expect(await new Authenticator(envKeys, shadow).authenticate('env-key-123456')).toMatchObject({ tenant: 'envtenant' });
 
     const down: KeyDirectory = { lookup: async () => 'unavailable' };
-    expect(await chainKeyDirectories(envKeys, down).lookup('env-key-123456')).toMatchObject({ tenant: 'envtenant' });
-    expect(await chainKeyDirectories(envKeys, down).lookup('other')).toBe('unavailable');
-    expect(await chainKeyDirectories(down, envKeys).lookup('env-key-123456')).toMatchObject({ tenant: 'envtenant' });
+    expect(await new Authenticator(envKeys, down).authenticate('env-key-123456')).toMatchObject({ tenant: 'envtenant' });
+    expect(await new Authenticator(envKeys, down).authenticate('other')).toBe('unavailable');
   });
 
   it('lookup latency: one round trip per request (measured)', async () => {

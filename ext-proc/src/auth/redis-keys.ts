@@ -22,7 +22,7 @@ import type { Logger } from '../log/logger.js';
 import { createRedisConnection, describeRedisUrl, type LatencyStats, type RedisConnectionMessages } from '../store/redis-connection.js';
 import { MODEL_NAME_RE } from '../catalog/schema.js';
 import type { Limits } from '../tenants/policy.js';
-import { hashKey, keyIdOf, TENANT_NAME_RE, type KeyStore, type Principal } from './keys.js';
+import { hashKey, keyIdOf, TENANT_NAME_RE, type Principal } from './keys.js';
 
 export type { Limits } from '../tenants/policy.js';
 /** For the key directory, `count` is the lookups that got an answer from Redis. */
@@ -226,35 +226,6 @@ export function createRedisKeyDirectory(options: RedisKeyDirectoryOptions): Redi
     errors: conn.errors,
     latency: conn.latency,
     close: conn.close,
-  };
-}
-
-/** The keys seeded from GATEWAY_KEYS: tenant only, no per-key policy. */
-export function createStaticKeyDirectory(store: KeyStore): KeyDirectory {
-  return {
-    lookup(key) {
-      const p = store.lookup(key);
-      return Promise.resolve(p ? { tenant: p.tenant, keyId: p.keyId } : undefined);
-    },
-  };
-}
-
-/**
- * Asks each directory in turn; the first principal found wins (put the env keys first: they need
- * no round trip). When none knows the key but one was unavailable, the answer is 'unavailable':
- * the key may well be valid, so the caller must not be told it is not.
- */
-export function chainKeyDirectories(...dirs: KeyDirectory[]): KeyDirectory {
-  return {
-    async lookup(key, nowMs) {
-      let unavailable = false;
-      for (const dir of dirs) {
-        const found = await dir.lookup(key, nowMs);
-        if (found === 'unavailable') unavailable = true;
-        else if (found !== undefined) return found;
-      }
-      return unavailable ? 'unavailable' : undefined;
-    },
   };
 }
 

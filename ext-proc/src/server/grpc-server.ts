@@ -1,5 +1,5 @@
-import * as protoLoader from '@grpc/proto-loader';
-import { LOADER_OPTIONS, protoIncludeDirs, type ProcessingRequest, type ProcessingResponse } from '../../../protos/ext-proc.js';
+import type * as protoLoader from '@grpc/proto-loader';
+import { extProcPackageDefinition, type ProcessingRequest, type ProcessingResponse } from '../../../protos/ext-proc.js';
 import { Exchange, type GatewayContext } from './exchange.js';
 import { startH2GrpcServer } from './h2-grpc.js';
 
@@ -19,8 +19,7 @@ export interface ExtProcServer {
 }
 
 export async function startExtProcServer(ctx: GatewayContext, host: string, port: number): Promise<ExtProcServer> {
-  const def = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', { ...LOADER_OPTIONS, includeDirs: protoIncludeDirs() });
-  const process = (def[EXT_PROC_SERVICE] as protoLoader.ServiceDefinition).Process!;
+  const process = (extProcPackageDefinition()[EXT_PROC_SERVICE] as protoLoader.ServiceDefinition).Process!;
 
   const server = await startH2GrpcServer({
     host,
