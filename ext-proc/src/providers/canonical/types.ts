@@ -77,6 +77,13 @@ export interface CanonicalRequest {
   responseFormat?: ResponseFormat;
   /** OpenAI stream_options.include_usage as the caller asked (other formats always report usage). */
   includeUsage?: boolean;
+  /**
+   * Fields of the caller's request (as paths, e.g. `n`, `generationConfig.candidateCount`) that the
+   * canonical form does not carry. A backend of the caller's own format receives the caller's body
+   * untouched and honours them; a call translated to another format is refused with a 400 naming
+   * the first of them. Fields that are safe to drop (documented per format) are not listed.
+   */
+  sameFormatOnly: string[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error';
