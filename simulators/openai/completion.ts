@@ -31,6 +31,16 @@
  *
  * `max_completion_tokens` (preferred) or `max_tokens` truncate the completion;
  * if truncation happened the finish reason is "length", otherwise "stop".
+ *
+ * Tool calls: when the request declares at least one function tool and the
+ * last user text contains `[sim:tool]`, the answer is instead one call to the
+ * first declared function with arguments `{"echo": <echo>}`, finish reason
+ * "tool_calls" and TOOL_CALL_TOKENS completion tokens.
+ *
+ * "Last user text" is the text of the last user message, except when the
+ * conversation ends with tool results (`tool` or legacy `function` messages):
+ * then their texts, joined by a space, stand in for it, as a model would answer
+ * the results.
  */
 
 export const SIM_GREETING = 'Hello from the simulator. You said:';
@@ -49,8 +59,18 @@ const PADDING_WORDS: readonly string[] = [
 
 const GREETING_WORDS: readonly string[] = SIM_GREETING.split(' ');
 const TOKENS_MARKER = /\[sim:tokens=(\d+)\]/;
+/** Marker in the last user text that asks for a tool call. */
+export const SIM_TOOL_MARKER = '[sim:tool]';
+/** Completion tokens reported for a tool call answer. */
+export const TOOL_CALL_TOKENS = 12;
 
-export type FinishReason = 'stop' | 'length';
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
+
+export interface PlannedToolCall {
+  name: string;
+  /** JSON text of the arguments object. */
+  arguments: string;
+}
 
 export interface CompletionPlan {
   /** The completion split into tokens (words); `content === words.join(' ')`. */
@@ -59,6 +79,8 @@ export interface CompletionPlan {
   promptTokens: number;
   completionTokens: number;
   finishReason: FinishReason;
+  /** Set when the answer is a tool call (then `words` is empty). */
+  toolCall?: PlannedToolCall;
 }
 
 /** Minimal view of a chat request the planner needs. */
@@ -66,6 +88,7 @@ export interface PlanInput {
   messages: readonly unknown[];
   max_tokens?: unknown;
   max_completion_tokens?: unknown;
+  tools?: unknown;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -112,8 +135,21 @@ export function countPromptTokens(messages: readonly unknown[]): number {
   return Math.ceil(chars / 4) + 3 * messages.length;
 }
 
-/** Text of the last message with role "user" ('' if there is none). */
+const isToolResult = (m: unknown): m is Record<string, unknown> => isRecord(m) && (m.role === 'tool' || m.role === 'function');
+
+/**
+ * Text of the last message with role "user" ('' if there is none), or of the
+ * trailing tool results when the conversation ends with them.
+ */
 export function lastUserText(messages: readonly unknown[]): string {
+  let first = messages.length;
+  while (first > 0 && isToolResult(messages[first - 1])) first--;
+  if (first < messages.length) {
+    return messages
+      .slice(first)
+      .map((m) => contentText((m as Record<string, unknown>).content))
+      .join(' ');
+  }
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
     if (isRecord(m) && m.role === 'user') return contentText(m.content);
@@ -149,6 +185,15 @@ export function responseWords(userText: string, count: number): string[] {
   return words;
 }
 
+/** Name of the first declared function tool, or undefined. */
+export function firstFunctionName(tools: unknown): string | undefined {
+  if (!Array.isArray(tools)) return undefined;
+  for (const t of tools) {
+    if (isRecord(t) && t.type === 'function' && isRecord(t.function) && typeof t.function.name === 'string') return t.function.name;
+  }
+  return undefined;
+}
+
 function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
@@ -159,6 +204,17 @@ function positiveInt(v: unknown): number | undefined {
  */
 export function planCompletion(req: PlanInput): CompletionPlan {
   const userText = lastUserText(req.messages);
+  const tool = userText.includes(SIM_TOOL_MARKER) ? firstFunctionName(req.tools) : undefined;
+  if (tool !== undefined) {
+    return {
+      words: [],
+      content: '',
+      promptTokens: countPromptTokens(req.messages),
+      completionTokens: TOOL_CALL_TOKENS,
+      finishReason: 'tool_calls',
+      toolCall: { name: tool, arguments: JSON.stringify({ echo: echoFragment(userText) }) },
+    };
+  }
   const target = requestedTokens(userText) ?? DEFAULT_COMPLETION_TOKENS;
   const limit = positiveInt(req.max_completion_tokens) ?? positiveInt(req.max_tokens);
   const truncated = limit !== undefined && limit < target;

@@ -10,6 +10,9 @@
  *   anything else                 404 in OpenAI error format
  *
  * Response content and token accounting are deterministic; see completion.ts.
+ * Streams carry one word (one token) per chunk; a tool call answer streams its
+ * arguments in several tool_calls deltas. Each request record gets `usage`
+ * (prompt and completion tokens) once the answer is decided.
  *
  * Test hooks (request headers):
  *   x-sim-fail: <status>    answer with that status and an OpenAI-style error
@@ -39,12 +42,15 @@ export {
   contentChars,
   contentText,
   requestedTokens,
+  firstFunctionName,
   SIM_GREETING,
+  SIM_TOOL_MARKER,
+  TOOL_CALL_TOKENS,
   DEFAULT_COMPLETION_TOKENS,
   MAX_SIM_TOKENS,
   ECHO_CHARS,
 } from './completion.js';
-export type { CompletionPlan, FinishReason, PlanInput } from './completion.js';
+export type { CompletionPlan, FinishReason, PlanInput, PlannedToolCall } from './completion.js';
 
 export interface OpenAISimulatorOptions {
   /** Interface to bind (default '127.0.0.1'). */
@@ -70,6 +76,8 @@ export interface SimulatorRequestRecord {
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body; the raw text if it is not valid JSON; undefined if empty. */
   body: unknown;
+  /** Tokens of the answer the simulator decided on (prompt, completion); unset when it gave none. */
+  usage?: { input: number; output: number };
 }
 
 export interface OpenAISimulator {
@@ -107,7 +115,8 @@ export const RATE_LIMIT_TOKENS = 30_000_000;
 const RATE_WINDOW_MS = 60_000;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const MAX_LATENCY_MS = 10 * 60_000;
-const UNPACED_WORDS_PER_CHUNK = 4;
+/** A streamed tool call's arguments arrive in this many deltas (fewer only if shorter). */
+const TOOL_ARGUMENT_PIECES = 4;
 
 // ---------------------------------------------------------------------------
 // Error bodies
@@ -420,7 +429,8 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
         body = text;
       }
     }
-    requests.push({ method, path: target, headers: req.headers, body });
+    const record: SimulatorRequestRecord = { method, path: target, headers: req.headers, body };
+    requests.push(record);
     if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
 
     const latencyHeader = headerValue(req, 'x-sim-latency-ms');
@@ -523,6 +533,8 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
     }
     const chat = body as Record<string, unknown> & { model: string; messages: unknown[] };
     const plan = planCompletion(chat);
+    record.usage = { input: plan.promptTokens, output: plan.completionTokens };
+    const toolCallId = plan.toolCall ? newToolCallId() : '';
     if (!(await delay())) return;
 
     const id = `chatcmpl-${cmplIdPrefix}${seq.toString(36).padStart(8, '0')}`;
@@ -532,7 +544,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
     if (chat.stream === true) {
       const so = chat.stream_options;
       const includeUsage = isRecord(so) && so.include_usage === true;
-      await streamCompletion(res, ctx, headers, { id, created, model: chat.model }, plan, includeUsage, midstream);
+      await streamCompletion(res, ctx, headers, { id, created, model: chat.model, toolCallId }, plan, includeUsage, midstream);
       return;
     }
 
@@ -544,7 +556,14 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: plan.content, refusal: null },
+          message: plan.toolCall
+            ? {
+                role: 'assistant',
+                content: null,
+                tool_calls: [{ id: toolCallId, type: 'function', function: { name: plan.toolCall.name, arguments: plan.toolCall.arguments } }],
+                refusal: null,
+              }
+            : { role: 'assistant', content: plan.content, refusal: null },
           logprobs: null,
           finish_reason: plan.finishReason,
         },
@@ -564,7 +583,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
     res: http.ServerResponse,
     ctx: ReqCtx,
     headers: Record<string, string>,
-    meta: { id: string; created: number; model: string },
+    meta: { id: string; created: number; model: string; toolCallId: string },
     plan: CompletionPlan,
     includeUsage: boolean,
     midstream: boolean,
@@ -588,23 +607,37 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       return !ctx.closed;
     };
 
-    if (!(await emit(`${prefix}[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]${suffix}`))) {
+    // As OpenAI does, a tool call answer announces the call (id, name, empty arguments) in the role chunk.
+    const firstDelta = plan.toolCall
+      ? JSON.stringify({
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ index: 0, id: meta.toolCallId, type: 'function', function: { name: plan.toolCall.name, arguments: '' } }],
+          refusal: null,
+        })
+      : '{"role":"assistant","content":""}';
+    if (!(await emit(`${prefix}[{"index":0,"delta":${firstDelta},"logprobs":null,"finish_reason":null}]${suffix}`))) {
       return;
     }
 
-    const words = plan.words;
+    // One delta per word (one token each), or the tool call's arguments in pieces.
+    const deltas = plan.toolCall
+      ? splitPieces(plan.toolCall.arguments, TOOL_ARGUMENT_PIECES).map((a) =>
+          JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: a } }] }),
+        )
+      : plan.words.map((w, i) => JSON.stringify({ content: i > 0 ? ' ' + w : w }));
+    // Completion tokens delivered once delta i is out, for pacing.
+    const tokensAfter = (i: number): number => (plan.toolCall ? ((i + 1) * plan.completionTokens) / deltas.length : i + 1);
     const paced = tokensPerSecond > 0;
-    const perChunk = paced ? Math.min(4, Math.max(1, Math.floor(tokensPerSecond / 50))) : UNPACED_WORDS_PER_CHUNK;
-    const cutAt = midstream ? Math.floor(words.length / 2) : -1;
+    const cutAt = midstream ? Math.floor(deltas.length / 2) : -1;
     const t0 = Date.now();
-    for (let i = 0; i < words.length; i += perChunk) {
+    for (let i = 0; i < deltas.length; i++) {
       if (i > 0 && i >= cutAt && cutAt >= 0) {
         res.destroy();
         return;
       }
-      const end = Math.min(words.length, i + perChunk);
       if (paced) {
-        const due = t0 + (end * 1000) / tokensPerSecond;
+        const due = t0 + (tokensAfter(i) * 1000) / tokensPerSecond;
         const wait = due - Date.now();
         if (wait > 0) await sleep(ctx, wait);
         else await nextTurn(ctx);
@@ -612,9 +645,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
         await nextTurn(ctx);
       }
       if (ctx.closed) return;
-      let text = words.slice(i, end).join(' ');
-      if (i > 0) text = ' ' + text;
-      const choice = `[{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]`;
+      const choice = `[{"index":0,"delta":${deltas[i]},"logprobs":null,"finish_reason":null}]`;
       if (!(await emit(prefix + choice + suffix))) return;
     }
     if (midstream) {
@@ -715,6 +746,24 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       return closing;
     },
   };
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** An id shaped like OpenAI's tool call ids: `call_` and 24 letters and digits. */
+function newToolCallId(): string {
+  let id = 'call_';
+  for (const b of randomBytes(24)) id += ID_ALPHABET[b % ID_ALPHABET.length];
+  return id;
+}
+
+/** Splits text into at most `n` pieces of about equal length, never inside a code point. */
+export function splitPieces(text: string, n: number): string[] {
+  const chars = Array.from(text);
+  const size = Math.max(1, Math.ceil(chars.length / n));
+  const pieces: string[] = [];
+  for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
+  return pieces;
 }
 
 function usageObject(plan: CompletionPlan): Record<string, unknown> {

@@ -34,3 +34,24 @@ export function parseOpenAIErrorMessage(body: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Reads an error body from an OpenAI-format backend. Besides OpenAI's `{error: {message, type}}`
+ * it accepts what compatible servers send: `{error: "text"}` and vLLM's top-level `{message, type}`.
+ */
+export function parseOpenAIError(body: string): { message?: string; type?: string } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const o = parsed as { error?: unknown; message?: unknown; type?: unknown };
+  if (typeof o.error === 'string') return { message: o.error };
+  const source = typeof o.error === 'object' && o.error !== null ? (o.error as { message?: unknown; type?: unknown; code?: unknown }) : o;
+  const message = parseOpenAIErrorMessage(body) ?? (typeof source.message === 'string' ? source.message : undefined);
+  const type = typeof source.type === 'string' ? source.type : undefined;
+  if (message === undefined && type === undefined) return undefined;
+  return { ...(message !== undefined ? { message } : {}), ...(type !== undefined ? { type } : {}) };
+}

@@ -20,3 +20,17 @@ export function fromOpenAIUsage(u: unknown): Usage | undefined {
     reasoningTokens: num(o.completion_tokens_details?.reasoning_tokens),
   };
 }
+
+/**
+ * Usage in OpenAI's documented shape, for a caller of this format. Detail objects are always
+ * present so SDK code reading `prompt_tokens_details.cached_tokens` finds a number.
+ */
+export function toOpenAIUsage(u: Usage): Record<string, unknown> {
+  return {
+    prompt_tokens: u.inputTokens,
+    completion_tokens: u.outputTokens,
+    total_tokens: u.inputTokens + u.outputTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
+    completion_tokens_details: { reasoning_tokens: u.reasoningTokens },
+  };
+}

@@ -1,0 +1,212 @@
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import { kindForStatus } from '../../errors.js';
+import type { Usage } from '../../metering/usage.js';
+import type { EncoderContext, FinishReason, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
+import { googleStatusFor } from './errors.js';
+import { fromGeminiFinish, toGeminiFinish, type GeminiFinishReason } from './finish.js';
+import { argsObject, bareModel, candidateParts } from './response.js';
+import { fromGeminiUsage, toGeminiUsage } from './usage.js';
+
+/*
+ * `:streamGenerateContent?alt=sse`: every SSE event is one whole GenerateContentResponse. Text
+ * arrives in pieces; a function call always arrives whole, in one part. usageMetadata may ride on
+ * any chunk with running totals, the last one being final. A failure after the stream began is
+ * sent as an event holding Google's error object.
+ */
+
+export const GEMINI_STREAM_CONTENT_TYPE = 'text/event-stream';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const sameUsage = (a: Usage, b: Usage): boolean =>
+  a.inputTokens === b.inputTokens && a.outputTokens === b.outputTokens && a.cachedInputTokens === b.cachedInputTokens && a.reasoningTokens === b.reasoningTokens;
+
+export class GeminiStreamDecoder implements StreamDecoder {
+  private out: StreamEvent[] = [];
+  // Chunks may end inside a multi-byte character; the decoder carries it to the next one.
+  private readonly utf8 = new TextDecoder('utf-8');
+  private readonly parser: EventSourceParser = createParser({ onEvent: (e) => this.onData(e.data) });
+  private started = false;
+  private calls = 0;
+  private finished = false;
+  private ending = false;
+  private usage: Usage | undefined;
+  private usageSent: Usage | undefined;
+
+  push(chunk: Buffer): StreamEvent[] {
+    this.parser.feed(this.utf8.decode(chunk, { stream: true }));
+    return this.take();
+  }
+
+  end(): StreamEvent[] {
+    this.ending = true;
+    // A last event the backend did not close with a blank line is still whole if its JSON is.
+    this.parser.feed(this.utf8.decode() + '\n\n');
+    // Usage can grow after the finishing chunk (or there was no finish): the last report wins.
+    if (this.usage && !(this.usageSent && sameUsage(this.usage, this.usageSent))) this.emitUsage();
+    return this.take();
+  }
+
+  private take(): StreamEvent[] {
+    const events = this.out;
+    this.out = [];
+    return events;
+  }
+
+  private emitUsage(): void {
+    this.out.push({ type: 'usage', usage: this.usage! });
+    this.usageSent = this.usage;
+  }
+
+  private onData(data: string): void {
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      // At the end this is the tail of a cut-off stream, which the missing finish already tells.
+      if (!this.ending) this.out.push({ type: 'error', status: 502, message: 'The Gemini backend sent a stream chunk that is not JSON.' });
+      return;
+    }
+    if (!isRecord(chunk)) return;
+    if (isRecord(chunk.error)) {
+      const e = chunk.error;
+      const status = typeof e.code === 'number' && e.code >= 400 && e.code <= 599 ? e.code : 500;
+      this.out.push({ type: 'error', status, message: typeof e.message === 'string' ? e.message : 'The Gemini backend reported an error.' });
+      return;
+    }
+    if (!this.started) {
+      this.started = true;
+      this.out.push({ type: 'start', id: typeof chunk.responseId === 'string' ? chunk.responseId : '', model: bareModel(chunk.modelVersion) });
+    }
+    const candidate = Array.isArray(chunk.candidates) ? chunk.candidates[0] : undefined;
+    for (const part of candidateParts(candidate, this.calls)) {
+      if (part.type === 'text') this.out.push({ type: 'text', text: part.text });
+      else if (part.type === 'tool_call') {
+        const index = this.calls++;
+        this.out.push({ type: 'tool_call_start', index, id: part.id, name: part.name });
+        this.out.push({ type: 'tool_call_delta', index, arguments: part.arguments });
+      }
+    }
+    const usage = fromGeminiUsage(chunk.usageMetadata);
+    if (usage) this.usage = usage;
+
+    if (this.finished) return;
+    let reason: FinishReason | undefined;
+    if (isRecord(candidate) && typeof candidate.finishReason === 'string') reason = fromGeminiFinish(candidate.finishReason, this.calls > 0);
+    else if (isRecord(chunk.promptFeedback) && typeof chunk.promptFeedback.blockReason === 'string') reason = 'content_filter';
+    if (reason === undefined) return;
+    this.finished = true;
+    this.out.push({ type: 'finish', reason });
+    if (this.usage) this.emitUsage();
+  }
+}
+
+interface PendingCall {
+  id: string;
+  name: string;
+  args: string;
+}
+
+/**
+ * Writes Gemini's SSE for the caller. Text goes out as it comes. Function calls are whole in
+ * Gemini, so their argument pieces are gathered and the call sent once it is complete (when text,
+ * the finish or the end follows). The last chunk carries finishReason and usageMetadata, so the
+ * finish is held until usage arrives or the stream ends.
+ */
+export class GeminiStreamEncoder implements StreamEncoder {
+  private readonly calls = new Map<number, PendingCall>();
+  private finish: FinishReason | undefined;
+  private usage: Usage | undefined;
+  private malformedCall = false;
+  private closed = false;
+
+  constructor(private readonly ctx: EncoderContext) {}
+
+  encode(events: StreamEvent[]): string {
+    let out = '';
+    for (const e of events) {
+      if (this.closed) break;
+      switch (e.type) {
+        case 'start':
+          break;
+        case 'text':
+          out += this.flushCalls();
+          if (e.text !== '') out += this.chunk({ content: { parts: [{ text: e.text }], role: 'model' }, index: 0 });
+          break;
+        case 'tool_call_start':
+          this.calls.set(e.index, { id: e.id, name: e.name, args: '' });
+          break;
+        case 'tool_call_delta': {
+          const call = this.calls.get(e.index);
+          if (call) call.args += e.arguments;
+          break;
+        }
+        case 'finish':
+          this.finish = e.reason;
+          out += this.flushCalls();
+          if (this.usage) out += this.final(this.finishReason(e.reason));
+          break;
+        case 'usage':
+          this.usage = e.usage;
+          if (this.finish) out += this.final(this.finishReason(this.finish));
+          break;
+        case 'error':
+          out += this.flushCalls();
+          out += this.frame({ error: { code: e.status, message: e.message, status: googleStatusFor(kindForStatus(e.status)) } });
+          this.closed = true;
+          break;
+      }
+    }
+    return out;
+  }
+
+  end(aborted: boolean): string {
+    if (this.closed) return '';
+    // Cut off: calls still being written are incomplete and dropped; the finish says OTHER.
+    const out = this.flushCalls(aborted);
+    const reason: GeminiFinishReason = aborted || this.finish === undefined ? 'OTHER' : this.finishReason(this.finish);
+    return out + this.final(reason);
+  }
+
+  private finishReason(reason: FinishReason): GeminiFinishReason {
+    const r = toGeminiFinish(reason);
+    return this.malformedCall && r !== 'MAX_TOKENS' ? 'MALFORMED_FUNCTION_CALL' : r;
+  }
+
+  private flushCalls(dropIncomplete = false): string {
+    if (this.calls.size === 0) return '';
+    const parts: Array<Record<string, unknown>> = [];
+    for (const index of [...this.calls.keys()].sort((a, b) => a - b)) {
+      const call = this.calls.get(index)!;
+      const args = argsObject(call.args);
+      if (args) parts.push({ functionCall: { id: call.id, name: call.name, args } });
+      else if (!dropIncomplete) this.malformedCall = true;
+    }
+    this.calls.clear();
+    return parts.length > 0 ? this.chunk({ content: { parts, role: 'model' }, index: 0 }) : '';
+  }
+
+  private final(reason: GeminiFinishReason): string {
+    this.closed = true;
+    // The SDK's chat history keeps a streamed answer only if every chunk has content; a blocked
+    // answer has none, as in Gemini.
+    const candidate: Record<string, unknown> = {};
+    if (this.finish !== 'content_filter') candidate.content = { parts: [{ text: '' }], role: 'model' };
+    candidate.finishReason = reason;
+    candidate.index = 0;
+    return this.chunk(candidate, this.usage);
+  }
+
+  private chunk(candidate: Record<string, unknown>, usage?: Usage): string {
+    const body: Record<string, unknown> = { candidates: [candidate] };
+    if (usage) body.usageMetadata = toGeminiUsage(usage);
+    body.modelVersion = this.ctx.model;
+    body.responseId = this.ctx.id;
+    return this.frame(body);
+  }
+
+  // Gemini separates events with CRLF pairs.
+  private frame(body: unknown): string {
+    return `data: ${JSON.stringify(body)}\r\n\r\n`;
+  }
+}

@@ -1,0 +1,618 @@
+/**
+ * Anthropic-format provider simulator: stands in for api.anthropic.com in tests, benchmarks
+ * and demo mode. Routes are matched on the path suffix:
+ *
+ *   POST  ...\/messages          Messages (JSON, or SSE with `stream: true`)
+ *   GET   ...\/models            model list (limit, after_id, before_id)
+ *   GET   ...\/models/{id}       one model
+ *   anything else                404 not_found_error
+ *
+ * Auth: `x-api-key: <apiKey>` (or `authorization: Bearer <apiKey>`, as newer SDKs send it);
+ * every request needs an `anthropic-version` header.
+ *
+ * Answers are deterministic; see plan.ts.
+ *
+ * Test hooks (request headers):
+ *   x-sim-fail: <status>    answer with that status and an Anthropic error body (429 also sets
+ *                           `retry-after`; 529 is `overloaded_error`)
+ *   x-sim-fail: hang        never answer; the request stays open until the client disconnects
+ *   x-sim-fail: reset       destroy the connection without answering
+ *   x-sim-fail: midstream   start a normal 200 answer, send about half of it, then destroy the connection
+ *   x-sim-latency-ms: <n>   per-request override of `latencyMs`
+ *
+ * Order of checks: route (404) -> x-api-key (401) -> anthropic-version (400) -> failure injection
+ * -> request validation (400) -> answer. The latency delay applies before any response starts.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { planMessage, splitPieces, wordChunks, type AnthropicPlan } from './plan.js';
+
+export { countInputTokens, lastUserText, planMessage, SIM_TOOL_MARKER, TOOL_CALL_OUTPUT_TOKENS } from './plan.js';
+export type { AnthropicPlan, AnthropicPlanInput } from './plan.js';
+
+export interface AnthropicSimulatorOptions {
+  /** Interface to bind (default '127.0.0.1'). */
+  host?: string;
+  /** Port to bind (default 0 = ephemeral). */
+  port?: number;
+  /** If set, requests must carry `x-api-key: <apiKey>`, else 401. */
+  apiKey?: string;
+  /** Delay before the response starts (default 0). */
+  latencyMs?: number;
+  /** Streaming pace in output tokens per second; 0/undefined = as fast as possible. */
+  tokensPerSecond?: number;
+  /** Inject a failure every Nth request (counting all requests; 0 = never). */
+  failEvery?: number;
+  /** Status of injected `failEvery` failures (default 500). */
+  failStatus?: number;
+}
+
+export interface AnthropicSimulatorRequestRecord {
+  method: string;
+  /** Request target as received (path plus query string, if any). */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body; the raw text if it is not valid JSON; undefined if empty. */
+  body: unknown;
+  /** Tokens the simulator reports for its answer, set once it has decided the answer. */
+  usage?: { input: number; output: number };
+}
+
+export interface AnthropicSimulator {
+  /** Base URL without a path, e.g. http://127.0.0.1:40123 */
+  url: string;
+  port: number;
+  /** The most recent received requests (at most MAX_RECORDED_REQUESTS). */
+  requests: AnthropicSimulatorRequestRecord[];
+  /** Total number of requests received since start. */
+  requestCount(): number;
+  close(): Promise<void>;
+}
+
+export interface AnthropicErrorBody {
+  type: 'error';
+  error: { type: string; message: string };
+  request_id?: string;
+}
+
+export interface SimModel {
+  id: string;
+  display_name: string;
+  created_at: string;
+}
+
+/** Models listed by GET .../models, newest first as the API lists them. */
+export const SIM_MODELS: readonly SimModel[] = [
+  { id: 'claude-haiku-4-5-20251001', display_name: 'Claude Haiku 4.5', created_at: '2025-10-01T00:00:00Z' },
+  { id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
+  { id: 'claude-opus-4-1-20250805', display_name: 'Claude Opus 4.1', created_at: '2025-08-05T00:00:00Z' },
+  { id: 'claude-sonnet-4-20250514', display_name: 'Claude Sonnet 4', created_at: '2025-05-14T00:00:00Z' },
+  { id: 'claude-3-7-sonnet-20250219', display_name: 'Claude Sonnet 3.7', created_at: '2025-02-19T00:00:00Z' },
+  { id: 'claude-3-5-haiku-20241022', display_name: 'Claude Haiku 3.5', created_at: '2024-10-22T00:00:00Z' },
+];
+
+export const MAX_RECORDED_REQUESTS = 1000;
+/**
+ * `anthropic-version` values are release dates; the SDKs pin different ones (2023-06-01 in the
+ * API reference, later dates in newer SDKs), so any well-formed date is accepted.
+ */
+export const VERSION_FORMAT = /^\d{4}-\d{2}-\d{2}$/;
+/** Advertised per-minute limits in the anthropic-ratelimit-* headers. */
+export const RATE_LIMIT_REQUESTS = 4_000;
+export const RATE_LIMIT_INPUT_TOKENS = 2_000_000;
+export const RATE_LIMIT_OUTPUT_TOKENS = 400_000;
+/** The API's documented request size limit for Messages. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+const RATE_WINDOW_MS = 60_000;
+const MAX_LATENCY_MS = 10 * 60_000;
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Ids shaped like the API's: a prefix, `01`, then 22 base62 characters. */
+export function simId(prefix: 'msg' | 'toolu' | 'req'): string {
+  let s = '';
+  for (const b of randomBytes(22)) s += ID_ALPHABET[b % ID_ALPHABET.length];
+  return `${prefix}_01${s}`;
+}
+
+export function anthropicError(type: string, message: string, requestId?: string): AnthropicErrorBody {
+  return { type: 'error', error: { type, message }, ...(requestId !== undefined ? { request_id: requestId } : {}) };
+}
+
+/** Error type and message for an injected failure with the given status. */
+export function injectedError(status: number): { type: string; message: string } {
+  switch (status) {
+    case 400:
+      return { type: 'invalid_request_error', message: 'Simulated bad request.' };
+    case 401:
+      return { type: 'authentication_error', message: 'invalid x-api-key' };
+    case 403:
+      return { type: 'permission_error', message: 'Your API key does not have permission to use the specified resource.' };
+    case 404:
+      return { type: 'not_found_error', message: 'The requested resource could not be found.' };
+    case 413:
+      return { type: 'request_too_large', message: 'Request exceeds the maximum allowed number of bytes.' };
+    case 429:
+      return { type: 'rate_limit_error', message: 'Number of requests has exceeded your per-minute rate limit (simulated).' };
+    case 500:
+      return { type: 'api_error', message: 'Internal server error' };
+    case 529:
+      return { type: 'overloaded_error', message: 'Overloaded' };
+    default:
+      return status >= 500
+        ? { type: 'api_error', message: `Simulated server error (status ${status}).` }
+        : { type: 'invalid_request_error', message: `Simulated error (status ${status}).` };
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Validates the fields the simulator depends on, worded like the API (`<path>: <problem>`). */
+export function validateMessagesBody(body: unknown): string | null {
+  if (!isRecord(body)) return 'Input should be a valid dictionary';
+  if (body.model === undefined) return 'model: Field required';
+  if (typeof body.model !== 'string' || body.model === '') return 'model: Input should be a valid string';
+  if (body.max_tokens === undefined) return 'max_tokens: Field required';
+  if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens)) return 'max_tokens: Input should be a valid integer';
+  if (body.max_tokens < 1) return 'max_tokens: Input should be greater than or equal to 1';
+  if (body.messages === undefined) return 'messages: Field required';
+  if (!Array.isArray(body.messages)) return 'messages: Input should be a valid list';
+  if (body.messages.length === 0) return 'messages: at least one message is required';
+  for (const [i, m] of body.messages.entries()) {
+    if (!isRecord(m)) return `messages.${i}: Input should be a valid dictionary`;
+    if (m.role !== 'user' && m.role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    if (m.content === undefined) return `messages.${i}.content: Field required`;
+    if (typeof m.content !== 'string' && !Array.isArray(m.content)) return `messages.${i}.content: Input should be a valid string or list`;
+    const last = i === body.messages.length - 1;
+    if (m.content.length === 0 && !(last && m.role === 'assistant')) {
+      return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    }
+  }
+  if (body.stream !== undefined && typeof body.stream !== 'boolean') return 'stream: Input should be a valid boolean';
+  if (body.system !== undefined && typeof body.system !== 'string' && !Array.isArray(body.system)) return 'system: Input should be a valid string or list';
+  if (body.tools !== undefined) {
+    if (!Array.isArray(body.tools)) return 'tools: Input should be a valid list';
+    for (const [i, t] of body.tools.entries()) {
+      if (!isRecord(t) || typeof t.name !== 'string') return `tools.${i}.name: Field required`;
+    }
+  }
+  return null;
+}
+
+function headerValue(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+type FailDirective = { kind: 'status'; status: number } | { kind: 'hang' | 'reset' | 'midstream' };
+
+function parseFailHeader(v: string | undefined): FailDirective | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim().toLowerCase();
+  if (s === 'hang' || s === 'reset' || s === 'midstream') return { kind: s };
+  if (/^\d{3}$/.test(s)) {
+    const status = Number(s);
+    if (status >= 200 && status <= 599) return { kind: 'status', status };
+  }
+  return undefined;
+}
+
+/** Per-request cancellation: set once the response or connection closes. */
+interface ReqCtx {
+  closed: boolean;
+  timer: NodeJS.Timeout | undefined;
+  wake: (() => void) | undefined;
+}
+
+function sleep(ctx: ReqCtx, ms: number): Promise<void> {
+  if (ctx.closed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      ctx.timer = undefined;
+      ctx.wake = undefined;
+      resolve();
+    };
+    ctx.wake = done;
+    ctx.timer = setTimeout(done, ms);
+  });
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+function waitDrain(ctx: ReqCtx, res: http.ServerResponse): Promise<void> {
+  if (ctx.closed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      ctx.wake = undefined;
+      res.off('drain', done);
+      resolve();
+    };
+    ctx.wake = done;
+    res.once('drain', done);
+  });
+}
+
+function sse(type: string, data: Record<string, unknown>): string {
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+// ---------------------------------------------------------------------------
+
+export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): Promise<AnthropicSimulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const apiKey = opts.apiKey !== undefined && opts.apiKey !== '' ? opts.apiKey : undefined;
+  const defaultLatency = Math.max(0, opts.latencyMs ?? 0);
+  const tokensPerSecond = Math.max(0, opts.tokensPerSecond ?? 0);
+  const failEvery = Math.max(0, Math.floor(opts.failEvery ?? 0));
+  const failStatus = opts.failStatus ?? 500;
+
+  const requests: AnthropicSimulatorRequestRecord[] = [];
+  let count = 0;
+
+  // A fixed one-minute window, only for the advertised rate-limit headers.
+  let windowStart = Date.now();
+  let windowRequests = 0;
+  let windowInput = 0;
+  let windowOutput = 0;
+
+  function rateHeaders(input: number, output: number, exhausted: boolean): Record<string, string> {
+    const now = Date.now();
+    if (now - windowStart >= RATE_WINDOW_MS) {
+      windowStart = now;
+      windowRequests = 0;
+      windowInput = 0;
+      windowOutput = 0;
+    }
+    windowRequests++;
+    windowInput += input;
+    windowOutput += output;
+    const reset = new Date(windowStart + RATE_WINDOW_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const remaining = (limit: number, used: number) => (exhausted ? '0' : String(Math.max(0, limit - used)));
+    const tokenLimit = RATE_LIMIT_INPUT_TOKENS + RATE_LIMIT_OUTPUT_TOKENS;
+    return {
+      'anthropic-ratelimit-requests-limit': String(RATE_LIMIT_REQUESTS),
+      'anthropic-ratelimit-requests-remaining': remaining(RATE_LIMIT_REQUESTS, windowRequests),
+      'anthropic-ratelimit-requests-reset': reset,
+      'anthropic-ratelimit-tokens-limit': String(tokenLimit),
+      'anthropic-ratelimit-tokens-remaining': remaining(tokenLimit, windowInput + windowOutput),
+      'anthropic-ratelimit-tokens-reset': reset,
+      'anthropic-ratelimit-input-tokens-limit': String(RATE_LIMIT_INPUT_TOKENS),
+      'anthropic-ratelimit-input-tokens-remaining': remaining(RATE_LIMIT_INPUT_TOKENS, windowInput),
+      'anthropic-ratelimit-input-tokens-reset': reset,
+      'anthropic-ratelimit-output-tokens-limit': String(RATE_LIMIT_OUTPUT_TOKENS),
+      'anthropic-ratelimit-output-tokens-remaining': remaining(RATE_LIMIT_OUTPUT_TOKENS, windowOutput),
+      'anthropic-ratelimit-output-tokens-reset': reset,
+    };
+  }
+
+  function sendJson(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string>): void {
+    if (res.destroyed || res.headersSent) return;
+    const text = JSON.stringify(payload);
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  function writeHalfAndDestroy(res: http.ServerResponse, text: string, headers: Record<string, string>): void {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(200, headers);
+    res.write(text.slice(0, Math.floor(text.length / 2)));
+    setImmediate(() => res.destroy());
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: ReqCtx, seq: number, rawBody: Buffer | null): Promise<void> {
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q >= 0 ? target.slice(0, q) : target;
+    const query = new URLSearchParams(q >= 0 ? target.slice(q + 1) : '');
+    const requestId = simId('req');
+
+    let body: unknown = undefined;
+    let jsonOk = false;
+    if (rawBody !== null && rawBody.length > 0) {
+      const text = rawBody.toString('utf8');
+      try {
+        body = JSON.parse(text);
+        jsonOk = true;
+      } catch {
+        body = text;
+      }
+    }
+    const record: AnthropicSimulatorRequestRecord = { method, path: target, headers: req.headers, body };
+    requests.push(record);
+    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+
+    let latency = defaultLatency;
+    const latencyHeader = headerValue(req, 'x-sim-latency-ms');
+    if (latencyHeader !== undefined) {
+      const n = Number(latencyHeader);
+      if (Number.isFinite(n) && n >= 0) latency = Math.min(n, MAX_LATENCY_MS);
+    }
+    const delay = async (): Promise<boolean> => {
+      if (latency > 0) await sleep(ctx, latency);
+      return !ctx.closed;
+    };
+    const headers = (input = 0, output = 0, exhausted = false): Record<string, string> => ({
+      ...rateHeaders(input, output, exhausted),
+      'request-id': requestId,
+    });
+    const fail = async (status: number, type: string, message: string, extra?: Record<string, string>): Promise<void> => {
+      if (!(await delay())) return;
+      sendJson(res, status, anthropicError(type, message, requestId), { ...headers(0, 0, status === 429), ...extra });
+    };
+
+    if (rawBody === null) {
+      await fail(413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes.');
+      return;
+    }
+
+    let route: { op: 'messages' } | { op: 'models' } | { op: 'model'; id: string } | undefined;
+    const modelMatch = /\/models\/([^/]+)$/.exec(path);
+    if (path.endsWith('/messages') && method === 'POST') route = { op: 'messages' };
+    else if (path.endsWith('/models') && method === 'GET') route = { op: 'models' };
+    else if (modelMatch && method === 'GET') route = { op: 'model', id: decodeURIComponent(modelMatch[1]!) };
+    if (route === undefined) {
+      await fail(404, 'not_found_error', `Not Found: ${method} ${path}`);
+      return;
+    }
+
+    if (apiKey !== undefined) {
+      // The API reference authenticates with x-api-key; newer SDKs send the same key as a bearer token.
+      const bearer = /^Bearer\s+(.+)$/i.exec(headerValue(req, 'authorization')?.trim() ?? '');
+      const given = headerValue(req, 'x-api-key')?.trim() || bearer?.[1]?.trim() || '';
+      if (given === '') {
+        await fail(401, 'authentication_error', 'x-api-key header is required');
+        return;
+      }
+      if (given !== apiKey) {
+        await fail(401, 'authentication_error', 'invalid x-api-key');
+        return;
+      }
+    }
+
+    const version = headerValue(req, 'anthropic-version');
+    if (version === undefined || version.trim() === '') {
+      await fail(400, 'invalid_request_error', 'anthropic-version: header is required');
+      return;
+    }
+    if (!VERSION_FORMAT.test(version.trim())) {
+      await fail(400, 'invalid_request_error', `anthropic-version: invalid version ${JSON.stringify(version)}`);
+      return;
+    }
+
+    let directive = parseFailHeader(headerValue(req, 'x-sim-fail'));
+    if (directive === undefined && failEvery > 0 && seq % failEvery === 0) directive = { kind: 'status', status: failStatus };
+    if (directive?.kind === 'hang') return; // answered never; ctx closes with the connection
+    if (directive?.kind === 'reset') {
+      if (await delay()) res.destroy();
+      return;
+    }
+    if (directive?.kind === 'status') {
+      const { type, message } = injectedError(directive.status);
+      await fail(directive.status, type, message, directive.status === 429 ? { 'retry-after': '1' } : undefined);
+      return;
+    }
+    const midstream = directive?.kind === 'midstream';
+
+    if (route.op !== 'messages') {
+      let payload: unknown;
+      if (route.op === 'model') {
+        const id = route.id;
+        payload = SIM_MODELS.find((m) => m.id === id);
+        if (payload === undefined) {
+          await fail(404, 'not_found_error', `model: ${id}`);
+          return;
+        }
+        payload = { type: 'model', ...(payload as SimModel) };
+      } else {
+        payload = modelsPage(query);
+      }
+      if (!(await delay())) return;
+      if (midstream) writeHalfAndDestroy(res, JSON.stringify(payload), headers());
+      else sendJson(res, 200, payload, headers());
+      return;
+    }
+
+    if (!jsonOk) {
+      await fail(400, 'invalid_request_error', 'There was an error parsing the body of your request. Please send a valid JSON body.');
+      return;
+    }
+    const invalid = validateMessagesBody(body);
+    if (invalid !== null) {
+      await fail(400, 'invalid_request_error', invalid);
+      return;
+    }
+    const request = body as { model: string; stream?: boolean; messages: unknown[]; max_tokens: number; system?: unknown; tools?: unknown };
+    const plan = planMessage(request);
+    record.usage = { input: plan.inputTokens, output: plan.outputTokens };
+    if (!(await delay())) return;
+
+    const meta = { id: simId('msg'), model: request.model, toolUseId: simId('toolu') };
+    const h = headers(plan.inputTokens, plan.outputTokens);
+    if (request.stream === true) {
+      await streamMessage(res, ctx, h, meta, plan, midstream);
+      return;
+    }
+    const message = {
+      id: meta.id,
+      type: 'message',
+      role: 'assistant',
+      model: meta.model,
+      content: plan.kind === 'text' ? [{ type: 'text', text: plan.text }] : [{ type: 'tool_use', id: meta.toolUseId, name: plan.toolName, input: plan.input }],
+      stop_reason: plan.stopReason,
+      stop_sequence: null,
+      usage: { ...usageCounters(plan.inputTokens, plan.outputTokens), service_tier: 'standard' },
+    };
+    if (midstream) writeHalfAndDestroy(res, JSON.stringify(message), h);
+    else sendJson(res, 200, message, h);
+  }
+
+  async function streamMessage(
+    res: http.ServerResponse,
+    ctx: ReqCtx,
+    headers: Record<string, string>,
+    meta: { id: string; model: string; toolUseId: string },
+    plan: AnthropicPlan,
+    midstream: boolean,
+  ): Promise<void> {
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    headers['cache-control'] = 'no-cache';
+    res.writeHead(200, headers);
+    res.flushHeaders();
+
+    const emit = async (data: string): Promise<boolean> => {
+      if (ctx.closed) return false;
+      if (!res.write(data)) await waitDrain(ctx, res);
+      return !ctx.closed;
+    };
+
+    // As the API does, message_start reports the input and a first output token; the final
+    // cumulative counts come in message_delta.
+    const start = sse('message_start', {
+      type: 'message_start',
+      message: {
+        id: meta.id,
+        type: 'message',
+        role: 'assistant',
+        model: meta.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usageCounters(plan.inputTokens, 1), service_tier: 'standard' },
+      },
+    });
+    const block =
+      plan.kind === 'text' ? { type: 'text', text: '' } : { type: 'tool_use', id: meta.toolUseId, name: plan.toolName, input: {} };
+    if (!(await emit(start + sse('content_block_start', { type: 'content_block_start', index: 0, content_block: block }) + sse('ping', { type: 'ping' })))) return;
+
+    // The API's first input_json_delta is empty; the JSON then follows in pieces.
+    const deltas =
+      plan.kind === 'text'
+        ? wordChunks(plan.words).map((text) => ({ type: 'text_delta', text }))
+        : ['', ...splitPieces(JSON.stringify(plan.input), 3)].map((partial_json) => ({ type: 'input_json_delta', partial_json }));
+    const paced = tokensPerSecond > 0 && plan.kind === 'text';
+    const cutAt = midstream ? Math.floor(deltas.length / 2) : -1;
+    const t0 = Date.now();
+    for (let i = 0; i < deltas.length; i++) {
+      if (i === cutAt && i > 0) {
+        res.destroy();
+        return;
+      }
+      if (paced) {
+        const wait = t0 + ((i + 1) * 1000) / tokensPerSecond - Date.now();
+        if (wait > 0) await sleep(ctx, wait);
+        else await nextTurn();
+      } else await nextTurn();
+      if (!(await emit(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: deltas[i]! })))) return;
+    }
+    if (midstream) {
+      res.destroy();
+      return;
+    }
+    await nextTurn();
+    const end =
+      sse('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+      sse('message_delta', {
+        type: 'message_delta',
+        delta: { stop_reason: plan.stopReason, stop_sequence: null },
+        usage: usageCounters(plan.inputTokens, plan.outputTokens),
+      }) +
+      sse('message_stop', { type: 'message_stop' });
+    if (!(await emit(end))) return;
+    res.end();
+  }
+
+  const server = http.createServer((req, res) => {
+    const seq = ++count;
+    const ctx: ReqCtx = { closed: false, timer: undefined, wake: undefined };
+    res.once('close', () => {
+      ctx.closed = true;
+      if (ctx.timer !== undefined) clearTimeout(ctx.timer);
+      ctx.wake?.();
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      if (tooLarge) return;
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        tooLarge = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', () => {
+      // The client went away; 'close' on res cleans up.
+    });
+    req.on('end', () => {
+      handle(req, res, ctx, seq, tooLarge ? null : Buffer.concat(chunks)).catch((err: unknown) => {
+        if (!res.headersSent && !res.destroyed) {
+          sendJson(res, 500, anthropicError('api_error', `Simulator internal error: ${err instanceof Error ? err.message : String(err)}`), {});
+        } else res.destroy();
+      });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    requests,
+    requestCount: () => count,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function usageCounters(input: number, output: number): Record<string, number> {
+  return { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: output };
+}
+
+/** One page of the model list, paged the way the API pages it (limit, after_id, before_id). */
+export function modelsPage(query: URLSearchParams): Record<string, unknown> {
+  const limitRaw = Number(query.get('limit') ?? '20');
+  const limit = Number.isInteger(limitRaw) ? Math.min(1000, Math.max(1, limitRaw)) : 20;
+  const after = query.get('after_id');
+  const before = query.get('before_id');
+  let start = 0;
+  let end = SIM_MODELS.length;
+  if (after !== null) start = SIM_MODELS.findIndex((m) => m.id === after) + 1;
+  if (before !== null) {
+    end = Math.max(0, SIM_MODELS.findIndex((m) => m.id === before));
+    start = Math.max(0, end - limit);
+  }
+  const page = SIM_MODELS.slice(start, Math.min(end, start + limit));
+  return {
+    data: page.map((m) => ({ type: 'model', ...m })),
+    has_more: before !== null ? start > 0 : start + page.length < end,
+    first_id: page[0]?.id ?? null,
+    last_id: page[page.length - 1]?.id ?? null,
+  };
+}
