@@ -13,6 +13,21 @@ export interface UpstreamCluster {
   tls: boolean;
 }
 
+/** One endpoint of a fallback-chain cluster: the backend serving one chain member. */
+export interface ChainEndpoint {
+  host: string;
+  port: number;
+  tls: boolean;
+  /** The chain member (catalog model id) this endpoint serves; the upstream processor reads it. */
+  backend: string;
+}
+
+/** A cluster holding some members of a fallback chain, one priority level per member, in order. */
+export interface ChainCluster {
+  name: string;
+  endpoints: ChainEndpoint[];
+}
+
 export interface BootstrapOptions {
   listenAddress?: string;
   listenPort: number;
@@ -33,9 +48,24 @@ export interface BootstrapOptions {
   accessLog?: string;
   /** How long the processor may take to answer one message before the call fails closed. */
   messageTimeoutMs?: number;
+  /** Fallback-chain clusters (route/chains.ts names them); attempts are translated by an upstream ext_proc. */
+  chains?: ChainCluster[];
+  /** A chain attempt with no bytes from its backend for this long is abandoned for the next member. */
+  attemptIdleTimeoutMs?: number;
+  /** A mesh identity header the processor reads (IDENTITY_HEADER) besides x-forwarded-client-cert. */
+  identityHeader?: string;
+  /**
+   * Egress gateway for a mesh: the listener takes TLS and requires client certificates; Envoy sets
+   * x-forwarded-client-cert from the verified peer (URI = its SPIFFE id), replacing any sent.
+   */
+  downstreamMtls?: { certChainPath: string; privateKeyPath: string; clientCaPath: string };
 }
 
 export const CLUSTER_HEADER = 'x-gateway-cluster';
+/** Prefix of chain cluster names (must match ext-proc/src/route/chains.ts). */
+export const CHAIN_CLUSTER_PREFIX = 'chain-';
+/** Upper bound on retries of a chain; the processor lowers it per call with x-envoy-max-retries. */
+const MAX_CHAIN_RETRIES = 3;
 /** Matches the processor's MAX_REQUEST_BYTES default. */
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export const EXT_PROC_CLUSTER = 'ext_proc';
@@ -71,7 +101,12 @@ const ACCESS_LOG_FORMAT: Record<string, string> = {
 /** Paths the processor serves; everything else bypasses it. */
 export const LLM_ROUTES: Array<{ prefix?: string; path?: string }> = [
   { path: '/v1/chat/completions' },
+  { path: '/v1/messages' },
+  // OpenAI's and Anthropic's model lists, and Gemini's v1 methods under /v1/models/{model}:...
   { prefix: '/v1/models' },
+  { prefix: '/v1beta/models' },
+  { path: '/api/chat' },
+  { path: '/api/tags' },
 ];
 
 function accessLog(dest: string) {
@@ -102,27 +137,116 @@ function cluster(c: UpstreamCluster, http2 = false, more: Array<{ host: string; 
       },
     },
   };
-  if (c.tls) {
-    out.transport_socket = {
-      name: 'envoy.transport_sockets.tls',
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-        sni: c.host,
-        common_tls_context: { validation_context: { trusted_ca: { filename: '/etc/ssl/certs/ca-certificates.crt' } } },
-      },
-    };
-  }
+  if (c.tls) out.transport_socket = tlsSocket(c.host);
   return out;
+}
+
+function downstreamTls(m: NonNullable<BootstrapOptions['downstreamMtls']>): Record<string, unknown> {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      require_client_certificate: true,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { filename: m.certChainPath }, private_key: { filename: m.privateKeyPath } }],
+        validation_context: { trusted_ca: { filename: m.clientCaPath } },
+      },
+    },
+  };
+}
+
+function tlsSocket(host: string): Record<string, unknown> {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      sni: host,
+      common_tls_context: { validation_context: { trusted_ca: { filename: '/etc/ssl/certs/ca-certificates.crt' } } },
+    },
+  };
 }
 
 /** Headers the processor needs: routing and auth on requests, status and account headers on responses. */
 const FORWARDED_HEADERS = [
-  ...[':path', ':method', ':authority', ':status', 'content-length', 'content-type', 'x-request-id', 'authorization', 'x-api-key', 'x-goog-api-key', 'anthropic-version', 'cache-control', 'retry-after', 'openai-organization', 'openai-project', 'set-cookie'].map((exact) => ({ exact })),
+  ...[':path', ':method', ':authority', ':status', 'content-length', 'content-type', 'x-request-id', 'authorization', 'x-api-key', 'x-goog-api-key', 'anthropic-version', 'cache-control', 'x-forwarded-client-cert', 'retry-after', 'openai-organization', 'openai-project', 'set-cookie'].map((exact) => ({ exact })),
   ...['x-gateway-', 'x-ratelimit-'].map((prefix) => ({ prefix })),
 ];
 
+/** The upstream processor also needs the attempt number. */
+const UPSTREAM_FORWARDED_HEADERS = [...FORWARDED_HEADERS, { exact: 'x-envoy-attempt-count' }];
+
+/**
+ * The ext_proc stanza that runs per attempt inside chain clusters, after Envoy has picked the
+ * endpoint: the endpoint's metadata (sent as the `xds.upstream_host_metadata` attribute) names
+ * the chain member, and the processor translates the caller's request for it.
+ */
+function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number): Record<string, unknown> {
+  const base = extProcFilter({ bufferLimit, messageTimeoutMs }) as { typed_config: Record<string, unknown> };
+  return {
+    name: EXT_PROC_FILTER,
+    typed_config: {
+      ...base.typed_config,
+      forward_rules: { allowed_headers: { patterns: UPSTREAM_FORWARDED_HEADERS } },
+      request_attributes: ['xds.upstream_host_metadata'],
+    },
+  };
+}
+
+/** A fallback-chain cluster: member i at priority i, so Envoy fails over in chain order. */
+function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeoutMs?: number): Record<string, unknown> {
+  const tlsHosts = [...new Set(c.endpoints.filter((e) => e.tls).map((e) => e.host))];
+  return {
+    name: c.name,
+    type: c.endpoints.every((e) => /^[\d.]+$/.test(e.host)) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: '5s',
+    dns_lookup_family: 'V4_PREFERRED',
+    load_assignment: {
+      cluster_name: c.name,
+      endpoints: c.endpoints.map((e, priority) => ({
+        priority,
+        lb_endpoints: [
+          {
+            endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } },
+            metadata: {
+              filter_metadata: {
+                llm_gateway: { backend: e.backend },
+                ...(e.tls ? { 'envoy.transport_socket_match': { tls_host: e.host } } : {}),
+              },
+            },
+          },
+        ],
+      })),
+    },
+    // Each member may need its own TLS name; plain endpoints match no entry and stay plain.
+    ...(tlsHosts.length > 0
+      ? { transport_socket_matches: tlsHosts.map((host) => ({ name: `tls-${host}`, match: { tls_host: host }, transport_socket: tlsSocket(host) })) }
+      : {}),
+    // A member that keeps failing is set aside for a while: Envoy then starts at the next one.
+    outlier_detection: {
+      consecutive_5xx: 3,
+      consecutive_gateway_failure: 3,
+      split_external_local_origin_errors: true,
+      consecutive_local_origin_failure: 2,
+      interval: '5s',
+      base_ejection_time: '30s',
+      max_ejection_percent: 100,
+    },
+    typed_extension_protocol_options: {
+      [HTTP_PROTOCOL_OPTIONS]: {
+        '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+        common_http_protocol_options: { idle_timeout: '300s' },
+        explicit_http_config: { http_protocol_options: {} },
+        http_filters: [
+          upstreamExtProcFilter(bufferLimit, messageTimeoutMs),
+          { name: 'envoy.filters.http.upstream_codec', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' } },
+        ],
+      },
+    },
+  };
+}
+
 /** The ext_proc HTTP filter stanza, placed before the router. */
-export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: number }): Record<string, unknown> {
+export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: number; identityHeader?: string }): Record<string, unknown> {
   return {
     name: EXT_PROC_FILTER,
     typed_config: {
@@ -143,7 +267,7 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
       },
       // Only the headers the processor reads travel over gRPC: SDKs send a dozen others per call
       // (user-agent, x-stainless-*, accept, ...) and each costs encoding on both sides.
-      forward_rules: { allowed_headers: { patterns: FORWARDED_HEADERS } },
+      forward_rules: { allowed_headers: { patterns: o.identityHeader ? [...FORWARDED_HEADERS, { exact: o.identityHeader }] : FORWARDED_HEADERS } },
       // The processor buffers small non-stream responses (usage, cost header) and keeps streams streamed.
       allow_mode_override: true,
       message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
@@ -169,6 +293,24 @@ export function extProcCluster(host: string, port: number, replicas: Array<{ hos
         grpc_health_check: { service_name: 'envoy.service.ext_proc.v3.ExternalProcessor' },
       },
     ],
+  };
+}
+
+/**
+ * Attempts move down the chain on 429, 5xx (529 included), resets, refused connections and
+ * attempts that go quiet; the upstream processor sees each attempt's number.
+ */
+function chainRetryPolicy(attemptIdleTimeoutMs: number): Record<string, unknown> {
+  return {
+    retry_on: '5xx,reset,connect-failure,retriable-status-codes',
+    retriable_status_codes: [429],
+    num_retries: MAX_CHAIN_RETRIES,
+    per_try_idle_timeout: `${attemptIdleTimeoutMs / 1000}s`,
+    retry_back_off: { base_interval: '0.01s', max_interval: '0.05s' },
+    retry_priority: {
+      name: 'envoy.retry_priorities.previous_priorities',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 1 },
+    },
   };
 }
 
@@ -205,6 +347,16 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
     // /openai/v1/...), so the re-evaluated route must match on its header, not on the path.
     // A caller cannot ride this route to a provider: the processor runs here too and
     // strips or overwrites any x-gateway-* header the caller sent.
+    ...(o.fixedCluster || !o.chains?.length
+      ? []
+      : [
+          {
+            name: 'fallback_chain',
+            match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, string_match: { prefix: CHAIN_CLUSTER_PREFIX } }] },
+            ...llmRoute,
+            route: { ...llmAction, retry_policy: chainRetryPolicy(o.attemptIdleTimeoutMs ?? 30_000) },
+          },
+        ]),
     ...(o.fixedCluster
       ? []
       : [{ name: 'routed_by_processor', match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, present_match: true }] }, ...llmRoute }]),
@@ -220,10 +372,11 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   ];
 
   const httpFilters: Record<string, unknown>[] = [];
-  if (o.extProc) httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs }));
+  if (o.extProc) httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader }));
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const clusters = o.upstreams.map((u) => cluster(u));
+  for (const c of o.chains ?? []) clusters.push(chainCluster(c, bufferLimit, o.messageTimeoutMs));
   if (o.passthrough) clusters.push(cluster(o.passthrough));
   if (o.extProc) clusters.push(extProcCluster(o.extProc.host, o.extProc.port, o.extProcReplicas));
 
@@ -240,6 +393,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
           address: { socket_address: { address: o.listenAddress ?? '127.0.0.1', port_value: o.listenPort } },
           filter_chains: [
             {
+              ...(o.downstreamMtls ? { transport_socket: downstreamTls(o.downstreamMtls) } : {}),
               filters: [
                 {
                   name: 'envoy.filters.network.http_connection_manager',
@@ -248,11 +402,12 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
                     stat_prefix: 'gateway',
                     codec_type: 'AUTO',
                     generate_request_id: true,
+                    ...(o.downstreamMtls ? { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: { uri: true } } : {}),
                     // Streams can be long (reasoning models); the route timeout bounds a whole call.
                     stream_idle_timeout: '300s',
                     request_timeout: '0s',
                     access_log: accessLog(o.accessLog ?? 'stdout'),
-                    route_config: { name: 'gateway', virtual_hosts: [{ name: 'all', domains: ['*'], routes }] },
+                    route_config: { name: 'gateway', virtual_hosts: [{ name: 'all', domains: ['*'], routes, include_request_attempt_count: true }] },
                     http_filters: httpFilters,
                   },
                 },

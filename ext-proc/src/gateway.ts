@@ -4,7 +4,8 @@ import { parseGatewayKeys } from './auth/keys.js';
 import { createRedisKeyDirectory } from './auth/redis-keys.js';
 import { loadMasterKey } from './auth/credentials.js';
 import { TenantCredentials } from './auth/tenant-credentials.js';
-import { loadTenantPolicies } from './tenants/policy.js';
+import { identityMap, loadTenantPolicies } from './tenants/policy.js';
+import { IdentityAuthenticator } from './auth/identity.js';
 import { createMemoryLimiter, createRedisLimiter, type RedisLimiter } from './limits/index.js';
 import type { RedisKvStore } from './store/redis.js';
 import { filterCatalog, loadCatalog } from './catalog/load.js';
@@ -15,6 +16,12 @@ import { createMetrics, type GatewayMetrics } from './metering/metrics.js';
 import { startMetricsServer } from './metering/metrics-server.js';
 import { registerRedisMetrics, type RedisComponent } from './metering/redis-metrics.js';
 import { modelsListBody } from './providers/openai/models.js';
+import { anthropicModelsBody } from './providers/anthropic/models.js';
+import { geminiModelsBody } from './providers/gemini/models.js';
+import { ollamaTagsBody } from './providers/ollama/models.js';
+import type { Catalog } from './catalog/load.js';
+import type { FormatId } from './providers/canonical/types.js';
+import { Cooldowns } from './route/cooldown.js';
 import { credentialsFromEnv, UpstreamResolver } from './route/upstream.js';
 import type { GatewayContext } from './server/exchange.js';
 import { startExtProcServer } from './server/grpc-server.js';
@@ -59,10 +66,13 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     limiter,
     limitsFailOpen: config.LIMITS_FAIL_OPEN,
     auth: new Authenticator(keys, keyDirectory),
+    identity: config.IDENTITY_HEADER ? new IdentityAuthenticator(config.IDENTITY_HEADER, identityMap(tenants)) : undefined,
     tenants,
     catalog,
+    fullCatalog: full,
+    cooldowns: new Cooldowns(),
     resolver: new UpstreamResolver(catalog, credentials),
-    modelsListBody: modelsListBody(catalog),
+    modelsListBodies: modelListBodies(catalog),
     metrics,
     log,
     maxRequestBytes: config.MAX_REQUEST_BYTES,
@@ -100,5 +110,15 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       await limiter.close();
       await tenantCredentials?.close();
     },
+  };
+}
+
+/** Each API's model list, built once: every API lists every model, whatever serves it. */
+function modelListBodies(catalog: Catalog): Record<FormatId, Buffer> {
+  return {
+    openai: modelsListBody(catalog),
+    anthropic: anthropicModelsBody(catalog.models),
+    gemini: geminiModelsBody(catalog.models),
+    ollama: Buffer.from(JSON.stringify(ollamaTagsBody(catalog.models)), 'utf8'),
   };
 }

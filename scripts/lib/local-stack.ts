@@ -6,12 +6,41 @@ import { repoRoot } from '../../ext-proc/src/config/paths.js';
 import { startGateway, type Gateway } from '../../ext-proc/src/gateway.js';
 import type { Logger } from '../../ext-proc/src/log/logger.js';
 import { renderBootstrap, type UpstreamCluster } from '../../envoy/bootstrap.js';
+import { chainClusters } from '../../envoy/chains.js';
+import type { ProviderFormat } from '../../ext-proc/src/catalog/load.js';
 import { startOpenAISimulator, type OpenAISimulator, type OpenAISimulatorOptions } from '../../simulators/openai/server.js';
+import { startAnthropicSimulator } from '../../simulators/anthropic/server.js';
+import { startGeminiSimulator } from '../../simulators/gemini/server.js';
+import { startOllamaSimulator } from '../../simulators/ollama/server.js';
 import { startEnvoy, type EnvoyProcess } from './envoy-process.js';
 import { freePort } from './ports.js';
 
 /** The credential the processor sends to the bundled simulators in demo mode. */
 export const SIMULATOR_PROVIDER_KEY = 'sk-sim-provider-key';
+
+/** What the local stack and tests use of any format's simulator. */
+export interface ProviderSimulator {
+  url: string;
+  port: number;
+  requests: Array<{ method: string; path: string; headers: Record<string, string | string[] | undefined>; body: unknown; usage?: { input: number; output: number } }>;
+  requestCount(): number;
+  close(): Promise<void>;
+}
+
+/** Options every simulator takes. */
+export interface SimulatorOptions {
+  latencyMs?: number;
+  tokensPerSecond?: number;
+  failEvery?: number;
+  failStatus?: number;
+}
+
+const SIMULATORS: Record<ProviderFormat, (o: SimulatorOptions & { apiKey?: string }) => Promise<ProviderSimulator>> = {
+  openai: startOpenAISimulator,
+  anthropic: startAnthropicSimulator,
+  gemini: startGeminiSimulator,
+  ollama: startOllamaSimulator,
+};
 
 export interface LocalStackOptions {
   /** Environment the processor reads (provider keys, GATEWAY_KEYS, limits). */
@@ -24,6 +53,15 @@ export interface LocalStackOptions {
   /** Force demo mode (simulators) even if provider keys are present. */
   demo?: boolean;
   simulator?: OpenAISimulatorOptions;
+  /**
+   * Providers that get a simulator of their own (else providers of one format share one), e.g. to
+   * make one member of a fallback chain fail while the others answer.
+   */
+  ownSimulators?: Record<string, SimulatorOptions>;
+  /** Chain attempts silent for this long move on to the next member (default 30 s). */
+  attemptIdleTimeoutMs?: number;
+  /** Mesh identity header forwarded to the processor (set IDENTITY_HEADER in env to the same). */
+  identityHeader?: string;
   /** Processor replicas (default 1): each its own gateway instance, sharing only Redis. */
   replicas?: number;
   /** Where non-LLM paths go (e.g. a test's plain HTTP server). */
@@ -41,7 +79,10 @@ export interface LocalStack {
   grpcPort: number;
   /** Gateway keys in force (`tenant:key,...`); in demo mode without GATEWAY_KEYS, a fresh one. */
   gatewayKeys: string;
+  /** The simulator shared by the OpenAI-format providers (demo mode). */
   simulator: OpenAISimulator | undefined;
+  /** Each provider's simulator, by provider id (demo mode). */
+  simulators: Record<string, ProviderSimulator>;
   gateway: Gateway;
   /** All processor replicas (gateway is the first). */
   gateways: Gateway[];
@@ -50,7 +91,7 @@ export interface LocalStack {
   close(graceMs?: number): Promise<void>;
 }
 
-const PROVIDER_KEY_ENVS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'GROQ_API_KEY', 'OPENROUTER_API_KEY', 'DEEPSEEK_API_KEY'];
+const PROVIDER_KEY_ENVS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'GROQ_API_KEY', 'OPENROUTER_API_KEY', 'DEEPSEEK_API_KEY', 'OLLAMA_URLS'];
 
 export function hasProviderCredentials(env: NodeJS.ProcessEnv): boolean {
   return PROVIDER_KEY_ENVS.some((k) => Boolean(env[k]));
@@ -72,17 +113,32 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   };
   try {
     let simulator: OpenAISimulator | undefined;
+    const simulators: Record<string, ProviderSimulator> = {};
     const env: NodeJS.ProcessEnv = { ...o.env };
     const upstreams: UpstreamCluster[] = [];
+    let chains;
     if (demo) {
       simulator = await startOpenAISimulator({ apiKey: SIMULATOR_PROVIDER_KEY, ...o.simulator });
       cleanups.push(() => simulator!.close());
+      const shared = new Map<ProviderFormat, ProviderSimulator>([['openai', simulator]]);
       for (const p of catalog.providers.values()) {
-        env[p.apiKeyEnv] = SIMULATOR_PROVIDER_KEY;
-        upstreams.push({ name: p.cluster, host: '127.0.0.1', port: simulator.port, tls: false });
+        const own = o.ownSimulators?.[p.id];
+        const apiKey = p.apiKeyEnv ? SIMULATOR_PROVIDER_KEY : undefined;
+        let sim = own ? undefined : shared.get(p.format);
+        if (!sim) {
+          sim = await SIMULATORS[p.format]({ apiKey, ...own });
+          cleanups.push(sim.close.bind(sim));
+          if (!own) shared.set(p.format, sim);
+        }
+        simulators[p.id] = sim;
+        if (p.apiKeyEnv) env[p.apiKeyEnv] = SIMULATOR_PROVIDER_KEY;
+        else if (p.enabledEnv) env[p.enabledEnv] = sim.url;
+        upstreams.push({ name: p.cluster, host: '127.0.0.1', port: sim.port, tls: false });
       }
+      chains = chainClusters(catalog, (p) => ({ host: '127.0.0.1', port: simulators[p.id]!.port, tls: false }));
     } else {
-      for (const p of catalog.providers.values()) upstreams.push(realCluster(p));
+      for (const p of catalog.providers.values()) upstreams.push({ name: p.cluster, ...realAddress(p, env) });
+      chains = chainClusters(catalog, (p) => realAddress(p, env));
     }
     const gatewayKeys = env.GATEWAY_KEYS || `demo:gw-demo-${randomBytes(12).toString('hex')}`;
     env.GATEWAY_KEYS = gatewayKeys;
@@ -109,6 +165,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       passthrough: o.passthrough ? { name: 'passthrough', host: o.passthrough.host, port: o.passthrough.port, tls: false } : undefined,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
       accessLog: o.accessLog,
+      chains,
+      attemptIdleTimeoutMs: o.attemptIdleTimeoutMs,
+      identityHeader: o.identityHeader,
     });
     const envoy = await startEnvoy(bootstrap, { adminPort, logLevel: o.envoyLogLevel, onStdout: o.onEnvoyStdout });
     cleanups.push(() => envoy.stop());
@@ -129,6 +188,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       grpcPort: gateway.grpcPort,
       gatewayKeys,
       simulator,
+      simulators,
       gateway,
       gateways,
       envoy,
@@ -140,6 +200,16 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   }
 }
 
-function realCluster(p: Provider): UpstreamCluster {
-  return { name: p.cluster, host: p.host, port: p.port, tls: p.tls };
+/** A keyless local backend's address comes from its enabling variable (the first of OLLAMA_URLS). */
+function realAddress(p: Provider, env: NodeJS.ProcessEnv): { host: string; port: number; tls: boolean } {
+  const first = p.enabledEnv ? env[p.enabledEnv]?.split(',')[0]?.trim() : undefined;
+  if (first) {
+    try {
+      const u = new URL(first);
+      return { host: u.hostname, port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80), tls: u.protocol === 'https:' };
+    } catch {
+      throw new Error(`${p.enabledEnv} must hold URLs like http://127.0.0.1:11434, got ${JSON.stringify(first)}`);
+    }
+  }
+  return { host: p.host, port: p.port, tls: p.tls };
 }

@@ -11,10 +11,10 @@ import { readFileSync } from 'node:fs';
 import { didYouMean, valueAt, YamlSource, YamlSourceError } from '../config/yaml-source.js';
 import type { IssueWording, LocatedIssue } from '../config/yaml-source.js';
 import { CatalogSchema } from './schema.js';
-import type { AuthScheme, Capability, ProviderFormat, RawCatalog, Tier } from './schema.js';
+import type { Capability, ProviderFormat, RawCatalog, Tier } from './schema.js';
 
-export { AUTH_SCHEMES, CAPABILITIES, PROVIDER_FORMATS, TIERS } from './schema.js';
-export type { AuthScheme, Capability, ProviderFormat, Tier } from './schema.js';
+export { CAPABILITIES, PROVIDER_FORMATS, TIERS } from './schema.js';
+export type { Capability, ProviderFormat, Tier } from './schema.js';
 
 export interface Pricing {
   /** USD per 1M input (prompt) tokens. */
@@ -32,8 +32,10 @@ export interface Provider {
   port: number;
   tls: boolean;
   basePath: string;
-  auth: AuthScheme;
-  apiKeyEnv: string;
+  /** Environment variable with the credential; absent for keyless backends. */
+  apiKeyEnv?: string;
+  /** Keyless backends are offered while this variable is set. */
+  enabledEnv?: string;
   /** Envoy cluster name for this upstream; equal to `id`. */
   cluster: string;
 }
@@ -51,6 +53,8 @@ export interface Model {
   tier: Tier;
   /** Response cache lifetime for this model's answers, when the catalog sets one. */
   cacheTtlSeconds?: number;
+  /** Ids of the models tried, in order, when this one fails (empty: no fallback). */
+  fallbacks: readonly string[];
 }
 
 export interface Catalog {
@@ -114,8 +118,8 @@ function build(raw: RawCatalog): Catalog {
         port: p.port,
         tls: p.tls,
         basePath: p.base_path,
-        auth: p.auth,
         apiKeyEnv: p.api_key_env,
+        enabledEnv: p.enabled_env,
         cluster: id,
       }),
     );
@@ -136,9 +140,15 @@ function build(raw: RawCatalog): Catalog {
       capabilities: new Set(m.capabilities),
       tier: m.tier,
       ...(m.cache_ttl_seconds !== undefined ? { cacheTtlSeconds: m.cache_ttl_seconds } : {}),
+      // Stored as ids (aliases resolved): the runtime catalog may drop providers without credentials.
+      fallbacks: Object.freeze((m.fallbacks ?? []).map((f) => resolveName(raw, f))),
     });
   });
   return makeCatalog(providers, models);
+}
+
+function resolveName(raw: RawCatalog, name: string): string {
+  return raw.models.find((m) => m.id === name || m.aliases.includes(name))?.id ?? name;
 }
 
 function makeCatalog(providers: Map<string, Provider>, models: readonly Model[]): Catalog {
@@ -168,6 +178,17 @@ function checkCrossReferences(raw: RawCatalog, r: YamlSource): void {
         `unknown provider "${m.provider}"${didYouMean(m.provider, providerIds)} (known: ${providerIds.join(', ') || 'none'})`,
       );
     }
+  });
+
+  raw.models.forEach((m, i) => {
+    (m.fallbacks ?? []).forEach((f, j) => {
+      const target = raw.models.find((x) => x.id === f || x.aliases.includes(f));
+      if (!target) r.addAtPath(['models', i, 'fallbacks', j], `unknown model "${f}" in fallbacks`);
+      else if (target === m) r.addAtPath(['models', i, 'fallbacks', j], `a model cannot be its own fallback`);
+      else if ((m.fallbacks ?? []).slice(0, j).some((g) => raw.models.find((x) => x.id === g || x.aliases.includes(g)) === target)) {
+        r.addAtPath(['models', i, 'fallbacks', j], `"${f}" is listed twice in fallbacks`);
+      }
+    });
   });
 
   // Ids first, then aliases: when an alias collides with an id, the alias is the one blamed.

@@ -10,15 +10,12 @@
  */
 import { z } from 'zod';
 
-/** Wire formats the gateway can speak to upstreams. Only OpenAI-compatible for now. */
-export const PROVIDER_FORMATS = ['openai'] as const;
-/** How the upstream credential is attached. `bearer`: `Authorization: Bearer <key>`. */
-export const AUTH_SCHEMES = ['bearer'] as const;
+/** Wire formats the gateway speaks to upstreams; each format also decides how the credential is sent. */
+export const PROVIDER_FORMATS = ['openai', 'anthropic', 'gemini', 'ollama'] as const;
 export const CAPABILITIES = ['tools', 'vision', 'json_mode', 'streaming', 'reasoning'] as const;
 export const TIERS = ['economy', 'standard', 'premium'] as const;
 
 export type ProviderFormat = (typeof PROVIDER_FORMATS)[number];
-export type AuthScheme = (typeof AUTH_SCHEMES)[number];
 export type Capability = (typeof CAPABILITIES)[number];
 export type Tier = (typeof TIERS)[number];
 
@@ -40,7 +37,8 @@ export const ModelNameSchema = z
   .string()
   .regex(MODEL_NAME_RE, 'model name must be non-empty, start with a letter or digit, and contain no whitespace');
 
-export const ProviderSchema = z.strictObject({
+export const ProviderSchema = z
+  .strictObject({
   format: z.enum(PROVIDER_FORMATS),
   host: z.string().regex(HOST_RE, 'host must be a bare hostname (no scheme, port or path), e.g. api.openai.com'),
   port: z.int().min(1).max(65535),
@@ -48,9 +46,16 @@ export const ProviderSchema = z.strictObject({
   base_path: z
     .string()
     .regex(BASE_PATH_RE, 'base_path must be empty or start with "/" and have no trailing "/", e.g. /v1'),
-  auth: z.enum(AUTH_SCHEMES),
-  api_key_env: z.string().regex(ENV_NAME_RE, 'api_key_env must be an environment variable name like OPENAI_API_KEY'),
-});
+  /** Absent for keyless backends (a local Ollama or vLLM), which then need `enabled_env`. */
+  api_key_env: z.string().regex(ENV_NAME_RE, 'api_key_env must be an environment variable name like OPENAI_API_KEY').optional(),
+  /** A keyless provider is offered only while this variable is set (e.g. OLLAMA_URLS). */
+  enabled_env: z.string().regex(ENV_NAME_RE, 'enabled_env must be an environment variable name like OLLAMA_URLS').optional(),
+})
+  .superRefine((p, ctx) => {
+    if (p.api_key_env === undefined && p.enabled_env === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['api_key_env'], message: 'a provider needs api_key_env, or enabled_env when it takes no key' });
+    }
+  });
 
 /** USD per 1M tokens. */
 const Price = z.number().min(0);
@@ -79,6 +84,9 @@ const CapabilityListSchema = z.array(z.enum(CAPABILITIES)).superRefine((caps, ct
   });
 });
 
+/** A chain (the model and its fallbacks) stays small: Envoy gets one cluster per usable subset. */
+export const MAX_FALLBACKS = 3;
+
 export const ModelSchema = z
   .strictObject({
     id: ModelNameSchema,
@@ -92,6 +100,11 @@ export const ModelSchema = z
     tier: z.enum(TIERS),
     /** How long this model's answers stay in the response cache (overrides CACHE_TTL_SECONDS). */
     cache_ttl_seconds: z.int().positive().optional(),
+    /**
+     * Models tried in order when this one answers 429/5xx, cannot be reached or times out.
+     * Each may be served by a provider of another wire format: the request is re-translated.
+     */
+    fallbacks: z.array(ModelNameSchema).max(MAX_FALLBACKS, `at most ${MAX_FALLBACKS} fallbacks per model`).optional(),
   })
   .superRefine((m, ctx) => {
     if (m.max_output_tokens > m.context_window) {

@@ -24,6 +24,12 @@ const EnvSchema = z.object({
   TENANTS_PATH: z.string().optional(),
   /** When the limiter's Redis is down: refuse calls with 503 (default) or let them through. */
   LIMITS_FAIL_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /**
+   * Request header carrying the caller's mesh identity (transparent mode): a tenant whose
+   * `identities` lists it is authenticated without a gateway key. `x-forwarded-client-cert` is read
+   * as Envoy's XFCC (its URI= elements). Only a header the mesh itself sets may be named here.
+   */
+  IDENTITY_HEADER: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -18,6 +18,8 @@ export interface GatewayMetrics {
   cacheSavedUsd: Counter<'tenant' | 'gen_ai_request_model'>;
   cacheWrites: Counter<'tenant' | 'gen_ai_request_model' | 'result'>;
   limitRejections: Counter<'tenant' | 'limit' | 'scope'>;
+  /** One per fallback-chain attempt, by the member tried and what it answered. */
+  upstreamAttempts: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'status_code'>;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -92,6 +94,12 @@ export function createMetrics(): GatewayMetrics {
       name: 'llm_gateway_limit_rejections_total',
       help: 'Calls refused by a rate limit or budget (limit = rpm, tpm, usd_per_day, usd_per_month; unavailable = limiter store down).',
       labelNames: ['tenant', 'limit', 'scope'],
+      registers: [registry],
+    }),
+    upstreamAttempts: new Counter({
+      name: 'llm_gateway_upstream_attempts_total',
+      help: 'Attempts made down fallback chains, by the member tried and the status it answered.',
+      labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model', 'status_code'],
       registers: [registry],
     }),
   };

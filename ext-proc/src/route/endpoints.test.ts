@@ -57,3 +57,26 @@ describe('splitPath', () => {
     expect(splitPath('/x?key=a%3Fb?c').query?.get('key')).toBe('a?b?c');
   });
 });
+
+describe('detectEndpoint for the other APIs', () => {
+  it('Anthropic messages, and its model list told apart by anthropic-version', () => {
+    expect(detectEndpoint('POST', '/v1/messages')).toEqual({ api: 'anthropic', op: 'chat' });
+    expect(detectEndpoint('GET', '/v1/models', true)).toEqual({ api: 'anthropic', op: 'models' });
+    expect(detectEndpoint('GET', '/v1/messages')).toBeUndefined();
+  });
+
+  it('Gemini generateContent and streamGenerateContent take model and streaming from the path', () => {
+    expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:generateContent')).toEqual({ api: 'gemini', op: 'chat', model: 'gemini-2.5-flash', stream: false });
+    expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:streamGenerateContent')).toEqual({ api: 'gemini', op: 'chat', model: 'gemini-2.5-flash', stream: true });
+    expect(detectEndpoint('POST', '/v1/models/gemini-2.5-pro:generateContent')).toMatchObject({ api: 'gemini', model: 'gemini-2.5-pro' });
+    expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:countTokens')).toBeUndefined();
+    expect(detectEndpoint('POST', '/v1beta/models/%E0:generateContent')).toBeUndefined();
+    expect(detectEndpoint('GET', '/v1beta/models')).toEqual({ api: 'gemini', op: 'models' });
+  });
+
+  it('Ollama chat and tags', () => {
+    expect(detectEndpoint('POST', '/api/chat')).toEqual({ api: 'ollama', op: 'chat' });
+    expect(detectEndpoint('GET', '/api/tags')).toEqual({ api: 'ollama', op: 'models' });
+    expect(detectEndpoint('GET', '/api/chat')).toBeUndefined();
+  });
+});

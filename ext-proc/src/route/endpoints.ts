@@ -1,18 +1,46 @@
-/** The API endpoints the gateway serves, recognised from method and path. */
+import type { FormatId } from '../providers/canonical/types.js';
+
+/** The API endpoints the gateway serves, recognised from method and path (and, for twin paths, headers). */
 export type Endpoint =
-  | { api: 'openai'; op: 'chat' }
-  | { api: 'openai'; op: 'models' }
+  | { api: FormatId; op: 'chat'; model?: string; stream?: boolean }
+  | { api: FormatId; op: 'models' }
   | { api: 'openai'; op: 'model'; model: string };
 
-export function detectEndpoint(method: string, path: string): Endpoint | undefined {
-  if (method === 'POST' && path === '/v1/chat/completions') return { api: 'openai', op: 'chat' };
-  if (method === 'GET' && path === '/v1/models') return { api: 'openai', op: 'models' };
-  if (method === 'GET' && path.startsWith('/v1/models/')) {
-    try {
-      return { api: 'openai', op: 'model', model: decodeURIComponent(path.slice('/v1/models/'.length)) };
-    } catch {
-      return undefined; // a malformed %-escape names no model: unknown endpoint
+// Gemini's REST API has a stable (v1) and a beta surface with the same methods.
+const GEMINI_METHOD = /^\/(?:v1beta|v1)\/models\/([^/:]+(?:\/[^/:]+)*):(generateContent|streamGenerateContent)$/;
+const GEMINI_MODELS = /^\/(?:v1beta|v1)\/models$/;
+
+function decode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined; // a malformed %-escape names no model: unknown endpoint
+  }
+}
+
+/**
+ * `anthropicHeaders`: the request carries `anthropic-version`, which Anthropic's SDKs always send;
+ * it tells Anthropic's `GET /v1/models` from OpenAI's at the same path.
+ */
+export function detectEndpoint(method: string, path: string, anthropicHeaders = false): Endpoint | undefined {
+  if (method === 'POST') {
+    if (path === '/v1/chat/completions') return { api: 'openai', op: 'chat' };
+    if (path === '/v1/messages') return { api: 'anthropic', op: 'chat' };
+    if (path === '/api/chat') return { api: 'ollama', op: 'chat' };
+    const g = GEMINI_METHOD.exec(path);
+    if (g) {
+      const model = decode(g[1]!);
+      return model === undefined ? undefined : { api: 'gemini', op: 'chat', model, stream: g[2] === 'streamGenerateContent' };
     }
+    return undefined;
+  }
+  if (method !== 'GET') return undefined;
+  if (path === '/v1/models') return { api: anthropicHeaders ? 'anthropic' : 'openai', op: 'models' };
+  if (path === '/api/tags') return { api: 'ollama', op: 'models' };
+  if (GEMINI_MODELS.test(path)) return { api: 'gemini', op: 'models' };
+  if (path.startsWith('/v1/models/')) {
+    const model = decode(path.slice('/v1/models/'.length));
+    return model === undefined ? undefined : { api: 'openai', op: 'model', model };
   }
   return undefined;
 }

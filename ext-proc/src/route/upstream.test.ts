@@ -11,10 +11,17 @@ describe('credentialsFromEnv', () => {
     const creds = credentialsFromEnv(catalog, { OPENAI_API_KEY: 'sk-openai', GROQ_API_KEY: '', UNRELATED: 'x' });
     expect([...creds.entries()]).toEqual([['openai', 'sk-openai']]);
   });
+
+  it('offers a keyless provider (local Ollama) only while its enabled_env is set', () => {
+    expect(credentialsFromEnv(catalog, {}).has('ollama')).toBe(false);
+    const creds = credentialsFromEnv(catalog, { OLLAMA_URLS: 'http://127.0.0.1:11434' });
+    expect(creds.has('ollama')).toBe(true);
+    expect(creds.get('ollama')).toBeUndefined();
+  });
 });
 
 describe('UpstreamResolver', () => {
-  const creds = new Map([
+  const creds = new Map<string, string | undefined>([
     ['openai', 'sk-openai'],
     ['groq', 'gsk-groq'],
   ]);
@@ -37,18 +44,16 @@ describe('UpstreamResolver', () => {
     expect((err as Error).message).toContain('gpt-9000');
   });
 
-  it('targets the provider cluster, base path, host and bearer credential', () => {
+  it('targets the provider cluster, host and credential', () => {
     expect(resolver.chatTarget(resolver.model('gpt-4o-mini'))).toMatchObject({
       cluster: 'openai',
-      path: '/v1/chat/completions',
       authority: 'api.openai.com',
-      headers: [['authorization', 'Bearer sk-openai']],
+      credential: 'sk-openai',
     });
     expect(resolver.chatTarget(resolver.model('groq/openai/gpt-oss-20b'))).toMatchObject({
       cluster: 'groq',
-      path: '/openai/v1/chat/completions',
       authority: 'api.groq.com',
-      headers: [['authorization', 'Bearer gsk-groq']],
+      credential: 'gsk-groq',
     });
   });
 

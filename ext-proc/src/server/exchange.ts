@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProcessingRequest, ProcessingResponse } from '../../../protos/ext-proc.js';
 import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { extractKey } from '../auth/keys.js';
+import type { IdentityAuthenticator } from '../auth/identity.js';
 import type { PrincipalWithPolicy } from '../auth/redis-keys.js';
 import type { TenantPolicy } from '../tenants/policy.js';
 import type { CredentialLookup, TenantCredentials } from '../auth/tenant-credentials.js';
@@ -19,9 +20,14 @@ import type { Logger } from '../log/logger.js';
 import { costUsd, formatUsd } from '../metering/cost.js';
 import type { GatewayMetrics } from '../metering/metrics.js';
 import type { Usage } from '../metering/usage.js';
-import { parseOpenAIErrorMessage, renderOpenAIError } from '../providers/openai/errors.js';
+import type { WireFormat } from '../providers/canonical/format.js';
+import type { CanonicalRequest, FormatId } from '../providers/canonical/types.js';
+import { FORMATS } from '../providers/formats.js';
+import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js';
+import { chainClusterName, chainOf, maskOf, ROUTE_CONTEXT_HEADER, type Chain } from '../route/chains.js';
+import type { Cooldowns } from '../route/cooldown.js';
+import { encodeRouteContext } from '../route/route-context.js';
 import { modelObject } from '../providers/openai/models.js';
-import { validateChatRequest, type ChatCompletionRequest } from '../providers/openai/request.js';
 import { OpenAIStreamTap } from '../providers/openai/stream.js';
 import { fromOpenAIUsage } from '../providers/openai/usage.js';
 import { extractUsageObject } from '../providers/openai/usage-slice.js';
@@ -42,10 +48,15 @@ export interface GatewayContext {
   auth: Authenticator;
   /** Per-tenant policy from TENANTS_PATH (limits, model allow-list, cache); absent tenant = defaults. */
   tenants: ReadonlyMap<string, TenantPolicy>;
+  /** Models of the providers configured here. */
   catalog: Catalog;
+  /** Every model, configured or not: fallback-chain positions (and Envoy's chain clusters) follow it. */
+  fullCatalog: Catalog;
+  /** Backends that recently refused work; chains start past them. */
+  cooldowns: Cooldowns;
   resolver: UpstreamResolver;
-  /** `GET /v1/models` body, serialised once. */
-  modelsListBody: Buffer;
+  /** Each API's model-list body, serialised once. */
+  modelsListBodies: Readonly<Record<FormatId, Buffer>>;
   metrics: GatewayMetrics;
   log: Logger;
   maxRequestBytes: number;
@@ -54,6 +65,8 @@ export interface GatewayContext {
   limiter: Limiter;
   /** Tenants' own provider credentials (when GATEWAY_MASTER_KEY and REDIS_URL are set). */
   tenantCredentials?: TenantCredentials;
+  /** Transparent mode: tenants authenticated by the mesh identity header (IDENTITY_HEADER). */
+  identity?: IdentityAuthenticator;
   /** Let calls through when the limiter's store is down (default: refuse with 503). */
   limitsFailOpen: boolean;
 }
@@ -66,6 +79,9 @@ const HIDDEN_UPSTREAM_HEADERS = /^(x-ratelimit-|openai-organization$|openai-proj
 
 const OPERATION = 'chat';
 
+/** Request headers that belong to one API and must not reach a backend of another. */
+const CALLER_ONLY_HEADERS = ['anthropic-version', 'anthropic-beta', 'x-goog-api-client', 'x-stainless-helper-method'];
+
 /**
  * One HTTP exchange as Envoy streams it to the processor: request headers, request body,
  * response headers, response body chunks. Each message gets exactly one answer.
@@ -76,9 +92,21 @@ export class Exchange {
   private principal: PrincipalWithPolicy | undefined;
   private policy: TenantPolicy | undefined;
   private endpoint: Endpoint | undefined;
+  /** The API the caller speaks; errors and answers go back in it. */
+  private caller: WireFormat = FORMATS.openai;
+  /** The API the chosen backend speaks. */
+  private backend: WireFormat | undefined;
+  /** Caller and backend speak different APIs: bodies and streams are translated both ways. */
+  private translating = false;
+  /** The model name the caller used, shown back to it in translated answers. */
+  private callerModel = '';
   private target: UpstreamTarget | undefined;
   private stream = false;
   private tap: OpenAIStreamTap | undefined;
+  /** Reads every answer but OpenAI-to-OpenAI ones (the tap's): usage always, translation when needed. */
+  private translator: AnswerTranslator | undefined;
+  /** The call goes down a fallback chain; an upstream-level processor translates each attempt. */
+  private chain: { head: Model; mask: number; size: number } | undefined;
   private status = 0;
   private firstChunkSeen = false;
   private finished = false;
@@ -130,7 +158,7 @@ export class Exchange {
     const labels = this.modelLabels();
     this.ctx.metrics.streamsAborted.inc(labels);
     this.ctx.log.warn({ rid: this.rid, tenant: this.principal?.tenant, model: labels.gen_ai_request_model }, 'exchange ended before the response completed');
-    this.finish(this.tap?.usage, true);
+    this.finish(this.tap?.usage ?? this.translator?.usage, true);
   }
 
   // ---- request ----------------------------------------------------------------------------
@@ -139,11 +167,18 @@ export class Exchange {
     const h = headerMapToRecord(req.request_headers?.headers);
     this.rid = h['x-request-id'] || randomUUID();
     const { path, query } = splitPath(h[':path'] ?? '/');
-    this.endpoint = detectEndpoint(h[':method'] ?? 'GET', path);
+    this.endpoint = detectEndpoint(h[':method'] ?? 'GET', path, h['anthropic-version'] !== undefined);
     if (!this.endpoint) throw new GatewayError('not_found', `Unknown endpoint ${h[':method']} ${path}.`, { code: 'unknown_url' });
+    this.caller = FORMATS[this.endpoint.api];
+    if (this.endpoint.op === 'chat' && this.endpoint.stream && query?.get('alt') !== 'sse') {
+      // Without alt=sse Gemini streams one growing JSON array; every Gemini SDK asks for SSE.
+      throw new GatewayError('invalid_request', 'streamGenerateContent is served as server-sent events only: add ?alt=sse to the URL.', { param: 'alt' });
+    }
 
     const key = extractKey(h, query);
     if (!key) {
+      const byIdentity = this.ctx.identity?.authenticate(h);
+      if (byIdentity) return this.afterAuth(byIdentity, h, req);
       throw new GatewayError(
         'authentication',
         "You didn't provide an API key. Send your gateway key in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY).",
@@ -157,6 +192,8 @@ export class Exchange {
     if (auth === 'unavailable') {
       throw new GatewayError('unavailable', 'The gateway cannot check API keys right now. Retry shortly.', { code: 'auth_unavailable', retryAfterSeconds: 1 });
     }
+    // Transparent mode: a service's SDK may send a placeholder key; the mesh identity vouches for it.
+    auth ??= this.ctx.identity?.authenticate(h);
     if (!auth) throw new GatewayError('authentication', 'Incorrect API key provided.', { code: 'invalid_api_key' });
     this.principal = auth;
     this.policy = this.ctx.tenants.get(auth.tenant);
@@ -167,7 +204,7 @@ export class Exchange {
     const endpoint = this.endpoint!;
     switch (endpoint.op) {
       case 'models':
-        return this.reply(200, this.ctx.modelsListBody, 'models_list');
+        return this.reply(200, this.ctx.modelsListBodies[endpoint.api], 'models_list');
       case 'model': {
         const m = this.ctx.resolver.model(endpoint.model);
         return this.reply(200, JSON.stringify(modelObject(m)), 'model_get');
@@ -200,15 +237,35 @@ export class Exchange {
         { code: 'invalid_json' },
       );
     }
-    const chat = validateChatRequest(parsed);
-    const model = this.ctx.resolver.model(chat.model);
+    const endpoint = this.endpoint as Extract<Endpoint, { op: 'chat' }>;
+    const chat = this.caller.parseRequest(parsed, { pathModel: endpoint.model, stream: endpoint.stream });
+    this.callerModel = chat.model;
+    let model = this.ctx.resolver.model(chat.model);
     this.checkModelAllowed(model);
+    const chain = chainOf(this.ctx.fullCatalog, model);
+    if (chain) {
+      const members = this.planChain(chain, chat);
+      if (members.length === 1) model = members[0]!; // one usable member: a plain call to it
+      else if (members.length > 1) return this.admitAndForward(raw.length, parsed, chat, model);
+    }
     this.target = this.ctx.resolver.chatTarget(model);
-    this.stream = chat.stream === true;
+    this.backend = FORMATS[model.provider.format];
+    this.translating = this.backend.id !== this.caller.id;
+    if (this.translating && chat.sameFormatOnly.length > 0) {
+      const field = chat.sameFormatOnly[0]!;
+      throw new GatewayError(
+        'invalid_request',
+        `'${field}' cannot be translated for model \`${model.id}\`, which is served by a ${this.backend.id}-format backend. Remove it, or choose a ${this.caller.id}-format model.`,
+        { param: field, code: 'unsupported_parameter' },
+      );
+    }
+    this.stream = chat.stream;
     this.credential = this.ctx.tenantCredentials?.lookup(this.principal!.tenant, model.provider.id);
 
+    // The cache keeps OpenAI completions: it serves OpenAI callers of OpenAI-format backends.
     const cache = this.ctx.cache;
-    if (cache && this.cacheDirective !== 'off' && this.policy?.cache?.enabled !== false && cache.usable()) {
+    const cacheable = this.caller.id === 'openai' && !this.translating;
+    if (cacheable && cache && this.cacheDirective !== 'off' && this.policy?.cache?.enabled !== false && cache.usable()) {
       this.cacheKey = cacheKey({ tenant: this.principal!.tenant, model: model.id, request: parsed });
       if (this.cacheDirective === 'use') {
         return cache.lookup(this.cacheKey).then((hit) => {
@@ -223,6 +280,28 @@ export class Exchange {
   }
 
   /**
+   * Picks the chain members this call may use, in chain order: configured here, allowed for the
+   * key and tenant, able to take the request's fields, and not cooling down (unless all are).
+   * With two or more, the call is chained: the caller's body goes on unchanged and each attempt
+   * is translated by the upstream-level processor for the member Envoy picked.
+   */
+  private planChain(chain: Chain, chat: CanonicalRequest): Model[] {
+    const usable = (m: Model) =>
+      this.ctx.catalog.find(m.id) === m && this.isAllowed(m) && (chat.sameFormatOnly.length === 0 || m.provider.format === this.caller.id);
+    let mask = maskOf(chain, (m) => usable(m) && !this.ctx.cooldowns.cooling(m.id));
+    if (mask === 0) mask = maskOf(chain, usable);
+    const members = chain.members.filter((_, i) => (mask & (1 << i)) !== 0);
+    if (members.length > 1) {
+      this.chain = { head: chain.head, mask, size: members.length };
+      // Labels and pricing until the answer says which member served it.
+      this.target = this.ctx.resolver.chatTarget(members[0]!);
+      this.backend = this.caller;
+      this.stream = chat.stream;
+    }
+    return members;
+  }
+
+  /**
    * Rate limits and budgets: the call's worst case is reserved atomically before it goes out
    * (across replicas when Redis backs the limiter) and reconciled with the real usage at the end.
    * Cache hits are not charged: they cost no provider tokens.
@@ -230,13 +309,14 @@ export class Exchange {
   private admitAndForward(
     bodyBytes: number,
     parsed: Record<string, unknown>,
-    chat: ChatCompletionRequest,
+    chat: CanonicalRequest,
     model: Model,
   ): ProcessingResponse | Promise<ProcessingResponse> {
     const subjects = limitSubjects(this.principal!, this.policy);
     if (subjects.length === 0) return this.forward(parsed, chat, model);
     const tenant = this.principal!.tenant;
-    return this.ctx.limiter.admit(subjects, worstCase(bodyBytes, chat, model)).then(
+    const n = typeof parsed.n === 'number' ? parsed.n : 1;
+    return this.ctx.limiter.admit(subjects, worstCase(bodyBytes, { max_tokens: chat.maxTokens, n }, model)).then(
       (adm) => {
         if (!adm.ok) {
           this.ctx.metrics.limitRejections.inc({ tenant, limit: adm.limit, scope: adm.scope });
@@ -262,6 +342,10 @@ export class Exchange {
     );
   }
 
+  private isAllowed(model: Model): boolean {
+    return !(this.principal?.models && !this.principal.models.has(model.id)) && !(this.policy?.models && !this.policy.models.has(model.id));
+  }
+
   /** The key's and the tenant's model allow-lists both apply. */
   private checkModelAllowed(model: Model): void {
     const lists: Array<[ReadonlySet<string> | undefined, string]> = [
@@ -276,53 +360,100 @@ export class Exchange {
   }
 
   /** Sends the call on to the provider chosen for `model`, with the tenant's own credential if it has one. */
-  private forward(parsed: Record<string, unknown>, chat: ChatCompletionRequest, model: Model): ProcessingResponse | Promise<ProcessingResponse> {
+  private forward(parsed: Record<string, unknown>, chat: CanonicalRequest, model: Model): ProcessingResponse | Promise<ProcessingResponse> {
     if (!this.credential) return this.forwardWith(parsed, chat, model);
     return this.credential.then((c) => {
-      if (typeof c === 'object') this.target = { ...this.target!, headers: [['authorization', `Bearer ${c.key}`]] };
+      if (typeof c === 'object') this.target = { ...this.target!, credential: c.key };
       // Unreachable store: the platform credential is used, as for tenants without their own key.
       else if (c === 'unavailable') this.ctx.log.warn({ rid: this.rid, tenant: this.principal?.tenant }, 'tenant credential unavailable; using the platform credential');
       return this.forwardWith(parsed, chat, model);
     });
   }
 
-  private forwardWith(parsed: Record<string, unknown>, chat: ChatCompletionRequest, model: Model): ProcessingResponse {
+  private forwardWith(parsed: Record<string, unknown>, chat: CanonicalRequest, model: Model): ProcessingResponse {
+    if (this.chain) return this.forwardChained(chat);
     const target = this.target!;
-    // Re-serialise only when something must change: most requests pass through byte for byte.
+    const backend = this.backend!;
+    const body = this.translating ? Buffer.from(JSON.stringify(backend.buildRequest(chat, model.upstreamId)), 'utf8') : this.sameFormatBody(parsed, chat, model);
+    if (this.translating || backend.id !== 'openai') {
+      this.translator = new AnswerTranslator(this.caller, backend, { stream: this.stream, callerModel: this.callerModel, includeUsage: chat.includeUsage === true });
+    }
+    const call = backend.upstreamCall({ basePath: target.provider.basePath, upstreamModel: model.upstreamId, stream: this.stream, credential: target.credential });
+    const set = [
+      setHeader('x-gateway-cluster', target.cluster),
+      setHeader(':path', call.path),
+      setHeader(':authority', target.authority),
+      ...call.headers.map(([k, v]) => setHeader(k, v)),
+    ];
+    if (body) set.push(setHeader('content-length', String(body.length)));
+    if (this.translating) set.push(setHeader('content-type', 'application/json'));
+    // The gateway reads every answer (usage, translation): it must not arrive compressed.
+    const remove = ['accept-encoding'];
+    if (this.translating) for (const name of CALLER_ONLY_HEADERS) if (!call.headers.some(([k]) => k === name)) remove.push(name);
+    return continueRequestBody({ set, remove, body, clearRouteCache: true });
+  }
+
+  /**
+   * A chained call: Envoy tries the chain cluster's members in order (retrying on 429, 5xx,
+   * refused connections and silent attempts) and the upstream-level processor translates each
+   * attempt. The answer comes back already in the caller's API; this side only meters it.
+   */
+  private forwardChained(chat: CanonicalRequest): ProcessingResponse {
+    const chain = this.chain!;
+    const route = encodeRouteContext({
+      rid: this.rid,
+      caller: this.caller.id,
+      model: this.callerModel,
+      stream: this.stream,
+      // OpenAI streams always carry usage to this side, which hides it again if the caller did not ask.
+      includeUsage: this.caller.id === 'openai' ? true : chat.includeUsage === true,
+      tenant: this.principal!.tenant,
+    });
+    if (this.caller.id === 'openai') {
+      if (this.stream) this.tap = new OpenAIStreamTap(chat.includeUsage !== true);
+    } else {
+      this.translator = new AnswerTranslator(this.caller, this.caller, { stream: this.stream, callerModel: this.callerModel, includeUsage: chat.includeUsage === true });
+    }
+    const set = [
+      setHeader('x-gateway-cluster', chainClusterName(chain.head, chain.mask)),
+      setHeader('x-envoy-max-retries', String(chain.size - 1)),
+      setHeader(ROUTE_CONTEXT_HEADER, route),
+    ];
+    return continueRequestBody({ set, remove: ['accept-encoding'], clearRouteCache: true });
+  }
+
+  /**
+   * The caller's own body for a backend of its own API. Re-serialised only when something must
+   * change: most requests pass through byte for byte.
+   */
+  private sameFormatBody(parsed: Record<string, unknown>, chat: CanonicalRequest, model: Model): Buffer | undefined {
     let mutated = false;
-    if (model.upstreamId !== chat.model) {
+    // Gemini names the model in the URL, which upstreamCall builds.
+    if (this.caller.id !== 'gemini' && model.upstreamId !== chat.model) {
       parsed.model = model.upstreamId;
       mutated = true;
     }
-    const callerWantsUsage = chat.stream_options?.include_usage === true;
-    if (this.stream) {
+    if (this.caller.id === 'openai' && this.stream) {
+      const options = parsed.stream_options as { include_usage?: boolean } | null | undefined;
+      const callerWantsUsage = options?.include_usage === true;
       // The cache needs every chunk to rebuild the answer; without it only usage is read.
       if (this.cacheKey) this.assembler = new ChatStreamAssembler();
       this.tap = new OpenAIStreamTap(!callerWantsUsage, this.assembler);
       if (!callerWantsUsage) {
-        parsed.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
+        parsed.stream_options = { ...(options ?? {}), include_usage: true };
         mutated = true;
       }
     }
-    const body = mutated ? Buffer.from(JSON.stringify(parsed), 'utf8') : undefined;
-
-    const set = [
-      setHeader('x-gateway-cluster', target.cluster),
-      setHeader(':path', target.path),
-      setHeader(':authority', target.authority),
-      ...target.headers.map(([k, v]) => setHeader(k, v)),
-    ];
-    if (body) set.push(setHeader('content-length', String(body.length)));
-    return continueRequestBody({ set, body, clearRouteCache: true });
+    return mutated ? Buffer.from(JSON.stringify(parsed), 'utf8') : undefined;
   }
 
   /** A cached answer, replayed in the shape the caller asked for (JSON or SSE): no provider call. */
-  private answerFromCache(hit: ChatCompletion, chat: ChatCompletionRequest, model: Model): ProcessingResponse {
+  private answerFromCache(hit: ChatCompletion, chat: CanonicalRequest, model: Model): ProcessingResponse {
     this.cacheStatus = 'hit';
     this.finished = true;
     const tenant = this.principal!.tenant;
     const replay = { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000) };
-    const body = this.stream ? replaySse(hit, { ...replay, includeUsage: chat.stream_options?.include_usage === true }) : replayJson(hit, replay);
+    const body = this.stream ? replaySse(hit, { ...replay, includeUsage: chat.includeUsage === true }) : replayJson(hit, replay);
     const usage = fromOpenAIUsage(hit.usage);
     const saved = usage ? costUsd(usage, model.pricing) : 0;
     this.ctx.metrics.cacheLookups.inc({ tenant, gen_ai_request_model: model.id, result: 'hit' });
@@ -357,6 +488,11 @@ export class Exchange {
   private onResponseHeaders(req: ProcessingRequest): ProcessingResponse {
     const h = headerMapToRecord(req.response_headers?.headers);
     this.status = Number(h[':status'] ?? '0');
+    if (this.chain) {
+      // The upstream-level processor names the member that answered; meter it, not the head.
+      const served = h['x-gateway-model'] ? this.ctx.catalog.find(h['x-gateway-model']) : undefined;
+      if (served) this.target = this.ctx.resolver.chatTarget(served);
+    }
     const set = this.gatewayHeaders();
     const ours = new Set(this.quota.map(([k]) => k));
     const remove = Object.keys(h).filter((k) => HIDDEN_UPSTREAM_HEADERS.test(k) && !ours.has(k));
@@ -369,6 +505,12 @@ export class Exchange {
     // successful streams flow chunk by chunk.
     const buffer = this.status >= 400 || !this.stream;
     this.bufferedErrorBody = this.status >= 400;
+    const contentType = this.status < 400 ? this.translator?.contentType() : undefined;
+    if (contentType) {
+      // The body is rewritten into the caller's API: its length changes and so may its type.
+      remove.push('content-length');
+      set.push(setHeader('content-type', contentType));
+    }
     return continueResponseHeaders({ set, remove }, buffer ? 'BUFFERED' : 'STREAMED');
   }
 
@@ -376,41 +518,49 @@ export class Exchange {
     const body = req.response_body?.body ?? Buffer.alloc(0);
     const eos = req.response_body?.end_of_stream === true;
     if (this.bufferedErrorBody) return this.onUpstreamError(body);
-    if (!this.stream) {
-      const usage = this.cacheKey ? this.readAndStore(body) : this.readJsonUsage(body);
-      const usd = this.finish(usage, false);
-      const set = usd === undefined ? undefined : [setHeader('x-gateway-cost-usd', formatUsd(usd))];
-      return continueResponseBody({ set }, this.metadata(usage, usd));
-    }
+    if (!this.stream) return this.onWholeAnswer(body);
     if (!this.firstChunkSeen && body.length > 0) {
       this.firstChunkSeen = true;
       this.ctx.metrics.timeToFirstToken.observe({ ...this.modelLabels(), gen_ai_operation_name: OPERATION }, this.elapsedSeconds());
     }
-    const replacement = this.tap?.push(body, eos);
+    const replacement = this.translator ? this.translator.chunk(body, eos) : this.tap?.push(body, eos);
     if (!eos) return continueResponseBody({ body: replacement });
-    const usage = this.tap?.usage;
+    const usage = this.tap?.usage ?? this.translator?.usage;
     const usd = this.finish(usage, false);
     if (this.assembler) this.store(this.assembler.result(), undefined);
     return continueResponseBody({ body: replacement }, this.metadata(usage, usd));
   }
 
+  /** A non-stream answer: usage and cost from it, the cache fed, and translated for the caller if needed. */
+  private onWholeAnswer(body: Buffer): ProcessingResponse {
+    if (!this.translator) {
+      const usage = this.cacheKey ? this.readAndStore(body) : this.readJsonUsage(body);
+      const usd = this.finish(usage, false);
+      const set = usd === undefined ? undefined : [setHeader('x-gateway-cost-usd', formatUsd(usd))];
+      return continueResponseBody({ set }, this.metadata(usage, usd));
+    }
+    let result;
+    try {
+      result = this.translator.whole(body);
+    } catch (err) {
+      this.finish(undefined, false);
+      throw err;
+    }
+    if (!result.readable) this.ctx.log.warn({ rid: this.rid, status: this.status, provider: this.target?.provider.id }, 'upstream answer is not a valid response; usage unknown');
+    const usage = this.translator.usage;
+    const usd = this.finish(usage, false);
+    const set = usd === undefined ? [] : [setHeader('x-gateway-cost-usd', formatUsd(usd))];
+    if (result.out) set.push(setHeader('content-length', String(result.out.length)));
+    return continueResponseBody({ set, body: result.out }, this.metadata(usage, usd));
+  }
+
   private onUpstreamError(body: Buffer): ProcessingResponse {
     const text = body.toString('utf8');
     this.finish(undefined, false);
-    const providerMessage = parseOpenAIErrorMessage(text);
-    this.ctx.log.warn({ rid: this.rid, status: this.status, provider: this.target?.provider.id, upstream: providerMessage ?? text.slice(0, 200) }, 'upstream error');
-    let status = this.status;
-    let out: string | undefined;
-    if (status === 401 || status === 403) {
-      // The provider refused the gateway's own credential: the caller can do nothing about it,
-      // and the provider's text may quote the key.
-      status = 502;
-      out = renderOpenAIError(new GatewayError('upstream', 'The upstream provider rejected the gateway credentials.', { code: 'upstream_auth_failed' }));
-    } else if (providerMessage === undefined) {
-      // Envoy's own replies ("upstream connect error", "no healthy upstream") are plain text.
-      const kind = kindForStatus(status);
-      out = renderOpenAIError(new GatewayError(kind, `Upstream provider error (HTTP ${status}): ${text.slice(0, 200).trim() || 'no details'}`, { code: 'upstream_error' }));
-    }
+    const mapped = upstreamErrorForCaller(this.caller, this.backend ?? this.caller, this.status, text);
+    this.ctx.log.warn({ rid: this.rid, status: this.status, provider: this.target?.provider.id, upstream: mapped.providerMessage ?? text.slice(0, 200) }, 'upstream error');
+    const status = mapped.status;
+    const out = mapped.body;
     if (out === undefined) return continueResponseBody();
     const buf = Buffer.from(out, 'utf8');
     const set = [setHeader(':status', String(status)), setHeader('content-type', 'application/json'), setHeader('content-length', String(buf.length))];
@@ -552,6 +702,6 @@ export class Exchange {
     if (this.target) headers.push(['x-gateway-model', this.target.model.id], ['x-gateway-provider', this.target.provider.id]);
     if (gwErr.opts.retryAfterSeconds !== undefined) headers.push(['retry-after', String(gwErr.opts.retryAfterSeconds)]);
     const meta = toStruct({ [METADATA_NAMESPACE]: { request_id: this.rid, tenant: this.principal?.tenant, error: gwErr.opts.code ?? gwErr.kind } });
-    return immediate(gwErr.status, renderOpenAIError(gwErr), headers, `llm_gateway_${gwErr.kind}`, meta);
+    return immediate(gwErr.status, this.caller.renderError(gwErr), headers, `llm_gateway_${gwErr.kind}`, meta);
   }
 }

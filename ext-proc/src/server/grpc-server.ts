@@ -1,6 +1,7 @@
 import type * as protoLoader from '@grpc/proto-loader';
 import { extProcPackageDefinition, type ProcessingRequest, type ProcessingResponse } from '../../../protos/ext-proc.js';
 import { Exchange, type GatewayContext } from './exchange.js';
+import { isChainAttempt, UpstreamExchange } from './upstream-exchange.js';
 import { startH2GrpcServer } from './h2-grpc.js';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -33,9 +34,14 @@ export async function startExtProcServer(ctx: GatewayContext, host: string, port
         decode: (buf) => process.requestDeserialize(buf) as ProcessingRequest,
         encode: (res: ProcessingResponse) => process.responseSerialize(res),
         open(stream) {
-          const exchange = new Exchange(ctx);
-          stream.onMessage((req: ProcessingRequest) => exchange.handle(req));
-          stream.onClose(() => exchange.close());
+          // Router-level streams and per-attempt (upstream filter) streams share the service; only
+          // the latter carry the picked endpoint's metadata, which a caller cannot forge.
+          let exchange: Exchange | UpstreamExchange | undefined;
+          stream.onMessage((req: ProcessingRequest) => {
+            exchange ??= isChainAttempt(req) ? new UpstreamExchange(ctx) : new Exchange(ctx);
+            return exchange.handle(req);
+          });
+          stream.onClose(() => exchange?.close());
         },
       },
     ],

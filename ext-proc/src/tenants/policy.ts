@@ -35,6 +35,11 @@ export interface TenantPolicy {
   models?: ReadonlySet<string>;
   /** Per-tenant cache opt-out / TTL; absent = the gateway default. */
   cache?: { enabled: boolean; ttlSeconds?: number };
+  /**
+   * Mesh identities (e.g. SPIFFE ids from the mTLS client certificate) that authenticate as this
+   * tenant without a gateway key, read from the IDENTITY_HEADER the mesh sets.
+   */
+  identities?: readonly string[];
 }
 
 export interface TenantPolicyOptions {
@@ -88,6 +93,7 @@ const TenantSchema = z.strictObject({
   limits: LimitsSchema.optional(),
   models: ModelListSchema.optional(),
   cache: CacheSchema.optional(),
+  identities: z.array(z.string().min(1).regex(/^\S+$/, 'an identity must not contain whitespace')).min(1).optional(),
 });
 
 const TenantNameSchema = z.string().regex(TENANT_NAME_RE, 'tenant names may only use letters, digits, _ . - (max 64)');
@@ -138,9 +144,22 @@ export function parseTenantPolicies(text: string, source: string, options: Tenan
 
 function build(raw: RawTenantsFile, r: YamlSource, options: TenantPolicyOptions): ReadonlyMap<string, TenantPolicy> {
   const out = new Map<string, TenantPolicy>();
+  const owner = new Map<string, string>();
   for (const [tenant, t] of Object.entries(raw.tenants)) {
     out.set(tenant, buildTenant(tenant, t, r, options));
+    (t.identities ?? []).forEach((id, i) => {
+      const prev = owner.get(id);
+      if (prev !== undefined) r.addAtPath(['tenants', tenant, 'identities', i], `identity "${id}" already belongs to tenant ${prev}`);
+      else owner.set(id, tenant);
+    });
   }
+  return out;
+}
+
+/** Identity → tenant, over every tenant's `identities`. */
+export function identityMap(policies: ReadonlyMap<string, TenantPolicy>): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  for (const [tenant, p] of policies) for (const id of p.identities ?? []) out.set(id, tenant);
   return out;
 }
 
@@ -173,6 +192,8 @@ function buildTenant(tenant: string, t: RawTenant, r: YamlSource, options: Tenan
     });
     policy.models = models;
   }
+
+  if (t.identities) policy.identities = Object.freeze([...t.identities]);
 
   if (t.cache) {
     const cache: { enabled: boolean; ttlSeconds?: number } = { enabled: t.cache.enabled };

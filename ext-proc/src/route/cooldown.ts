@@ -1,0 +1,36 @@
+/**
+ * Backends that recently refused work (429, 5xx): fallback chains start past them until their
+ * time is up. A 429 names its own wait (`retry-after`); other failures get a short default.
+ * Kept per replica: every replica learns from the attempts it translates, and a wrong guess only
+ * costs one extra attempt, which Envoy retries down the chain anyway.
+ */
+export class Cooldowns {
+  private readonly until = new Map<string, number>();
+
+  constructor(private readonly o: { defaultSeconds: number; maxSeconds: number } = { defaultSeconds: 5, maxSeconds: 300 }) {}
+
+  /** Records a refusal by `backend`; `retryAfter` is the provider's header value, if any. */
+  refuse(backend: string, retryAfter: string | undefined, now = Date.now()): number {
+    const seconds = Math.min(this.o.maxSeconds, parseRetryAfter(retryAfter, now) ?? this.o.defaultSeconds);
+    const end = now + seconds * 1000;
+    if ((this.until.get(backend) ?? 0) < end) this.until.set(backend, end);
+    return seconds;
+  }
+
+  cooling(backend: string, now = Date.now()): boolean {
+    const end = this.until.get(backend);
+    if (end === undefined) return false;
+    if (end > now) return true;
+    this.until.delete(backend);
+    return false;
+  }
+}
+
+/** `retry-after` as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(v: string | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const t = v.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
+  const at = Date.parse(t);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
