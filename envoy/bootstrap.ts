@@ -188,6 +188,8 @@ function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number): 
       ...base.typed_config,
       forward_rules: { allowed_headers: { patterns: UPSTREAM_FORWARDED_HEADERS } },
       request_attributes: ['xds.upstream_host_metadata'],
+      // The router-level processor's context for the call (route-context.ts).
+      metadata_options: { forwarding_namespaces: { untyped: ['llm_gateway'] } },
     },
   };
 }
@@ -273,7 +275,8 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
       message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
       max_message_timeout: '30s',
       // The processor rewrites :authority and :path to reach the chosen provider.
-      mutation_rules: { allow_all_routing: true },
+      // allow_envoy: chained calls set x-envoy-max-retries to their number of members less one.
+      mutation_rules: { allow_all_routing: true, allow_envoy: true },
       metadata_options: { receiving_namespaces: { untyped: ['llm_gateway'] } },
     },
   };

@@ -16,8 +16,11 @@ export interface Chain {
   members: readonly Model[];
 }
 
-/** Header by which the router-level processor hands an attempt's context to the upstream-level one. */
-export const ROUTE_CONTEXT_HEADER = 'x-gateway-route';
+/**
+ * Key, in the `llm_gateway` dynamic metadata, under which the router-level processor hands a
+ * chained call's context to the upstream-level one (Envoy forwards that namespace to it).
+ */
+export const ROUTE_CONTEXT_KEY = 'route';
 /** Endpoint metadata namespace/key naming the chain member an endpoint serves. */
 export const BACKEND_METADATA_NAMESPACE = 'llm_gateway';
 export const BACKEND_METADATA_KEY = 'backend';

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { GatewayError } from '../errors.js';
 
 /**
- * What the router-level processor tells the upstream-level one about a chained call. It travels
- * in a request header because the two may run on different replicas; the router-level processor
- * strips any caller-sent `x-gateway-*` header, so only it can have set this one.
+ * What the router-level processor tells the upstream-level one about a chained call. The two may
+ * run on different replicas, so it travels with the request, as Envoy dynamic metadata that only
+ * a processor can write (callers cannot set it).
  */
 export const RouteContext = z.object({
   /** Request id, for logs on both sides. */
@@ -24,9 +24,9 @@ export function encodeRouteContext(c: RouteContext): string {
   return Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
 }
 
-export function decodeRouteContext(header: string | undefined): RouteContext {
+export function decodeRouteContext(encoded: string | undefined): RouteContext {
   try {
-    return RouteContext.parse(JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')));
+    return RouteContext.parse(JSON.parse(Buffer.from(encoded ?? '', 'base64url').toString('utf8')));
   } catch {
     throw new GatewayError('internal', 'A fallback attempt arrived without its routing context.', { code: 'route_context_missing' });
   }

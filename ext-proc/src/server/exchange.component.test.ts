@@ -403,6 +403,7 @@ describe('non-stream chat completion', () => {
       'x-gateway-cache': 'bypass',
       'x-gateway-model': 'gpt-4o-mini',
       'x-gateway-provider': 'openai',
+      'x-gateway-attempts': '1',
     });
     expect([...(rhc.header_mutation?.remove_headers ?? [])].sort()).toEqual(
       ['openai-organization', 'openai-project', 'set-cookie', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-requests'].sort(),

@@ -24,7 +24,7 @@ import type { WireFormat } from '../providers/canonical/format.js';
 import type { CanonicalRequest, FormatId } from '../providers/canonical/types.js';
 import { FORMATS } from '../providers/formats.js';
 import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js';
-import { chainClusterName, chainOf, maskOf, ROUTE_CONTEXT_HEADER, type Chain } from '../route/chains.js';
+import { chainClusterName, chainOf, maskOf, ROUTE_CONTEXT_KEY, type Chain } from '../route/chains.js';
 import type { Cooldowns } from '../route/cooldown.js';
 import { encodeRouteContext } from '../route/route-context.js';
 import { modelObject } from '../providers/openai/models.js';
@@ -78,6 +78,21 @@ export const METADATA_NAMESPACE = 'llm_gateway';
 const HIDDEN_UPSTREAM_HEADERS = /^(x-ratelimit-|openai-organization$|openai-project$|set-cookie$)/;
 
 const OPERATION = 'chat';
+
+/**
+ * Envoy control headers a caller could send to change retries or timeouts; the processor sets
+ * x-envoy-max-retries itself on chained calls, and nothing else may.
+ */
+const CALLER_ENVOY_HEADERS = [
+  'x-envoy-retry-on',
+  'x-envoy-retry-grpc-on',
+  'x-envoy-max-retries',
+  'x-envoy-retriable-status-codes',
+  'x-envoy-retriable-header-names',
+  'x-envoy-upstream-rq-timeout-ms',
+  'x-envoy-upstream-rq-per-try-timeout-ms',
+  'x-envoy-hedge-on-per-try-timeout',
+];
 
 /** Request headers that belong to one API and must not reach a backend of another. */
 const CALLER_ONLY_HEADERS = ['anthropic-version', 'anthropic-beta', 'x-goog-api-client', 'x-stainless-helper-method'];
@@ -219,7 +234,7 @@ export class Exchange {
     if (req.request_headers?.end_of_stream) throw new GatewayError('invalid_request', 'The request body is empty: expected a JSON object.');
 
     // Callers must never choose internal routing headers, and their gateway key stops here.
-    const remove = ['authorization', 'x-api-key', 'x-goog-api-key'];
+    const remove = ['authorization', 'x-api-key', 'x-goog-api-key', ...CALLER_ENVOY_HEADERS];
     for (const name of Object.keys(h)) if (name.startsWith('x-gateway-')) remove.push(name);
     return continueRequestHeaders({ remove });
   }
@@ -414,12 +429,11 @@ export class Exchange {
     } else {
       this.translator = new AnswerTranslator(this.caller, this.caller, { stream: this.stream, callerModel: this.callerModel, includeUsage: chat.includeUsage === true });
     }
-    const set = [
-      setHeader('x-gateway-cluster', chainClusterName(chain.head, chain.mask)),
-      setHeader('x-envoy-max-retries', String(chain.size - 1)),
-      setHeader(ROUTE_CONTEXT_HEADER, route),
-    ];
-    return continueRequestBody({ set, remove: ['accept-encoding'], clearRouteCache: true });
+    const set = [setHeader('x-gateway-cluster', chainClusterName(chain.head, chain.mask)), setHeader('x-envoy-max-retries', String(chain.size - 1))];
+    // Dynamic metadata, not a header: Envoy re-sends one header map to every attempt, so a header
+    // removed before the first provider would be gone for the next attempt's processor.
+    const meta = toStruct({ [METADATA_NAMESPACE]: { [ROUTE_CONTEXT_KEY]: route } });
+    return { ...continueRequestBody({ set, remove: ['accept-encoding'], clearRouteCache: true }), dynamic_metadata: meta };
   }
 
   /**
@@ -664,6 +678,8 @@ export class Exchange {
   private gatewayHeaders() {
     const set = [setHeader('x-gateway-request-id', this.rid), setHeader('x-gateway-cache', this.cacheStatus)];
     if (this.target) set.push(setHeader('x-gateway-model', this.target.model.id), setHeader('x-gateway-provider', this.target.provider.id));
+    // A chained call's attempt count comes from the attempt that answered.
+    if (!this.chain) set.push(setHeader('x-gateway-attempts', '1'));
     for (const [k, v] of this.quota) set.push(setHeader(k, v));
     return set;
   }

@@ -3,12 +3,12 @@ import type { Model } from '../catalog/load.js';
 import { GatewayError } from '../errors.js';
 import type { WireFormat } from '../providers/canonical/format.js';
 import { FORMATS } from '../providers/formats.js';
-import { BACKEND_METADATA_KEY, ROUTE_CONTEXT_HEADER } from '../route/chains.js';
+import { BACKEND_METADATA_KEY, ROUTE_CONTEXT_KEY } from '../route/chains.js';
 import { decodeRouteContext, type RouteContext } from '../route/route-context.js';
 import type { UpstreamTarget } from '../route/upstream.js';
 import { headerMapToRecord, setHeader } from '../util/headers.js';
 import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js';
-import type { GatewayContext } from './exchange.js';
+import { METADATA_NAMESPACE, type GatewayContext } from './exchange.js';
 import { continueRequestBody, continueRequestHeaders, continueResponseBody, continueResponseHeaders, immediate } from './responses.js';
 
 /** Attribute under which Envoy sends the picked endpoint's metadata to an upstream ext_proc filter. */
@@ -84,7 +84,8 @@ export class UpstreamExchange {
 
   private onRequestHeaders(req: ProcessingRequest): ProcessingResponse {
     const h = headerMapToRecord(req.request_headers?.headers);
-    this.route = decodeRouteContext(h[ROUTE_CONTEXT_HEADER]);
+    const meta = req.metadata_context?.filter_metadata?.[METADATA_NAMESPACE]?.fields?.[ROUTE_CONTEXT_KEY];
+    this.route = decodeRouteContext(meta?.stringValue ?? undefined);
     this.caller = FORMATS[this.route.caller];
     this.attempt = Number(h['x-envoy-attempt-count'] ?? '1') || 1;
     const backendId = readBackend(req)!;
@@ -95,7 +96,7 @@ export class UpstreamExchange {
     this.backend = FORMATS[model.provider.format];
     const call = this.backend.upstreamCall({ basePath: model.provider.basePath, upstreamModel: model.upstreamId, stream: this.route.stream, credential: this.target.credential });
     const set = [setHeader(':path', call.path), setHeader(':authority', this.target.authority), ...call.headers.map(([k, v]) => setHeader(k, v))];
-    const remove = [ROUTE_CONTEXT_HEADER, 'x-envoy-attempt-count', ...ATTEMPT_HEADERS.filter((k) => !call.headers.some(([n]) => n === k))];
+    const remove = ['x-envoy-attempt-count', ...ATTEMPT_HEADERS.filter((k) => !call.headers.some(([n]) => n === k))];
     return continueRequestHeaders({ set, remove });
   }
 
