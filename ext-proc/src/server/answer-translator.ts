@@ -81,8 +81,10 @@ export function upstreamErrorForCaller(
   status: number,
   text: string,
 ): { status: number; body: string | undefined; providerMessage: string | undefined } {
-  const providerMessage = backend.parseError(text)?.message;
-  if (status === 401 || status === 403) {
+  const parsed = backend.parseError(text);
+  const providerMessage = parsed?.message;
+  // Gemini answers a bad API key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID): that key is ours.
+  if (status === 401 || status === 403 || parsed?.type === 'API_KEY_INVALID') {
     // The provider refused the gateway's own credential: the caller can do nothing about it,
     // and the provider's text may quote the key.
     const err = new GatewayError('upstream', 'The upstream provider rejected the gateway credentials.', { code: 'upstream_auth_failed' });

@@ -496,3 +496,14 @@ describe('toOpenAIRequestBody', () => {
     );
   });
 });
+
+describe('token limit field by backend model', () => {
+  const base = { model: 'x', messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }], stream: false, maxTokens: 50, sameFormatOnly: [] };
+  it('reasoning models get max_completion_tokens, others max_tokens', () => {
+    expect(toOpenAIRequestBody(base, 'gpt-5-mini')).toMatchObject({ max_completion_tokens: 50 });
+    expect(toOpenAIRequestBody(base, 'gpt-5-mini')).not.toHaveProperty('max_tokens');
+    expect(toOpenAIRequestBody(base, 'openai/o4-mini')).toMatchObject({ max_completion_tokens: 50 });
+    expect(toOpenAIRequestBody(base, 'gpt-4o-mini')).toMatchObject({ max_tokens: 50 });
+    expect(toOpenAIRequestBody(base, 'llama-3.3-70b-versatile')).toMatchObject({ max_tokens: 50 });
+  });
+});

@@ -308,6 +308,9 @@ function openAIMessages(m: CanonicalMessage, i: number): Rec[] {
   return results;
 }
 
+/** OpenAI's reasoning families (o1, o3, o4-mini, gpt-5…), also under a router's `openai/` prefix. */
+const REASONING_MODEL = /(^|\/)(o\d|gpt-5)/;
+
 /** The Chat Completions body for a canonical request. */
 export function toOpenAIRequestBody(req: CanonicalRequest, upstreamModel: string): Rec {
   const messages: Rec[] = [];
@@ -320,8 +323,9 @@ export function toOpenAIRequestBody(req: CanonicalRequest, upstreamModel: string
     // Usage is metered from the stream whatever the caller asked for.
     body.stream_options = { include_usage: true };
   }
-  // max_tokens rather than max_completion_tokens: OpenAI-compatible servers (Groq, vLLM, Ollama, DeepSeek) all read it.
-  if (req.maxTokens !== undefined) body.max_tokens = req.maxTokens;
+  // OpenAI-compatible servers (Groq, vLLM, Ollama, DeepSeek) read max_tokens; OpenAI's reasoning
+  // models refuse it and take only max_completion_tokens.
+  if (req.maxTokens !== undefined) body[REASONING_MODEL.test(upstreamModel) ? 'max_completion_tokens' : 'max_tokens'] = req.maxTokens;
   if (req.temperature !== undefined) body.temperature = req.temperature;
   if (req.topP !== undefined) body.top_p = req.topP;
   if (req.stop !== undefined && req.stop.length > 0) {
