@@ -117,7 +117,7 @@ function accessLog(dest: string) {
   return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: dest, log_format: format } }];
 }
 
-function cluster(c: UpstreamCluster, http2 = false, more: Array<{ host: string; port: number }> = []): Record<string, unknown> {
+export function cluster(c: UpstreamCluster, http2 = false, more: Array<{ host: string; port: number }> = []): Record<string, unknown> {
   const out: Record<string, unknown> = {
     name: c.name,
     type: /^[\d.]+$/.test(c.host) ? 'STATIC' : 'STRICT_DNS',
@@ -195,7 +195,7 @@ function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number): 
 }
 
 /** A fallback-chain cluster: member i at priority i, so Envoy fails over in chain order. */
-function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeoutMs?: number): Record<string, unknown> {
+export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeoutMs?: number): Record<string, unknown> {
   const tlsHosts = [...new Set(c.endpoints.filter((e) => e.tls).map((e) => e.host))];
   return {
     name: c.name,
@@ -299,6 +299,17 @@ export function extProcCluster(host: string, port: number, replicas: Array<{ hos
   };
 }
 
+/** The route that sends chained calls to their chain cluster, retrying down the chain. */
+export function chainRoute(bufferLimit: number, attemptIdleTimeoutMs = 30_000): Record<string, unknown> {
+  return {
+    name: 'fallback_chain',
+    match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, string_match: { prefix: CHAIN_CLUSTER_PREFIX } }] },
+    route: { cluster_header: CLUSTER_HEADER, timeout: '600s', retry_policy: chainRetryPolicy(attemptIdleTimeoutMs) },
+    request_body_buffer_limit: bufferLimit,
+    request_headers_to_remove: [CLUSTER_HEADER],
+  };
+}
+
 /**
  * Attempts move down the chain on 429, 5xx (529 included), resets, refused connections and
  * attempts that go quiet; the upstream processor sees each attempt's number.
@@ -353,12 +364,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
     ...(o.fixedCluster || !o.chains?.length
       ? []
       : [
-          {
-            name: 'fallback_chain',
-            match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, string_match: { prefix: CHAIN_CLUSTER_PREFIX } }] },
-            ...llmRoute,
-            route: { ...llmAction, retry_policy: chainRetryPolicy(o.attemptIdleTimeoutMs ?? 30_000) },
-          },
+          chainRoute(bufferLimit, o.attemptIdleTimeoutMs),
         ]),
     ...(o.fixedCluster
       ? []

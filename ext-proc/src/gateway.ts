@@ -71,6 +71,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     catalog,
     fullCatalog: full,
     cooldowns: new Cooldowns(),
+    fallbackChains: config.FALLBACK_CHAINS,
     resolver: new UpstreamResolver(catalog, credentials),
     modelsListBodies: modelListBodies(catalog),
     metrics,

@@ -8,7 +8,7 @@ import type { Principal } from './keys.js';
  */
 export class IdentityAuthenticator {
   constructor(
-    private readonly header: string,
+    readonly header: string,
     private readonly tenants: ReadonlyMap<string, string>,
   ) {}
 

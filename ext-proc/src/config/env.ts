@@ -30,6 +30,11 @@ const EnvSchema = z.object({
    * as Envoy's XFCC (its URI= elements). Only a header the mesh itself sets may be named here.
    */
   IDENTITY_HEADER: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name').optional(),
+  /**
+   * Fallback chains need Envoy's chain clusters with the upstream ext_proc filter (envoy/bootstrap.ts);
+   * where Envoy lacks them (Envoy Gateway), turn chains off and every call goes to its model alone.
+   */
+  FALLBACK_CHAINS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -54,6 +54,8 @@ export interface GatewayContext {
   fullCatalog: Catalog;
   /** Backends that recently refused work; chains start past them. */
   cooldowns: Cooldowns;
+  /** Envoy has the chain clusters and the per-attempt filter (FALLBACK_CHAINS). */
+  fallbackChains: boolean;
   resolver: UpstreamResolver;
   /** Each API's model-list body, serialised once. */
   modelsListBodies: Readonly<Record<FormatId, Buffer>>;
@@ -236,6 +238,8 @@ export class Exchange {
     // Callers must never choose internal routing headers, and their gateway key stops here.
     const remove = ['authorization', 'x-api-key', 'x-goog-api-key', ...CALLER_ENVOY_HEADERS];
     for (const name of Object.keys(h)) if (name.startsWith('x-gateway-')) remove.push(name);
+    // The mesh identity is for the gateway, not for a provider outside the mesh.
+    if (this.ctx.identity) remove.push(this.ctx.identity.header);
     return continueRequestHeaders({ remove });
   }
 
@@ -257,7 +261,7 @@ export class Exchange {
     this.callerModel = chat.model;
     let model = this.ctx.resolver.model(chat.model);
     this.checkModelAllowed(model);
-    const chain = chainOf(this.ctx.fullCatalog, model);
+    const chain = this.ctx.fallbackChains ? chainOf(this.ctx.fullCatalog, model) : undefined;
     if (chain) {
       const members = this.planChain(chain, chat);
       if (members.length === 1) model = members[0]!; // one usable member: a plain call to it
