@@ -23,7 +23,7 @@ import { cpuShare, snapshot, type CpuSnapshot } from './lib/cpu.js';
 import { Dist, ms, summaryMs } from './lib/dist.js';
 import { killAllSync, liveProcesses, runToEnd, stopAll, stopChild } from './lib/procs.js';
 import { formatProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
-import { BENCH_MODEL, CHAT_PATH, chatBody, USER_TEXT_CHARS } from './lib/payload.js';
+import { anthropicStreamBody, BENCH_MODEL, CHAT_PATH, chatBody, USER_TEXT_CHARS } from './lib/payload.js';
 import { checkTargets, HIT_SCENARIOS, resultsTable, targetsTable, type ErrorCounts, type PooledSide, type ScenarioId, type ScenarioSummary } from './lib/report.js';
 import { REDIS_BIN, startRedis, type RedisServer } from './lib/redis.js';
 import {
@@ -53,7 +53,7 @@ import type { StreamResult } from './load/stream-ttfb.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
-const ALL_SCENARIOS: ScenarioId[] = ['seq', 'open', 'c16', 'c64', 'stream', 'hit', 'hit-c16'];
+const ALL_SCENARIOS: ScenarioId[] = ['seq', 'open', 'c16', 'c64', 'stream', 'stream-x', 'hit', 'hit-c16'];
 /** What the processor sends upstream as the OpenAI key (the simulator checks none). */
 const PROVIDER_KEY = 'sk-bench-provider-key';
 /** Cache TTL of the cache-hit processor: far longer than any run, so no entry expires mid-load. */
@@ -191,6 +191,13 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
     id: 'stream',
     title: () => 'stream TTFB (1 conn)',
     metric: 'time to first response body byte of a stream:true call, one at a time',
+    tool: 'bench/load/stream-ttfb.ts (Node, 1 keep-alive connection)',
+  },
+  'stream-x': {
+    id: 'stream-x',
+    title: () => 'translated stream TTFB (1 conn)',
+    metric:
+      'time to first response body byte of a stream: bare = an OpenAI stream:true call through Envoy alone, gateway = the same call made with the Anthropic Messages API, translated both ways to the OpenAI-format backend',
     tool: 'bench/load/stream-ttfb.ts (Node, 1 keep-alive connection)',
   },
   hit: {
@@ -452,7 +459,9 @@ async function runOne(c: Ctx, id: ScenarioId, target: Target, round: number): Pr
     const r = await runNodeClient<StreamResult>(
       'stream-ttfb',
       'stream-ttfb.js',
-      { url: proxy.url, key: c.key, body: c.streamBody, durationS: o.durationS, warmupS: 0.5, timeoutMs: 10_000 },
+      id === 'stream-x' && target === 'gateway'
+        ? { url: `${proxy.url.replace(/\/v1\/chat\/completions$/, '')}/v1/messages`, api: 'anthropic', key: c.key, body: anthropicStreamBody(), durationS: o.durationS, warmupS: 0.5, timeoutMs: 10_000 }
+        : { url: proxy.url, key: c.key, body: c.streamBody, durationS: o.durationS, warmupS: 0.5, timeoutMs: 10_000 },
       o.durationS + 40,
     );
     dist.addSamples(r.ttfbUs);

@@ -30,4 +30,9 @@ export function chatBody(stream: boolean): string {
   return JSON.stringify(body);
 }
 
+/** The same call as an Anthropic Messages stream (the translated-stream scenario's caller). */
+export function anthropicStreamBody(): string {
+  return JSON.stringify({ model: BENCH_MODEL, max_tokens: 1024, system: 'You are terse.', messages: [{ role: 'user', content: USER_TEXT }], stream: true });
+}
+
 export const USER_TEXT_CHARS = USER_TEXT.length;

@@ -1,7 +1,7 @@
 /** The results table and the project's performance targets (DESIGN.md §7), as text. */
 import type { Percentiles } from './dist.js';
 
-export type ScenarioId = 'seq' | 'open' | 'c16' | 'c64' | 'stream' | 'hit' | 'hit-c16';
+export type ScenarioId = 'seq' | 'open' | 'c16' | 'c64' | 'stream' | 'stream-x' | 'hit' | 'hit-c16';
 
 /** The scenarios whose gateway side is answered from the response cache. */
 export const HIT_SCENARIOS: readonly ScenarioId[] = ['hit', 'hit-c16'];

@@ -15,6 +15,8 @@ interface Config {
   url: string;
   key: string;
   body: string;
+  /** The caller's API (default openai): its path, key header and last event. */
+  api?: 'openai' | 'anthropic';
   durationS: number;
   warmupS: number;
   timeoutMs: number;
@@ -44,7 +46,13 @@ type Outcome =
   | { kind: 'error'; detail: string }
   | { kind: 'timeout' };
 
-function once(agent: http.Agent, url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<Outcome> {
+/** How each caller API's stream ends. */
+const LAST_EVENT: Record<NonNullable<Config['api']>, (event: string) => boolean> = {
+  openai: (e) => e === 'data: [DONE]',
+  anthropic: (e) => e.startsWith('event: message_stop'),
+};
+
+function once(agent: http.Agent, url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number, isLast: (event: string) => boolean): Promise<Outcome> {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
     let settled = false;
@@ -73,7 +81,7 @@ function once(agent: http.Agent, url: URL, headers: Record<string, string>, body
         const end = process.hrtime.bigint();
         if (status !== 200) return settle({ kind: 'status', status });
         const type = String(res.headers['content-type'] ?? '');
-        if (!type.startsWith('text/event-stream') || lastEvent !== 'data: [DONE]' || rest !== '' || first === undefined) {
+        if (!type.startsWith('text/event-stream') || !isLast(lastEvent) || rest !== '' || first === undefined) {
           return settle({ kind: 'bad', detail: `content-type ${type}, last event ${JSON.stringify(lastEvent.slice(-60))}, trailing ${JSON.stringify(rest.slice(-60))}` });
         }
         settle({ kind: 'ok', ttfbNs: first - start, totalNs: end - start, events });
@@ -93,15 +101,17 @@ async function main(): Promise<void> {
   const url = new URL(cfg.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const body = Buffer.from(cfg.body, 'utf8');
-  const headers = {
+  const api = cfg.api ?? 'openai';
+  const headers: Record<string, string> = {
     'content-type': 'application/json',
     'content-length': String(body.length),
     accept: 'text/event-stream',
-    authorization: `Bearer ${cfg.key}`,
+    ...(api === 'anthropic' ? { 'x-api-key': cfg.key, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${cfg.key}` }),
   };
+  const isLast = LAST_EVENT[api];
 
   const warmEnd = process.hrtime.bigint() + BigInt(Math.round(cfg.warmupS * 1e9));
-  while (process.hrtime.bigint() < warmEnd) await once(agent, url, headers, body, cfg.timeoutMs);
+  while (process.hrtime.bigint() < warmEnd) await once(agent, url, headers, body, cfg.timeoutMs, isLast);
 
   const r: StreamResult = {
     durationS: cfg.durationS,
@@ -122,7 +132,7 @@ async function main(): Promise<void> {
   const start = process.hrtime.bigint();
   const end = start + BigInt(Math.round(cfg.durationS * 1e9));
   while (process.hrtime.bigint() < end) {
-    const o = await once(agent, url, headers, body, cfg.timeoutMs);
+    const o = await once(agent, url, headers, body, cfg.timeoutMs, isLast);
     switch (o.kind) {
       case 'ok':
         r.ok++;
