@@ -63,8 +63,12 @@ describe('docker-compose.yml', () => {
       for (const src of m[1]!.split(/\s+/)) expect(existsSync(path.join(root, ctx, src)), src).toBe(true);
     }
     expect(dockerfile).toMatch(/CMD \["node", "dist\/ext-proc\/src\/main.js"\]/);
-    // The simulator service reuses that image.
-    expect(services.simulator!.image).toBe(services['ext-proc']!.image);
+    // The simulator services reuse that image, and run entry points the build produces.
+    for (const name of ['simulator', 'simulator-anthropic', 'simulator-gemini', 'simulator-ollama']) {
+      expect(services[name]!.image).toBe(services['ext-proc']!.image);
+      const entry = (services[name]!.command as string[])[1]!;
+      expect(existsSync(path.join(root, entry.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), entry).toBe(true);
+    }
   });
 
   it('wires Envoy to the processor and the simulator by service name and port', () => {
@@ -75,8 +79,15 @@ describe('docker-compose.yml', () => {
     const extProc = clusters.find((c) => c.name === 'ext_proc')!;
     expect(addr(extProc)).toEqual({ address: 'ext-proc', port_value: 50051 });
     expect(services['ext-proc']!.environment!.GRPC_HOST).toBe('0.0.0.0');
-    const sim = clusters.find((c) => c.name === 'openai')!;
-    expect(addr(sim)).toEqual({ address: 'simulator', port_value: Number(services.simulator!.environment!.SIM_PORT) });
+    // Each provider cluster reaches the simulator service of its own wire format.
+    for (const [cluster, service] of [['openai', 'simulator'], ['groq', 'simulator'], ['anthropic', 'simulator-anthropic'], ['gemini', 'simulator-gemini'], ['ollama', 'simulator-ollama']]) {
+      const c = clusters.find((x) => x.name === cluster)!;
+      expect(addr(c)).toEqual({ address: service, port_value: Number(services[service!]!.environment!.SIM_PORT) });
+    }
+    // Every provider key the catalog names has a demo default, so every model is offered.
+    for (const v of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'GROQ_API_KEY', 'OPENROUTER_API_KEY', 'DEEPSEEK_API_KEY', 'OLLAMA_URLS']) {
+      expect(services['ext-proc']!.environment![v], v).toBeTruthy();
+    }
     const listener = envoyConfig.static_resources.listeners[0].address.socket_address;
     expect(listener).toEqual({ address: '0.0.0.0', port_value: 10000 });
   });
