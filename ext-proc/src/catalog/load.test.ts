@@ -430,3 +430,18 @@ describe('cache_ttl_seconds', () => {
     expect(catalogError(text).message).toMatch(/models\[0\] \(id: small\): cache_ttl_seconds/);
   });
 });
+
+describe('fallbacks', () => {
+  const withFallbacks = (list: string) => VALID.replace('    tier: economy\n', `    tier: economy\n    fallbacks: ${list}\n`);
+
+  it('resolves aliases to ids', () => {
+    const c = parseCatalog(withFallbacks('[big]'), SRC);
+    expect(c.find('small')!.fallbacks).toEqual(['big']);
+  });
+
+  it('rejects unknown models, the model itself and repeats, naming the entry', () => {
+    expect(catalogError(withFallbacks('[nope]')).message).toContain('models[0] (id: small): fallbacks[0]: unknown model "nope" in fallbacks');
+    expect(catalogError(withFallbacks('[tiny]')).message).toContain('a model cannot be its own fallback');
+    expect(catalogError(withFallbacks('[big, big]')).message).toContain('"big" is listed twice in fallbacks');
+  });
+});
