@@ -11,6 +11,12 @@ export interface UpstreamCluster {
   port: number;
   /** TLS with SNI = host (real providers); plain HTTP for loopback simulators and local pools. */
   tls: boolean;
+  /**
+   * A GPU pool: every endpoint (IP literals), picked per request by the processor through Envoy's
+   * override-host load balancer (header x-gateway-destination-endpoint, `ip:port[,ip:port...]`,
+   * later ones for retries); least-request when the header is absent.
+   */
+  pool?: Array<{ host: string; port: number }>;
 }
 
 /** One endpoint of a fallback-chain cluster: the backend serving one chain member. */
@@ -118,6 +124,7 @@ function accessLog(dest: string) {
 }
 
 export function cluster(c: UpstreamCluster, http2 = false, more: Array<{ host: string; port: number }> = []): Record<string, unknown> {
+  if (c.pool) return poolCluster(c);
   const out: Record<string, unknown> = {
     name: c.name,
     type: /^[\d.]+$/.test(c.host) ? 'STATIC' : 'STRICT_DNS',
@@ -150,6 +157,51 @@ function downstreamTls(m: NonNullable<BootstrapOptions['downstreamMtls']>): Reco
       common_tls_context: {
         tls_certificates: [{ certificate_chain: { filename: m.certChainPath }, private_key: { filename: m.privateKeyPath } }],
         validation_context: { trusted_ca: { filename: m.clientCaPath } },
+      },
+    },
+  };
+}
+
+export const DESTINATION_HEADER = 'x-gateway-destination-endpoint';
+
+function poolCluster(c: UpstreamCluster): Record<string, unknown> {
+  const endpoints = c.pool!;
+  return {
+    name: c.name,
+    type: 'STATIC',
+    connect_timeout: '2s',
+    load_assignment: {
+      cluster_name: c.name,
+      endpoints: [{ lb_endpoints: endpoints.map((e) => ({ endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } } })) }],
+    },
+    load_balancing_policy: {
+      policies: [
+        {
+          typed_extension_config: {
+            name: 'envoy.load_balancing_policies.override_host',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost',
+              override_host_sources: [{ header: DESTINATION_HEADER }],
+              fallback_policy: {
+                policies: [
+                  {
+                    typed_extension_config: {
+                      name: 'envoy.load_balancing_policies.least_request',
+                      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest' },
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    },
+    typed_extension_protocol_options: {
+      [HTTP_PROTOCOL_OPTIONS]: {
+        '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+        common_http_protocol_options: { idle_timeout: '300s' },
+        explicit_http_config: { http_protocol_options: {} },
       },
     },
   };

@@ -22,6 +22,15 @@ import { ollamaTagsBody } from './providers/ollama/models.js';
 import type { Catalog } from './catalog/load.js';
 import type { FormatId } from './providers/canonical/types.js';
 import { Cooldowns } from './route/cooldown.js';
+import { Affinity } from './route/affinity.js';
+import { Canaries } from './route/canary.js';
+import { LatencyTracker } from './route/latency.js';
+import { loadRoutingConfig, type RoutingConfig } from './route/policy.js';
+import { poolsFromEnv, registerPoolMetrics, type EndpointPool } from './route/pools/index.js';
+import { ProviderQuotas } from './route/provider-quota.js';
+import { Router } from './route/router.js';
+import type { RoutingContext } from './route/routing-context.js';
+import { initClassifier } from './classify/index.js';
 import { credentialsFromEnv, UpstreamResolver } from './route/upstream.js';
 import type { GatewayContext } from './server/exchange.js';
 import { startExtProcServer } from './server/grpc-server.js';
@@ -50,9 +59,15 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   // Keys made with `npm run keys` live in Redis; GATEWAY_KEYS seeds keys that need no Redis.
   const keyDirectory = config.REDIS_URL ? createRedisKeyDirectory({ url: config.REDIS_URL, log }) : undefined;
   if (keys.size === 0 && !keyDirectory) log.warn('GATEWAY_KEYS is empty and REDIS_URL unset: every call will get 401');
-  const tenants = loadTenantPolicies(config.TENANTS_PATH, { mustExist: config.TENANTS_PATH !== undefined, resolveModel: (n) => full.find(n)?.id });
+  const routingConfig = loadRoutingConfig(config.ROUTING_PATH ?? path.join(repoRoot(), 'models', 'routing.yaml'), (n) => full.find(n)?.id, [...full.providers.keys()]);
+  const tenants = loadTenantPolicies(config.TENANTS_PATH, {
+    mustExist: config.TENANTS_PATH !== undefined,
+    resolveModel: (n) => full.find(n)?.id,
+    routingPolicies: [...routingConfig.policies.keys()],
+  });
 
   const metrics = createMetrics();
+  const routing = buildRouting({ config: routingConfig, catalog, env, redisUrl: config.REDIS_URL, log, metrics });
   const store = config.CACHE_TTL_SECONDS > 0 ? openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log }) : undefined;
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   // One instance without Redis: limits are then per process, like the cache (said at start by openStore).
@@ -72,6 +87,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     fullCatalog: full,
     cooldowns: new Cooldowns(),
     fallbackChains: config.FALLBACK_CHAINS,
+    routing,
     resolver: new UpstreamResolver(catalog, credentials),
     modelsListBodies: modelListBodies(catalog),
     metrics,
@@ -110,6 +126,8 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       await keyDirectory?.close();
       await limiter.close();
       await tenantCredentials?.close();
+      await routing.quotas.close();
+      await Promise.all([...routing.pools.values()].map((p) => p.stop()));
     },
   };
 }
@@ -121,5 +139,36 @@ function modelListBodies(catalog: Catalog): Record<FormatId, Buffer> {
     anthropic: anthropicModelsBody(catalog.models),
     gemini: geminiModelsBody(catalog.models),
     ollama: Buffer.from(JSON.stringify(ollamaTagsBody(catalog.models)), 'utf8'),
+  };
+}
+
+/** Pools by the provider they serve: each keyless local provider takes the pool of its enabling variable. */
+const POOL_PROVIDER: Record<string, string> = { ollama: 'ollama', vllm: 'vllm' };
+
+function buildRouting(o: { config: RoutingConfig; catalog: Catalog; env: NodeJS.ProcessEnv; redisUrl: string | undefined; log: Logger; metrics: GatewayMetrics }): RoutingContext {
+  const latency = new LatencyTracker();
+  const quotas = new ProviderQuotas(o.config.providerQuotas, { redisUrl: o.redisUrl, log: o.log });
+  const affinity = new Affinity();
+  const canaries = new Canaries(o.config.canaries, {
+    registry: o.metrics.registry,
+    onRollback: (d) => o.log.warn({ canary: d.canary, reason: d.reason, canaryP95Ms: d.canaryP95Ms, canaryErrorRate: d.canaryErrorRate, stableP95Ms: d.stableP95Ms, samples: d.samples }, 'canary rolled back'),
+  });
+  const pools = new Map<string, EndpointPool>();
+  for (const pool of poolsFromEnv(o.env)) {
+    const provider = POOL_PROVIDER[pool.name];
+    if (!provider || !o.catalog.providers.has(provider)) continue;
+    pool.start();
+    pools.set(provider, pool);
+  }
+  registerPoolMetrics(o.metrics.registry, [...pools.values()]);
+  return {
+    config: o.config,
+    router: new Router(o.catalog, { latency, quotas, affinity }),
+    classifier: initClassifier(),
+    latency,
+    quotas,
+    affinity,
+    canaries,
+    pools,
   };
 }

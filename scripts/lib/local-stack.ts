@@ -12,6 +12,7 @@ import { startOpenAISimulator, type OpenAISimulator, type OpenAISimulatorOptions
 import { startAnthropicSimulator } from '../../simulators/anthropic/server.js';
 import { startGeminiSimulator } from '../../simulators/gemini/server.js';
 import { startOllamaSimulator } from '../../simulators/ollama/server.js';
+import { startVllmSimulator } from '../../simulators/vllm/server.js';
 import { startEnvoy, type EnvoyProcess } from './envoy-process.js';
 import { freePort } from './ports.js';
 
@@ -58,6 +59,11 @@ export interface LocalStackOptions {
    * make one member of a fallback chain fail while the others answer.
    */
   ownSimulators?: Record<string, SimulatorOptions>;
+  /**
+   * Local GPU pools in demo mode: the simulators of each pool's endpoints (default one each),
+   * by provider id (`ollama`, `vllm`), e.g. `{ vllm: [{ maxNumSeqs: 1 }, {}] }`.
+   */
+  pools?: Record<string, Array<SimulatorOptions & Record<string, unknown>>>;
   /** Chain attempts silent for this long move on to the next member (default 30 s). */
   attemptIdleTimeoutMs?: number;
   /** Mesh identity header forwarded to the processor (set IDENTITY_HEADER in env to the same). */
@@ -81,8 +87,10 @@ export interface LocalStack {
   gatewayKeys: string;
   /** The simulator shared by the OpenAI-format providers (demo mode). */
   simulator: OpenAISimulator | undefined;
-  /** Each provider's simulator, by provider id (demo mode). */
+  /** Each provider's simulator, by provider id (demo mode); a pool's first endpoint. */
   simulators: Record<string, ProviderSimulator>;
+  /** Every endpoint's simulator of each local pool, by provider id (demo mode). */
+  poolSimulators: Record<string, ProviderSimulator[]>;
   gateway: Gateway;
   /** All processor replicas (gateway is the first). */
   gateways: Gateway[];
@@ -114,6 +122,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   try {
     let simulator: OpenAISimulator | undefined;
     const simulators: Record<string, ProviderSimulator> = {};
+    const poolSimulators: Record<string, ProviderSimulator[]> = {};
     const env: NodeJS.ProcessEnv = { ...o.env };
     const upstreams: UpstreamCluster[] = [];
     let chains;
@@ -122,6 +131,20 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       cleanups.push(() => simulator!.close());
       const shared = new Map<ProviderFormat, ProviderSimulator>([['openai', simulator]]);
       for (const p of catalog.providers.values()) {
+        if (!p.apiKeyEnv) {
+          // A local pool: one simulator per endpoint, all in the provider's cluster.
+          const sims: ProviderSimulator[] = [];
+          for (const opts of o.pools?.[p.id] ?? [o.ownSimulators?.[p.id] ?? {}]) {
+            const sim = p.id === 'vllm' ? await startVllmSimulator({ loraModules: ['sql-lora'], ...opts }) : await SIMULATORS[p.format](opts);
+            cleanups.push(sim.close.bind(sim));
+            sims.push(sim);
+          }
+          simulators[p.id] = sims[0]!;
+          poolSimulators[p.id] = sims;
+          if (p.enabledEnv) env[p.enabledEnv] = sims.map((x) => x.url).join(',');
+          upstreams.push({ name: p.cluster, host: '127.0.0.1', port: sims[0]!.port, tls: false, pool: sims.map((x) => ({ host: '127.0.0.1', port: x.port })) });
+          continue;
+        }
         const own = o.ownSimulators?.[p.id];
         const apiKey = p.apiKeyEnv ? SIMULATOR_PROVIDER_KEY : undefined;
         let sim = own ? undefined : shared.get(p.format);
@@ -137,7 +160,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       }
       chains = chainClusters(catalog, (p) => ({ host: '127.0.0.1', port: simulators[p.id]!.port, tls: false }));
     } else {
-      for (const p of catalog.providers.values()) upstreams.push({ name: p.cluster, ...realAddress(p, env) });
+      for (const p of catalog.providers.values()) upstreams.push({ name: p.cluster, ...realAddress(p, env), pool: poolAddresses(p, env) });
       chains = chainClusters(catalog, (p) => realAddress(p, env));
     }
     const gatewayKeys = env.GATEWAY_KEYS || `demo:gw-demo-${randomBytes(12).toString('hex')}`;
@@ -189,6 +212,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       gatewayKeys,
       simulator,
       simulators,
+      poolSimulators,
       gateway,
       gateways,
       envoy,
@@ -198,6 +222,18 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     await close();
     throw err;
   }
+}
+
+/** Every endpoint of a keyless local pool (OLLAMA_URLS, VLLM_URLS), as Envoy's override host needs them: IP:port. */
+function poolAddresses(p: Provider, env: NodeJS.ProcessEnv): Array<{ host: string; port: number }> | undefined {
+  const list = p.enabledEnv ? env[p.enabledEnv] : undefined;
+  if (!list) return undefined;
+  return list.split(',').map((raw) => {
+    const u = new URL(raw.trim());
+    const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname;
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(host)) throw new Error(`${p.enabledEnv}: ${raw} must name an IP address (Envoy picks pool endpoints by IP:port)`);
+    return { host, port: Number(u.port) || 80 };
+  });
 }
 
 /** A keyless local backend's address comes from its enabling variable (the first of OLLAMA_URLS). */

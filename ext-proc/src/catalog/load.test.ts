@@ -9,7 +9,7 @@ describe('models/catalog.yaml', () => {
   const catalog = loadCatalog(CATALOG_PATH);
 
   it('loads the providers of every wire format and a reasonable number of models', () => {
-    expect([...catalog.providers.keys()].sort()).toEqual(['anthropic', 'deepseek', 'gemini', 'groq', 'ollama', 'openai', 'openrouter']);
+    expect([...catalog.providers.keys()].sort()).toEqual(['anthropic', 'deepseek', 'gemini', 'groq', 'ollama', 'openai', 'openrouter', 'vllm']);
     expect(new Set([...catalog.providers.values()].map((p) => p.format))).toEqual(new Set(['openai', 'anthropic', 'gemini', 'ollama']));
     expect(catalog.models.length).toBeGreaterThanOrEqual(15);
     expect(catalog.models.length).toBeLessThanOrEqual(30);

@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   CACHE_MAX_ENTRY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   /** Size of the in-process store used when REDIS_URL is unset. */
   CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Routing policies, provider quotas and canaries (default models/routing.yaml). */
+  ROUTING_PATH: z.string().optional(),
   /** Tenant policies (limits, model allow-lists, cache); see models/tenants.example.yaml. */
   TENANTS_PATH: z.string().optional(),
   /** When the limiter's Redis is down: refuse calls with 503 (default) or let them through. */

@@ -18,6 +18,10 @@ export interface GatewayMetrics {
   cacheSavedUsd: Counter<'tenant' | 'gen_ai_request_model'>;
   cacheWrites: Counter<'tenant' | 'gen_ai_request_model' | 'result'>;
   limitRejections: Counter<'tenant' | 'limit' | 'scope'>;
+  /** Calls the router sent to another model than the one named ('auto' included). */
+  reroutes: Counter<'tenant' | 'requested_model' | 'chosen_model'>;
+  /** What routed calls cost less than the policy's premium baseline would have, for the same usage. */
+  routingSavedUsd: Counter<'tenant'>;
   /** One per fallback-chain attempt, by the member tried and what it answered. */
   upstreamAttempts: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'status_code'>;
 }
@@ -94,6 +98,18 @@ export function createMetrics(): GatewayMetrics {
       name: 'llm_gateway_limit_rejections_total',
       help: 'Calls refused by a rate limit or budget (limit = rpm, tpm, usd_per_day, usd_per_month; unavailable = limiter store down).',
       labelNames: ['tenant', 'limit', 'scope'],
+      registers: [registry],
+    }),
+    reroutes: new Counter({
+      name: 'llm_gateway_reroutes_total',
+      help: 'Calls the router sent to another model than the one requested (requested_model "auto" included).',
+      labelNames: ['tenant', 'requested_model', 'chosen_model'],
+      registers: [registry],
+    }),
+    routingSavedUsd: new Counter({
+      name: 'llm_gateway_routing_saved_usd_total',
+      help: "USD routed calls cost less than their policy's premium baseline model would have for the same tokens.",
+      labelNames: ['tenant'],
       registers: [registry],
     }),
     upstreamAttempts: new Counter({

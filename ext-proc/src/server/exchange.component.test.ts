@@ -404,6 +404,7 @@ describe('non-stream chat completion', () => {
       'x-gateway-model': 'gpt-4o-mini',
       'x-gateway-provider': 'openai',
       'x-gateway-attempts': '1',
+      'x-gateway-route-reason': 'explicit',
     });
     expect([...(rhc.header_mutation?.remove_headers ?? [])].sort()).toEqual(
       ['openai-organization', 'openai-project', 'set-cookie', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-requests'].sort(),

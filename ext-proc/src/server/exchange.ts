@@ -27,6 +27,11 @@ import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js
 import { chainClusterName, chainOf, maskOf, ROUTE_CONTEXT_KEY, type Chain } from '../route/chains.js';
 import type { Cooldowns } from '../route/cooldown.js';
 import { encodeRouteContext } from '../route/route-context.js';
+import { conversationKey } from '../route/affinity.js';
+import type { Variant } from '../route/canary.js';
+import { AUTO_MODEL } from '../route/router.js';
+import { DESTINATION_HEADER, LOCAL_ONLY_HEADER, type RoutingContext } from '../route/routing-context.js';
+import { classifyRequestOf } from '../classify/from-canonical.js';
 import { modelObject } from '../providers/openai/models.js';
 import { OpenAIStreamTap } from '../providers/openai/stream.js';
 import { fromOpenAIUsage } from '../providers/openai/usage.js';
@@ -56,6 +61,7 @@ export interface GatewayContext {
   cooldowns: Cooldowns;
   /** Envoy has the chain clusters and the per-attempt filter (FALLBACK_CHAINS). */
   fallbackChains: boolean;
+  routing: RoutingContext;
   resolver: UpstreamResolver;
   /** Each API's model-list body, serialised once. */
   modelsListBodies: Readonly<Record<FormatId, Buffer>>;
@@ -124,6 +130,13 @@ export class Exchange {
   private translator: AnswerTranslator | undefined;
   /** The call goes down a fallback chain; an upstream-level processor translates each attempt. */
   private chain: { head: Model; mask: number; size: number } | undefined;
+  /** The caller asked (x-gateway-local-only) that the request stay on local backends. */
+  private localOnlyAsked = false;
+  /** The router's explanation, for the x-gateway-tier/-domain/-route-reason headers. */
+  private decision: { tier?: string; domain?: string; reason: string; baseline?: Model } | undefined;
+  private canary: { name: string; variant: Variant } | undefined;
+  /** Ends the pool's in-flight count for the endpoint this call went to. */
+  private poolDone: ((outcome: { status: number; busy?: boolean }) => void) | undefined;
   private status = 0;
   private firstChunkSeen = false;
   private finished = false;
@@ -238,6 +251,7 @@ export class Exchange {
     // Callers must never choose internal routing headers, and their gateway key stops here.
     const remove = ['authorization', 'x-api-key', 'x-goog-api-key', ...CALLER_ENVOY_HEADERS];
     for (const name of Object.keys(h)) if (name.startsWith('x-gateway-')) remove.push(name);
+    this.localOnlyAsked = /^(1|true|yes)$/i.test(h[LOCAL_ONLY_HEADER] ?? '');
     // The mesh identity is for the gateway, not for a provider outside the mesh.
     if (this.ctx.identity) remove.push(this.ctx.identity.header);
     return continueRequestHeaders({ remove });
@@ -259,8 +273,7 @@ export class Exchange {
     const endpoint = this.endpoint as Extract<Endpoint, { op: 'chat' }>;
     const chat = this.caller.parseRequest(parsed, { pathModel: endpoint.model, stream: endpoint.stream });
     this.callerModel = chat.model;
-    let model = this.ctx.resolver.model(chat.model);
-    this.checkModelAllowed(model);
+    let model = this.chooseModel(chat);
     const chain = this.ctx.fallbackChains ? chainOf(this.ctx.fullCatalog, model) : undefined;
     if (chain) {
       const members = this.planChain(chain, chat);
@@ -296,6 +309,53 @@ export class Exchange {
       }
     }
     return this.admitAndForward(raw.length, parsed, chat, model);
+  }
+
+  /**
+   * The model this call goes to: the one named, unless the tenant's routing policy lets the
+   * router choose (`model: "auto"`, a policy that reroutes explicit models, or a local-only
+   * demand), then a canary may take it. Classification (~0.05 ms) runs only when routing needs it.
+   */
+  private chooseModel(chat: CanonicalRequest): Model {
+    const routing = this.ctx.routing;
+    const policy = routing.config.policies.get(this.policy?.routingPolicy ?? 'default')!;
+    const localOnly = policy.localOnly || this.policy?.localOnly === true || this.localOnlyAsked;
+    const auto = chat.model === AUTO_MODEL;
+    const requested = auto ? undefined : this.ctx.resolver.model(chat.model);
+    let model: Model;
+    if (auto || policy.rerouteExplicit || localOnly) {
+      const c = routing.classifier.classify(classifyRequestOf(chat));
+      const d = routing.router.route({
+        requested: chat.model,
+        requestedModel: requested,
+        policy,
+        classification: c,
+        maxOutputTokens: chat.maxTokens,
+        localOnly,
+        usable: (m) => this.ctx.catalog.find(m.id) === m && this.isAllowed(m) && !this.ctx.cooldowns.cooling(m.id),
+        affinityKey: conversationKey(this.principal!.tenant, chat),
+      });
+      model = d.model;
+      const baseline = policy.premiumBaseline ? this.ctx.fullCatalog.find(policy.premiumBaseline) : undefined;
+      this.decision = { tier: c.tier, domain: c.domain, reason: d.reason, baseline };
+      if (model.id !== chat.model) this.ctx.metrics.reroutes.inc({ tenant: this.principal!.tenant, requested_model: chat.model, chosen_model: model.id });
+    } else {
+      model = requested!;
+      this.decision = { reason: 'explicit' };
+    }
+    this.checkModelAllowed(model);
+    const c = routing.canaries.route(this.principal!.tenant, model.id);
+    if (c.canary) {
+      this.canary = { name: c.canary, variant: c.variant };
+      const canaryModel = c.variant === 'canary' ? this.ctx.catalog.find(c.model) : undefined;
+      if (canaryModel && this.isAllowed(canaryModel)) {
+        model = canaryModel;
+        this.decision.reason += `+canary:${c.canary}`;
+      } else if (c.variant === 'canary') {
+        this.canary = undefined; // not servable here: leave the canary out of this call
+      }
+    }
+    return model;
   }
 
   /**
@@ -406,10 +466,30 @@ export class Exchange {
     ];
     if (body) set.push(setHeader('content-length', String(body.length)));
     if (this.translating) set.push(setHeader('content-type', 'application/json'));
+    set.push(...this.poolHeaders(model, chat));
+    this.ctx.routing.quotas.recordRequest(model.provider.id);
     // The gateway reads every answer (usage, translation): it must not arrive compressed.
     const remove = ['accept-encoding'];
     if (this.translating) for (const name of CALLER_ONLY_HEADERS) if (!call.headers.some(([k]) => k === name)) remove.push(name);
     return continueRequestBody({ set, remove, body, clearRouteCache: true });
+  }
+
+  /**
+   * A pool model: the pool picks the endpoints (least loaded, adapter already loaded, the
+   * conversation's endpoint) and Envoy's override-host load balancer takes them in that order,
+   * the later ones on retry.
+   */
+  private poolHeaders(model: Model, chat: CanonicalRequest) {
+    const pool = this.ctx.routing.pools.get(model.provider.id);
+    if (!pool) return [];
+    const pick = pool.pick({ model: model.upstreamId, affinityKey: conversationKey(this.principal!.tenant, chat) });
+    if (pick.endpoints.length === 0) return [];
+    this.poolDone = pool.begin(pick.endpoints[0]!);
+    const retries = Math.min(pick.endpoints.length - 1, 2);
+    return [
+      setHeader(DESTINATION_HEADER, pick.endpoints.slice(0, retries + 1).join(',')),
+      ...(retries > 0 ? [setHeader('x-envoy-retry-on', 'connect-failure,reset,retriable-status-codes'), setHeader('x-envoy-retriable-status-codes', '503'), setHeader('x-envoy-max-retries', String(retries))] : []),
+    ];
   }
 
   /**
@@ -628,6 +708,7 @@ export class Exchange {
         this.ctx.log.warn({ rid: this.rid, err: err instanceof Error ? err.message : String(err) }, 'limit reconcile failed');
       });
     }
+    this.routingOutcome(usage, usd, seconds, aborted);
     if (usage && usd !== undefined) {
       m.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input', gen_ai_operation_name: OPERATION }, usage.inputTokens);
       m.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output', gen_ai_operation_name: OPERATION }, usage.outputTokens);
@@ -651,6 +732,22 @@ export class Exchange {
       'llm call',
     );
     return usd;
+  }
+
+  /** What routing learns from a finished call: latency, provider quota, canary health, pool load, savings. */
+  private routingOutcome(usage: Usage | undefined, usd: number | undefined, seconds: number, aborted: boolean): void {
+    const routing = this.ctx.routing;
+    const model = this.target!.model;
+    const ok = !aborted && this.status > 0 && this.status < 400;
+    if (ok) routing.latency.observe(model.id, seconds);
+    if (usage) routing.quotas.recordTokens(model.provider.id, usage.inputTokens + usage.outputTokens);
+    if (this.canary) routing.canaries.record(this.canary.name, this.canary.variant, seconds * 1000, ok);
+    this.poolDone?.({ status: this.status, busy: this.status === 503 });
+    this.poolDone = undefined;
+    const baseline = this.decision?.baseline;
+    if (usage && usd !== undefined && baseline && baseline !== model) {
+      this.ctx.metrics.routingSavedUsd.inc({ tenant: this.principal?.tenant ?? 'unknown' }, Math.max(0, costUsd(usage, baseline.pricing) - usd));
+    }
   }
 
   private metadata(usage: Usage | undefined, usd: number | undefined, extra: Record<string, Plain> = {}) {
@@ -684,8 +781,18 @@ export class Exchange {
     if (this.target) set.push(setHeader('x-gateway-model', this.target.model.id), setHeader('x-gateway-provider', this.target.provider.id));
     // A chained call's attempt count comes from the attempt that answered.
     if (!this.chain) set.push(setHeader('x-gateway-attempts', '1'));
+    set.push(...this.decisionHeaders().map(([k, v]) => setHeader(k, v)));
     for (const [k, v] of this.quota) set.push(setHeader(k, v));
     return set;
+  }
+
+  private decisionHeaders(): Array<[string, string]> {
+    const d = this.decision;
+    if (!d) return [];
+    const out: Array<[string, string]> = [['x-gateway-route-reason', d.reason]];
+    if (d.tier) out.push(['x-gateway-tier', d.tier]);
+    if (d.domain) out.push(['x-gateway-domain', d.domain]);
+    return out;
   }
 
   private elapsedSeconds(): number {
@@ -720,6 +827,7 @@ export class Exchange {
       ['x-gateway-cache', 'bypass'],
     ];
     if (this.target) headers.push(['x-gateway-model', this.target.model.id], ['x-gateway-provider', this.target.provider.id]);
+    headers.push(...this.decisionHeaders());
     if (gwErr.opts.retryAfterSeconds !== undefined) headers.push(['retry-after', String(gwErr.opts.retryAfterSeconds)]);
     const meta = toStruct({ [METADATA_NAMESPACE]: { request_id: this.rid, tenant: this.principal?.tenant, error: gwErr.opts.code ?? gwErr.kind } });
     return immediate(gwErr.status, this.caller.renderError(gwErr), headers, `llm_gateway_${gwErr.kind}`, meta);

@@ -40,6 +40,10 @@ export interface TenantPolicy {
    * tenant without a gateway key, read from the IDENTITY_HEADER the mesh sets.
    */
   identities?: readonly string[];
+  /** Name of the routing policy in ROUTING_PATH (default: `default`). */
+  routingPolicy?: string;
+  /** Every request of this tenant stays on local (on-prem) backends. */
+  localOnly?: boolean;
 }
 
 export interface TenantPolicyOptions {
@@ -49,6 +53,8 @@ export interface TenantPolicyOptions {
    * model's id (so the request path compares the resolved model's id).
    */
   resolveModel?: (name: string) => string | undefined;
+  /** Names of the routing policies; given, a tenant naming another one is an error. */
+  routingPolicies?: readonly string[];
 }
 
 /** One validation problem, already located in the source file (a line of TenantPolicyError.message). */
@@ -94,6 +100,8 @@ const TenantSchema = z.strictObject({
   models: ModelListSchema.optional(),
   cache: CacheSchema.optional(),
   identities: z.array(z.string().min(1).regex(/^\S+$/, 'an identity must not contain whitespace')).min(1).optional(),
+  routing_policy: z.string().min(1).optional(),
+  local_only: z.boolean().optional(),
 });
 
 const TenantNameSchema = z.string().regex(TENANT_NAME_RE, 'tenant names may only use letters, digits, _ . - (max 64)');
@@ -194,6 +202,13 @@ function buildTenant(tenant: string, t: RawTenant, r: YamlSource, options: Tenan
   }
 
   if (t.identities) policy.identities = Object.freeze([...t.identities]);
+  if (t.routing_policy !== undefined) {
+    if (options.routingPolicies && !options.routingPolicies.includes(t.routing_policy)) {
+      r.addAtPath([...base, 'routing_policy'], `unknown routing policy "${t.routing_policy}" (known: ${options.routingPolicies.join(', ')})`);
+    }
+    policy.routingPolicy = t.routing_policy;
+  }
+  if (t.local_only !== undefined) policy.localOnly = t.local_only;
 
   if (t.cache) {
     const cache: { enabled: boolean; ttlSeconds?: number } = { enabled: t.cache.enabled };

@@ -1,0 +1,85 @@
+import { hash32 } from './hrw.js';
+import { learnCapacity, type Capacity } from './score.js';
+import type { VllmLoad } from './vllm-metrics.js';
+
+/**
+ * One endpoint of a pool: what this process has sent it, and what its server last said about
+ * itself.
+ *
+ * In-flight requests carry the scrape generation they began in. A scrape starting opens a new
+ * generation, so when it succeeds, the requests of older generations are in the numbers it read
+ * and the ones of its own generation or later are not: those are `unseen`, and the picker adds
+ * them to the server's own count so that a burst between two scrapes spreads instead of piling
+ * onto whichever endpoint looked idlest.
+ */
+export class Member {
+  readonly seed: number;
+  inFlight = 0;
+  unseen = 0;
+  private gen = 0;
+  private seenGen = 0;
+  /** In-flight requests per generation; a handful of entries (request duration / poll period). */
+  private readonly byGen = new Map<number, number>();
+
+  load: VllmLoad | undefined;
+  lastOkAt: number | undefined;
+  /** Consecutive failed scrapes. */
+  failures = 0;
+  capacity: Capacity;
+  /** Answered "busy" (503): ordered last until then (ms since epoch; 0 = never). */
+  fullUntil = 0;
+  scraping: Promise<void> | undefined;
+  /** Picks that chose this endpoint first, per reason index. */
+  readonly picks: number[];
+
+  constructor(
+    readonly key: string,
+    readonly metricsUrl: string,
+    slots: number,
+    confirmed: boolean,
+    reasons: number,
+  ) {
+    this.seed = hash32(key);
+    this.capacity = { slots, confirmed, queued: false };
+    this.picks = new Array<number>(reasons).fill(0);
+  }
+
+  begin(): number {
+    this.inFlight++;
+    this.unseen++;
+    this.byGen.set(this.gen, (this.byGen.get(this.gen) ?? 0) + 1);
+    return this.gen;
+  }
+
+  end(gen: number): void {
+    this.inFlight--;
+    if (gen >= this.seenGen) this.unseen--;
+    const left = (this.byGen.get(gen) ?? 1) - 1;
+    if (left > 0) this.byGen.set(gen, left);
+    else this.byGen.delete(gen);
+  }
+
+  /** Marks the start of a scrape; returns its generation, to hand back to `scraped`. */
+  scrapeStarting(): number {
+    return ++this.gen;
+  }
+
+  scraped(gen: number, load: VllmLoad, now: number): void {
+    this.load = load;
+    this.lastOkAt = now;
+    this.failures = 0;
+    this.capacity = learnCapacity(this.capacity, load.running, load.waiting);
+    this.seenGen = gen;
+    let unseen = 0;
+    for (const [g, n] of this.byGen) if (g >= gen) unseen += n;
+    this.unseen = unseen;
+  }
+
+  scrapeFailed(): void {
+    this.failures++;
+  }
+
+  fresh(now: number, staleAfterMs: number): boolean {
+    return this.lastOkAt !== undefined && now - this.lastOkAt <= staleAfterMs;
+  }
+}
