@@ -149,10 +149,8 @@ function buildRouting(o: { config: RoutingConfig; catalog: Catalog; env: NodeJS.
   const latency = new LatencyTracker();
   const quotas = new ProviderQuotas(o.config.providerQuotas, { redisUrl: o.redisUrl, log: o.log });
   const affinity = new Affinity();
-  const canaries = new Canaries(o.config.canaries, {
-    registry: o.metrics.registry,
-    onRollback: (d) => o.log.warn({ canary: d.canary, reason: d.reason, canaryP95Ms: d.canaryP95Ms, canaryErrorRate: d.canaryErrorRate, stableP95Ms: d.stableP95Ms, samples: d.samples }, 'canary rolled back'),
-  });
+  // The canaries log their rollbacks themselves (warn, "canary rolled back", with the figures).
+  const canaries = new Canaries(o.config.canaries, { registry: o.metrics.registry, log: o.log.child({ component: 'canary' }) });
   const pools = new Map<string, EndpointPool>();
   for (const pool of poolsFromEnv(o.env)) {
     const provider = POOL_PROVIDER[pool.name];

@@ -14,6 +14,7 @@ import { MODEL_NAME_RE } from '../catalog/schema.js';
 import { YamlSource, YamlSourceError } from '../config/yaml-source.js';
 import type { IssueWording } from '../config/yaml-source.js';
 import { CanaryConfigSchema, type CanaryConfig } from './canary.js';
+import { canaryConflicts } from './canary-config.js';
 
 const ModelName = z.string().regex(MODEL_NAME_RE, 'model name must not be empty or contain whitespace');
 const ModelList = z.array(ModelName).min(1, 'list at least one model');
@@ -137,6 +138,7 @@ export function parseRoutingConfig(text: string, source: string, resolveModel: (
     }
     canaries.push({ ...r.data, stable: model(r.data.stable, ['canaries', i, 'stable']), canary: model(r.data.canary, ['canaries', i, 'canary']) });
   });
+  for (const c of canaryConflicts(canaries)) yaml.addAtPath(['canaries', c.index, c.field], c.message);
   yaml.throwIfAny();
   return { policies, providerQuotas, canaries };
 }
