@@ -64,7 +64,7 @@ describe('tenant policies: valid files', () => {
   it('the shipped example is valid against the real catalog', () => {
     const catalog = loadCatalog(CATALOG);
     const p = loadTenantPolicies(EXAMPLE, { resolveModel: (n) => catalog.find(n)?.id, mustExist: true });
-    expect([...p.keys()]).toEqual(['acme', 'globex', 'initech']);
+    expect([...p.keys()]).toEqual(['acme', 'globex', 'initech', 'hospital']);
     expect(p.get('globex')?.cache).toEqual({ enabled: false });
   });
 
