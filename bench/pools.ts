@@ -9,7 +9,7 @@
  *                                             [--seed <n>] [--tokens <n>]
  *
  * Prints p50/p90 end-to-end latency and TTFT per load and policy, and writes the run to
- * bench/results/pools-<timestamp>.json. See bench/README.md ("GPU pool picker").
+ * bench/results/pools-<timestamp>.json. See bench/pools/README.md.
  */
 import http from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,25 +21,37 @@ import { EndpointPool } from '../ext-proc/src/route/pools/index.js';
 import type { VllmSimulatorOptions } from '../simulators/vllm/server.js';
 import { killAllSync, spawnTracked, stopAll } from './lib/procs.js';
 import { poissonArrivals } from './pools/arrivals.js';
+import { measurePickCost, type PickCost } from './pools/pick-cost.js';
 import { streamCall, type CallResult } from './pools/stream-call.js';
 
 const MODEL = 'bench-base';
 const CHAT_PATH = '/v1/chat/completions';
+/** About 4,000 characters (~1,000 prompt tokens): long enough for prefill speed to show in TTFT. */
+const PROMPT = Array.from(
+  { length: 15 },
+  (_, i) =>
+    `Part ${i + 1}. A regional distributor of agricultural spare parts takes orders by phone, email and a web form, ` +
+    'keeps stock in a spreadsheet updated nightly, and corrects about one order in twenty after shipping. ' +
+    'Explain what goes wrong and what to change first.',
+).join(' ');
 
 /**
  * Two fast endpoints and one small, slow one (an older GPU): the case where the choice matters.
- * Capacities with the default 32-token answers (service ≈ latency + prefill + 31 tokens):
- * fast ≈ 8 / 0.69 s ≈ 11.6 req/s each, slow ≈ 3 / 1.8 s ≈ 1.7 req/s; 27 req/s in all, so 16 req/s
- * is about 60% of the pool, and 1.8x what round-robin's third is for the slow endpoint at 8 req/s.
+ * With a ~1,000-token prompt and 32-token answers a request is served in about
+ * 20 + 200 + 31 x 20 = 840 ms on a fast endpoint (7 at once: 8.3 req/s each) and
+ * 40 + 670 + 31 x 50 = 2,260 ms on the slow one (3 at once: 1.3 req/s); 18 req/s in all.
+ * Round-robin gives the slow endpoint a third of the load, more than it can serve from 4 req/s
+ * on; 16 req/s is 96% of what the fast pair can serve, so queues form there now and then.
  */
 const SIMS: Array<{ label: string } & VllmSimulatorOptions> = [
-  { label: 'fast-a', model: MODEL, maxNumSeqs: 8, tokensPerSecond: 50, prefillTokensPerSecond: 5000, latencyMs: 20 },
-  { label: 'fast-b', model: MODEL, maxNumSeqs: 8, tokensPerSecond: 50, prefillTokensPerSecond: 5000, latencyMs: 20 },
+  { label: 'fast-a', model: MODEL, maxNumSeqs: 7, tokensPerSecond: 50, prefillTokensPerSecond: 5000, latencyMs: 20 },
+  { label: 'fast-b', model: MODEL, maxNumSeqs: 7, tokensPerSecond: 50, prefillTokensPerSecond: 5000, latencyMs: 20 },
   { label: 'slow', model: MODEL, maxNumSeqs: 3, tokensPerSecond: 20, prefillTokensPerSecond: 1500, latencyMs: 40 },
 ];
 
-type Policy = 'picker' | 'round-robin';
-const POLICIES: readonly Policy[] = ['picker', 'round-robin'];
+/** `picker:queues` is the picker without its service-time weighing: queues, batch and KV cache only. */
+type Policy = 'picker' | 'picker:queues' | 'round-robin';
+const POLICIES: readonly Policy[] = ['picker', 'picker:queues', 'round-robin'];
 
 interface Options {
   loads: number[];
@@ -71,7 +83,7 @@ function options(): Options {
         '  --loads <list>      offered rates, requests/s (default 2,4,8,16)',
         '  --duration <s>      seconds of arrivals per load and policy (default 8; --quick: 4)',
         '  --quick             4 s per load',
-        '  --policies <list>   picker,round-robin (default both)',
+        '  --policies <list>   picker,picker:queues,round-robin (default all three)',
         '  --poll-ms <ms>      the picker\'s /metrics period (default 1000)',
         '  --seed <n>          arrival sequence seed (default 7)',
         '  --tokens <n>        answer length in tokens (default 32)',
@@ -253,10 +265,18 @@ async function main(): Promise<void> {
   const started = new Date();
   const log = (s: string) => process.stderr.write(`${s}\n`);
 
+  const pickCost: PickCost[] = [];
+  for (const n of [3, 16]) for (const affinity of [false, true]) pickCost.push(await measurePickCost(n, affinity));
+  log(`pick + begin + end: ${pickCost.map((c) => `${c.us} µs (${c.endpoints} endpoints${c.affinity ? ', affinity + adapter' : ''})`).join(', ')}`);
+
   const urls = await startSims(root);
-  const pool = new EndpointPool({ name: 'bench', kind: 'vllm', endpoints: urls.map((url) => ({ url })), pollIntervalMs: o.pollMs });
+  const endpoints = urls.map((url) => ({ url }));
+  // Each picker keeps its own view, as a processor would; both poll the whole run.
+  const pool = new EndpointPool({ name: 'bench', kind: 'vllm', endpoints, pollIntervalMs: o.pollMs });
+  const queuesOnly = new EndpointPool({ name: 'bench-queues', kind: 'vllm', endpoints, pollIntervalMs: o.pollMs, weighServiceTime: false });
   const labels = new Map(pool.endpoints.map((e, i) => [e, SIMS[i]!.label]));
   pool.start();
+  queuesOnly.start();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const body = Buffer.from(
     JSON.stringify({
@@ -264,7 +284,7 @@ async function main(): Promise<void> {
       stream: true,
       messages: [
         { role: 'system', content: 'You are terse.' },
-        { role: 'user', content: `Summarise the trade-offs of batching requests on a GPU inference server. [sim:tokens=${o.tokens}]` },
+        { role: 'user', content: `${PROMPT} [sim:tokens=${o.tokens}]` },
       ],
     }),
   );
@@ -278,7 +298,7 @@ async function main(): Promise<void> {
   for (const load of o.loads) {
     const arrivals = poissonArrivals(load, o.durationS, o.seed + load * 1000);
     for (const policy of o.policies) {
-      const route = policy === 'picker' ? pickerRoute(pool) : roundRobin(pool.endpoints);
+      const route = policy === 'picker' ? pickerRoute(pool) : policy === 'picker:queues' ? pickerRoute(queuesOnly) : roundRobin(pool.endpoints);
       const t = performance.now();
       const samples = await runLoad(route, agent, body, arrivals, o.timeoutMs);
       const s = summarise(load, policy, samples, labels);
@@ -288,17 +308,18 @@ async function main(): Promise<void> {
     }
   }
   agent.destroy();
-  await pool.stop();
+  await Promise.all([pool.stop(), queuesOnly.stop()]);
 
   const text = table(rows);
-  process.stdout.write(`\nGPU pool picker vs round-robin, ${o.durationS} s of Poisson arrivals per load, ${o.tokens}-token streamed answers (ms from scheduled arrival)\n\n${text}\n`);
+  process.stdout.write(`\nGPU pool policies, ${o.durationS} s of Poisson arrivals per load, ${o.tokens}-token streamed answers (ms from scheduled arrival)\n\n${text}\n`);
+  process.stdout.write(`\npick + begin + end, per request: ${pickCost.map((c) => `${c.us} µs with ${c.endpoints} endpoints${c.affinity ? ' (affinity key, adapter model)' : ''}`).join('; ')}\n`);
   const dir = path.join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   const file = path.join(dir, `pools-${stamp}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ benchmark: 'pools', timestamp: started.toISOString(), finishedAt: new Date().toISOString(), node: process.version, options: o, simulators: SIMS.map((s, i) => ({ ...s, url: urls[i] })), results: rows }, null, 2) + '\n',
+    JSON.stringify({ benchmark: 'pools', timestamp: started.toISOString(), finishedAt: new Date().toISOString(), node: process.version, options: o, simulators: SIMS.map((s, i) => ({ ...s, url: urls[i] })), pickCost, results: rows }, null, 2) + '\n',
   );
   log(`results: ${path.relative(root, file)}`);
 }

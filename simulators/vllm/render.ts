@@ -15,7 +15,6 @@ export interface VllmErrorBody {
 
 /** vLLM names error types after the HTTP status: 404 NotFoundError, 503 ServiceUnavailableError. */
 export function errorType(status: number): string {
-  if (status === 400) return 'BadRequestError';
   const phrase = STATUS_CODES[status] ?? 'Unknown';
   return phrase.replace(/[^A-Za-z]/g, '').replace(/Error$/, '') + 'Error';
 }

@@ -263,6 +263,7 @@ describe('vLLM simulator: scheduling', () => {
       'running=1 waiting=1 in /metrics',
     );
     expect(sample(seen, 'vllm:kv_cache_usage_perc', labels)).toBeGreaterThan(0);
+    expect(seen).not.toContain('vllm:lora_requests_info');
     await Promise.all([a, b]);
     const after = await scrape(sim);
     expect(sample(after, 'vllm:num_requests_running', labels)).toBe(0);

@@ -2,6 +2,9 @@ import { hash32 } from './hrw.js';
 import { learnCapacity, type Capacity } from './score.js';
 import type { VllmLoad } from './vllm-metrics.js';
 
+/** Weight of one finished request in the service-time average (about the last 10 count). */
+const SERVICE_WEIGHT = 0.1;
+
 /**
  * One endpoint of a pool: what this process has sent it, and what its server last said about
  * itself.
@@ -22,6 +25,11 @@ export class Member {
   private readonly byGen = new Map<number, number>();
 
   load: VllmLoad | undefined;
+  /**
+   * Seconds a request spends being served here, queue excluded: a moving average over the
+   * requests that finished between scrapes. Undefined until some have.
+   */
+  serviceSeconds: number | undefined;
   lastOkAt: number | undefined;
   /** Consecutive failed scrapes. */
   failures = 0;
@@ -65,6 +73,7 @@ export class Member {
   }
 
   scraped(gen: number, load: VllmLoad, now: number): void {
+    this.learnServiceTime(this.load, load);
     this.load = load;
     this.lastOkAt = now;
     this.failures = 0;
@@ -73,6 +82,20 @@ export class Member {
     let unseen = 0;
     for (const [g, n] of this.byGen) if (g >= gen) unseen += n;
     this.unseen = unseen;
+  }
+
+  private learnServiceTime(before: VllmLoad | undefined, after: VllmLoad): void {
+    if (!before?.e2e || !after.e2e) return;
+    const finished = after.e2e.count - before.e2e.count;
+    const e2e = after.e2e.sum - before.e2e.sum;
+    // Nothing finished, or the counters went back (a restarted server): nothing to learn.
+    if (!(finished > 0) || !(e2e >= 0)) return;
+    let queued = before.queue && after.queue ? after.queue.sum - before.queue.sum : 0;
+    if (!(queued >= 0) || queued > e2e) queued = 0;
+    const sample = (e2e - queued) / finished;
+    // Each finished request weighs SERVICE_WEIGHT, so a scrape that saw many moves it further.
+    const w = 1 - (1 - SERVICE_WEIGHT) ** finished;
+    this.serviceSeconds = this.serviceSeconds === undefined ? sample : this.serviceSeconds + w * (sample - this.serviceSeconds);
   }
 
   scrapeFailed(): void {

@@ -38,6 +38,7 @@ export function registerPoolMetrics(registry: Registry | undefined, pools: reado
   gauge('llm_gateway_pool_kv_cache_usage', "The endpoint's KV-cache usage, 0 to 1, while its metrics are fresh.", (s) =>
     s.fresh ? s.kvCacheUsage : undefined,
   );
+  gauge('llm_gateway_pool_service_seconds', 'Mean seconds a recent request was served by the endpoint, queue excluded (vLLM pools).', (s) => s.serviceSeconds);
   gauge('llm_gateway_pool_metrics_fresh', "1 while the endpoint's last good /metrics scrape is recent enough to pick by (vLLM pools only).", (s, p) =>
     p.kind === 'vllm' ? (s.fresh ? 1 : 0) : undefined,
   );

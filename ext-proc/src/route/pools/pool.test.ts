@@ -10,11 +10,15 @@ interface Load {
   waiting?: number;
   kv?: number;
   adapters?: string[];
+  /** Finished requests so far and their total seconds (vllm:e2e_request_latency_seconds). */
+  finished?: [count: number, seconds: number];
 }
 
 /** A vLLM /metrics page as the server writes it. */
-function page({ running = 0, waiting = 0, kv = 0, adapters = [] }: Load): string {
+function page({ running = 0, waiting = 0, kv = 0, adapters = [], finished = [0, 0] }: Load): string {
   return [
+    `vllm:e2e_request_latency_seconds_count{engine="0",model_name="base"} ${finished[0]}`,
+    `vllm:e2e_request_latency_seconds_sum{engine="0",model_name="base"} ${finished[1]}`,
     '# TYPE vllm:num_requests_running gauge',
     `vllm:num_requests_running{engine="0",model_name="base"} ${running.toFixed(1)}`,
     '# TYPE vllm:num_requests_waiting gauge',
@@ -198,6 +202,37 @@ describe('EndpointPool (vLLM) with stale or failing metrics', () => {
     release(new Response(page({ running: 1 })));
     await Promise.all([first, second]);
     expect(p.snapshot()[0]!.running).toBe(1);
+  });
+});
+
+describe('EndpointPool service time', () => {
+  /** Two scrapes: A and B served 10 requests in 0.7 s each, C in 1.75 s; then the given loads. */
+  async function measured(loads: Record<string, Load>, extra: Partial<PoolOptions> = {}): Promise<EndpointPool> {
+    const s = new Servers();
+    const p = await scraped(s, { [A]: {}, [B]: {}, [C]: {} }, extra);
+    s.set(A, { ...loads[A], finished: [10, 7] });
+    s.set(B, { ...loads[B], finished: [10, 7] });
+    s.set(C, { ...loads[C], finished: [10, 17.5] });
+    await p.refresh();
+    return p;
+  }
+
+  it('keeps a slow idle endpoint behind fast ones with room', async () => {
+    const p = await measured({ [A]: { running: 4 }, [B]: { running: 5 }, [C]: {} });
+    expect(p.pick({ model: 'base' }).endpoints).toEqual([A, B, C]);
+    expect(p.snapshot().map((e) => e.serviceSeconds)).toEqual([0.7, 0.7, 1.75]);
+  });
+
+  it('uses the slow endpoint once the fast ones queue', async () => {
+    const p = await measured({ [A]: { running: 8, waiting: 2 }, [B]: { running: 8, waiting: 3 }, [C]: { running: 1 } });
+    await p.refresh(); // a second scrape with queues: A and B are known to run 8 at most
+    // A: (8 + 4 x 2) / 8 = 2; C: 2.5 x (1 + 1/8) - 1 = 1.81.
+    expect(p.pick({ model: 'base' }).endpoints).toEqual([C, A, B]);
+  });
+
+  it('can be turned off', async () => {
+    const p = await measured({ [A]: { running: 4 }, [B]: { running: 5 }, [C]: {} }, { weighServiceTime: false });
+    expect(p.pick({ model: 'base' }).endpoints[0]).toBe(C);
   });
 });
 

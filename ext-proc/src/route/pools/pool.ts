@@ -27,6 +27,8 @@ export interface PoolOptions {
   adapterSlack?: number;
   /** How long an endpoint that answered 503 goes last, default 2000. */
   busyMs?: number;
+  /** Scale vLLM scores by each endpoint's measured service time against the fastest's; default true. */
+  weighServiceTime?: boolean;
   fetchImpl?: typeof fetch;
   now?: () => number;
 }
@@ -56,6 +58,8 @@ export interface EndpointSnapshot {
   adapters?: string[];
   fresh: boolean;
   fullUntil?: number;
+  /** vLLM: mean seconds a request is served here, queue excluded (recent requests). */
+  serviceSeconds?: number;
 }
 
 export type Outcome = { status: number; busy?: boolean };
@@ -70,6 +74,7 @@ const OptionsSchema = z.object({
   affinitySlack: z.number().min(0).optional(),
   adapterSlack: z.number().min(0).optional(),
   busyMs: z.number().int().min(0).optional(),
+  weighServiceTime: z.boolean().optional(),
 });
 
 /** Tiers, best first: healthy, failing its scrapes, refusing work. */
@@ -78,6 +83,8 @@ const FAILING = 1;
 const FULL = 2;
 /** Consecutive failed scrapes that move an endpoint behind the healthy ones. */
 const FAILING_AFTER = 2;
+/** Slowness beyond this many times the fastest endpoint's is not told apart (one odd average must not exile an endpoint). */
+const MAX_SLOWNESS = 10;
 
 const NOOP = (): void => undefined;
 
@@ -95,6 +102,7 @@ export class EndpointPool {
   private readonly affinitySlack: number;
   private readonly adapterSlack: number;
   private readonly busyMs: number;
+  private readonly weighServiceTime: boolean;
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -120,6 +128,7 @@ export class EndpointPool {
     this.affinitySlack = v.affinitySlack ?? 0.5;
     this.adapterSlack = v.adapterSlack ?? 1;
     this.busyMs = v.busyMs ?? 2000;
+    this.weighServiceTime = v.kind === 'vllm' && (v.weighServiceTime ?? true);
     this.fetchImpl = o.fetchImpl ?? fetch;
     this.now = o.now ?? Date.now;
     const slots = v.slotsPerEndpoint ?? (v.kind === 'ollama' ? 1 : 8);
@@ -192,65 +201,30 @@ export class EndpointPool {
   }
 
   pick(r: PickRequest): Pick {
-    const now = this.now();
     const ms = this.members;
     const n = ms.length;
-    for (let i = 0; i < n; i++) {
-      const m = ms[i]!;
-      const cap = m.capacity;
-      const fresh = this.kind === 'vllm' && m.load !== undefined && m.fresh(now, this.staleAfterMs);
-      this.fresh[i] = fresh ? 1 : 0;
-      this.scores[i] = fresh
-        ? loadScore(m.load!.running + m.unseen, m.load!.waiting, cap.slots, cap.confirmed) + kvPenalty(m.load!.kvCacheUsage)
-        : loadScore(m.inFlight, 0, cap.slots, cap.confirmed);
-      this.tiers[i] = m.fullUntil > now ? FULL : m.failures >= FAILING_AFTER ? FAILING : HEALTHY;
-    }
-    this.rotation = (this.rotation + 1) % n;
+    this.rank(this.now());
     const order = this.order;
-    order.sort(this.byRank);
 
     // The primary comes from the best tier present; lower tiers only follow as retries.
     const tier = this.tiers[order[0]!]!;
     let top = 1;
     while (top < n && this.tiers[order[top]!] === tier) top++;
-    const best = order[0]!;
-    let chosen = best;
+    let chosen = order[0]!;
     let reason: PickReason | undefined;
 
-    let adapterOnly = false;
-    if (this.kind === 'vllm') {
-      for (let k = 0; k < top; k++) {
-        const i = order[k]!;
-        if (this.fresh[i] && ms[i]!.load!.runningAdapters.includes(r.model)) {
-          if (this.scores[i]! <= this.scores[best]! + this.adapterSlack) {
-            chosen = i;
-            reason = 'adapter-loaded';
-            adapterOnly = true;
-          }
-          break; // `order` is by score: the first holder is the least loaded one
-        }
-      }
+    const holder = this.kind === 'vllm' ? this.adapterHolder(top, r.model) : -1;
+    if (holder >= 0 && this.scores[holder]! <= this.scores[chosen]! + this.adapterSlack) {
+      chosen = holder;
+      reason = 'adapter-loaded';
     }
-
     if (r.affinityKey !== undefined && r.affinityKey !== '') {
-      const key = hash32(r.affinityKey);
-      let home = -1;
-      let weight = -1;
-      for (let k = 0; k < top; k++) {
-        const i = order[k]!;
-        if (adapterOnly && !(this.fresh[i] && ms[i]!.load!.runningAdapters.includes(r.model))) continue;
-        const w = hrwWeight(key, ms[i]!.seed);
-        if (w > weight) {
-          weight = w;
-          home = i;
-        }
-      }
+      const home = this.home(top, hash32(r.affinityKey), reason === 'adapter-loaded' ? r.model : undefined);
       if (home >= 0 && this.scores[home]! <= this.scores[chosen]! + this.affinitySlack) {
         chosen = home;
         reason = 'affinity';
       }
     }
-
     reason ??= tier === FULL ? 'all-full' : !this.fresh[chosen] ? (this.kind === 'vllm' ? 'stale-metrics:least-in-flight' : 'least-in-flight') : 'least-loaded';
     ms[chosen]!.picks[R[reason]]!++;
 
@@ -258,6 +232,58 @@ export class EndpointPool {
     endpoints[0] = ms[chosen]!.key;
     for (let k = 0, j = 1; k < n; k++) if (order[k] !== chosen) endpoints[j++] = ms[order[k]!]!.key;
     return { endpoints, reason };
+  }
+
+  /** Scores every endpoint into the scratch arrays and sorts `order` by tier, then score. */
+  private rank(now: number): void {
+    const ms = this.members;
+    const n = ms.length;
+    let fastest = Infinity;
+    if (this.weighServiceTime) for (const m of ms) if (m.serviceSeconds !== undefined && m.serviceSeconds > 0 && m.serviceSeconds < fastest) fastest = m.serviceSeconds;
+    for (let i = 0; i < n; i++) {
+      const m = ms[i]!;
+      const cap = m.capacity;
+      const fresh = this.kind === 'vllm' && m.load !== undefined && m.fresh(now, this.staleAfterMs);
+      this.fresh[i] = fresh ? 1 : 0;
+      let score = fresh
+        ? loadScore(m.load!.running + m.unseen, m.load!.waiting, cap.slots, cap.confirmed) + kvPenalty(m.load!.kvCacheUsage)
+        : loadScore(m.inFlight, 0, cap.slots, cap.confirmed);
+      // A request here takes about (1 + score) of this endpoint's service times; measured in the
+      // fastest endpoint's, an idle endpoint twice as slow is as bad as a fast one with a full batch.
+      if (fastest < Infinity && m.serviceSeconds !== undefined && m.serviceSeconds > fastest) {
+        score = Math.min(MAX_SLOWNESS, m.serviceSeconds / fastest) * (1 + score) - 1;
+      }
+      this.scores[i] = score;
+      this.tiers[i] = m.fullUntil > now ? FULL : m.failures >= FAILING_AFTER ? FAILING : HEALTHY;
+    }
+    this.rotation = (this.rotation + 1) % n;
+    this.order.sort(this.byRank);
+  }
+
+  private runs(i: number, adapter: string): boolean {
+    return this.fresh[i] === 1 && this.members[i]!.load!.runningAdapters.includes(adapter);
+  }
+
+  /** The least loaded of the first `top` ranked endpoints that runs `model` as an adapter; -1 if none. */
+  private adapterHolder(top: number, model: string): number {
+    for (let k = 0; k < top; k++) if (this.runs(this.order[k]!, model)) return this.order[k]!;
+    return -1;
+  }
+
+  /** The rendezvous winner for `key` among the first `top` ranked endpoints (those running `adapter`, if given). */
+  private home(top: number, key: number, adapter: string | undefined): number {
+    let home = -1;
+    let weight = -1;
+    for (let k = 0; k < top; k++) {
+      const i = this.order[k]!;
+      if (adapter !== undefined && !this.runs(i, adapter)) continue;
+      const w = hrwWeight(key, this.members[i]!.seed);
+      if (w > weight) {
+        weight = w;
+        home = i;
+      }
+    }
+    return home;
   }
 
   /** Call when a request is sent to `endpoint` (ip:port); the returned function when it ends. */
@@ -287,6 +313,7 @@ export class EndpointPool {
         s.adapters = [...m.load.runningAdapters];
       }
       if (m.fullUntil > now) s.fullUntil = m.fullUntil;
+      if (m.serviceSeconds !== undefined) s.serviceSeconds = m.serviceSeconds;
       return s;
     });
   }

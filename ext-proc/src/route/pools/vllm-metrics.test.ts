@@ -26,7 +26,13 @@ vllm:time_to_first_token_seconds_count{engine="0",model_name="${MODEL}"} 17.0
 vllm:time_to_first_token_seconds_sum{engine="0",model_name="${MODEL}"} 4.2
 # HELP vllm:e2e_request_latency_seconds Histogram of end to end request latency in seconds.
 # TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_bucket{engine="0",le="+Inf",model_name="${MODEL}"} 14.0
 vllm:e2e_request_latency_seconds_count{engine="0",model_name="${MODEL}"} 14.0
+vllm:e2e_request_latency_seconds_sum{engine="0",model_name="${MODEL}"} 21.5
+# HELP vllm:request_queue_time_seconds Histogram of time spent in WAITING phase for request.
+# TYPE vllm:request_queue_time_seconds histogram
+vllm:request_queue_time_seconds_sum{engine="0",model_name="${MODEL}"} 3.25
+vllm:request_queue_time_seconds_count{engine="0",model_name="${MODEL}"} 14.0
 `;
 
 describe('parseVllmMetrics', () => {
@@ -38,6 +44,8 @@ describe('parseVllmMetrics', () => {
       runningAdapters: ['sql-lora', 'chat-lora'],
       waitingAdapters: ['tool-lora'],
       maxLora: 2,
+      e2e: { sum: 21.5, count: 14 },
+      queue: { sum: 3.25, count: 14 },
     });
   });
 
@@ -67,6 +75,18 @@ describe('parseVllmMetrics', () => {
     expect(m.maxLora).toBe(1);
   });
 
+  it('adds request histogram totals over engines and leaves their buckets alone', () => {
+    const text = [
+      'vllm:num_requests_running{engine="0",model_name="m"} 0',
+      'vllm:e2e_request_latency_seconds_bucket{engine="0",le="1.0",model_name="m"} 3',
+      'vllm:e2e_request_latency_seconds_sum{engine="0",model_name="m"} 2.5',
+      'vllm:e2e_request_latency_seconds_count{engine="0",model_name="m"} 3',
+      'vllm:e2e_request_latency_seconds_sum{engine="1",model_name="m"} 1.5',
+      'vllm:e2e_request_latency_seconds_count{engine="1",model_name="m"} 2',
+    ].join('\n');
+    expect(parseVllmMetrics(text)).toMatchObject({ e2e: { sum: 4, count: 5 }, queue: undefined });
+  });
+
   it('without LoRA or KV series: no adapters, undefined usage and max_lora', () => {
     expect(parseVllmMetrics('vllm:num_requests_waiting{model_name="m"} 0.0\n')).toEqual({
       running: 0,
@@ -75,6 +95,8 @@ describe('parseVllmMetrics', () => {
       runningAdapters: [],
       waitingAdapters: [],
       maxLora: undefined,
+      e2e: undefined,
+      queue: undefined,
     });
   });
 

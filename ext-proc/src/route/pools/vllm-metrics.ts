@@ -9,6 +9,15 @@ export interface VllmLoad {
   runningAdapters: string[];
   waitingAdapters: string[];
   maxLora: number | undefined;
+  /** `vllm:e2e_request_latency_seconds` sum and count (finished requests, arrival to last token). */
+  e2e: HistogramTotals | undefined;
+  /** `vllm:request_queue_time_seconds` sum and count (time those requests spent waiting). */
+  queue: HistogramTotals | undefined;
+}
+
+export interface HistogramTotals {
+  sum: number;
+  count: number;
 }
 
 const RUNNING = 'vllm:num_requests_running';
@@ -17,14 +26,17 @@ const KV = 'vllm:kv_cache_usage_perc';
 /** The name before vLLM renamed it; read only when the new one is absent. */
 const KV_OLD = 'vllm:gpu_cache_usage_perc';
 const LORA = 'vllm:lora_requests_info';
+const E2E = 'vllm:e2e_request_latency_seconds';
+const QUEUE = 'vllm:request_queue_time_seconds';
 
-const WANTED = new Set([RUNNING, WAITING, KV, KV_OLD, LORA]);
+const WANTED = new Set([RUNNING, WAITING, KV, KV_OLD, LORA, `${E2E}_sum`, `${E2E}_count`, `${QUEUE}_sum`, `${QUEUE}_count`]);
 const wanted = (name: string): boolean => WANTED.has(name);
 
 export class NotVllmMetricsError extends Error {}
 
 /**
- * Reads the scheduler gauges of one vLLM server. Series are summed over their labels (one per
+ * Reads the scheduler gauges of one vLLM server, and the totals of two request histograms from
+ * which the picker learns how fast the server serves (member.ts). Series are summed over their labels (one per
  * engine under data parallelism, one per served model name); KV-cache usage takes the fullest
  * engine, since a new request may land on it.
  *
@@ -41,6 +53,8 @@ export function parseVllmMetrics(text: string): VllmLoad {
   let kv: number | undefined;
   let kvOld: number | undefined;
   const lora = new Map<string, { at: number; labels: string }>();
+  let e2e: HistogramTotals | undefined;
+  let queue: HistogramTotals | undefined;
   scanSamples(text, wanted, (name, labels, value) => {
     if (name === RUNNING || name === WAITING) {
       seenQueue = true;
@@ -51,6 +65,11 @@ export function parseVllmMetrics(text: string): VllmLoad {
       if (!Number.isFinite(value)) return;
       if (name === KV) kv = Math.max(kv ?? 0, value);
       else kvOld = Math.max(kvOld ?? 0, value);
+    } else if (name.startsWith(E2E) || name.startsWith(QUEUE)) {
+      if (!Number.isFinite(value)) return;
+      const t = name.startsWith(E2E) ? (e2e ??= { sum: 0, count: 0 }) : (queue ??= { sum: 0, count: 0 });
+      if (name.endsWith('_sum')) t.sum += value;
+      else t.count += value;
     } else {
       const engine = /(?:^|,)\s*engine="([^"]*)"/.exec(labels)?.[1] ?? '';
       const prev = lora.get(engine);
@@ -77,6 +96,8 @@ export function parseVllmMetrics(text: string): VllmLoad {
     runningAdapters: [...runningAdapters],
     waitingAdapters: [...waitingAdapters],
     maxLora,
+    e2e,
+    queue,
   };
 }
 
