@@ -34,12 +34,13 @@ function catalog() {
 
 function address(p: Provider, target: Target) {
   if (target === 'real') return { host: p.host, port: p.port, tls: p.tls };
-  if (target === 'compose') return p.apiKeyEnv ? { host: p.host, port: p.port, tls: p.tls } : { host: 'ollama', port: 11434, tls: false };
+  // Keyless local providers are the compose services named after them (profiles ollama, vllm).
+  if (target === 'compose') return p.apiKeyEnv ? { host: p.host, port: p.port, tls: p.tls } : { host: p.id, port: p.port, tls: false };
   return { host: target.hostFor(p), port: target.port, tls: false };
 }
 
 /** The compose demo's simulator service for each provider's wire format. */
-const DEMO_SIMULATORS: Target = { hostFor: (p) => (p.format === 'openai' ? 'simulator' : `simulator-${p.format}`), port: 8080 };
+const DEMO_SIMULATORS: Target = { hostFor: (p) => (p.id === 'vllm' ? 'simulator-vllm' : p.format === 'openai' ? 'simulator' : `simulator-${p.format}`), port: 8080 };
 
 function providerClusters(target: Target): UpstreamCluster[] {
   return [...catalog().providers.values()].map((p) => ({ name: p.cluster, ...address(p, target) }));

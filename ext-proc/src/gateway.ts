@@ -145,6 +145,24 @@ function modelListBodies(catalog: Catalog): Record<FormatId, Buffer> {
 /** Pools by the provider they serve: each keyless local provider takes the pool of its enabling variable. */
 const POOL_PROVIDER: Record<string, string> = { ollama: 'ollama', vllm: 'vllm' };
 
+/**
+ * Endpoint picking needs IP addresses (Envoy's override host never resolves names). A pool given
+ * as host names (a compose service, a Kubernetes Service) still works through its Envoy cluster,
+ * which resolves them, just without per-request picking: say so rather than refuse to start.
+ */
+function poolsOrNone(env: NodeJS.ProcessEnv, log: Logger): EndpointPool[] {
+  const out: EndpointPool[] = [];
+  for (const variable of ['OLLAMA_URLS', 'VLLM_URLS']) {
+    if (!env[variable]) continue;
+    try {
+      out.push(...poolsFromEnv({ [variable]: env[variable] }));
+    } catch (err) {
+      log.warn({ variable, err: err instanceof Error ? err.message : String(err) }, 'pool endpoints are not IP addresses: Envoy balances them itself, without per-request picking');
+    }
+  }
+  return out;
+}
+
 function buildRouting(o: { config: RoutingConfig; catalog: Catalog; env: NodeJS.ProcessEnv; redisUrl: string | undefined; log: Logger; metrics: GatewayMetrics }): RoutingContext {
   const latency = new LatencyTracker();
   const quotas = new ProviderQuotas(o.config.providerQuotas, { redisUrl: o.redisUrl, log: o.log });
@@ -152,7 +170,7 @@ function buildRouting(o: { config: RoutingConfig; catalog: Catalog; env: NodeJS.
   // The canaries log their rollbacks themselves (warn, "canary rolled back", with the figures).
   const canaries = new Canaries(o.config.canaries, { registry: o.metrics.registry, log: o.log.child({ component: 'canary' }) });
   const pools = new Map<string, EndpointPool>();
-  for (const pool of poolsFromEnv(o.env)) {
+  for (const pool of poolsOrNone(o.env, o.log)) {
     const provider = POOL_PROVIDER[pool.name];
     if (!provider || !o.catalog.providers.has(provider)) continue;
     pool.start();

@@ -228,12 +228,13 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 function poolAddresses(p: Provider, env: NodeJS.ProcessEnv): Array<{ host: string; port: number }> | undefined {
   const list = p.enabledEnv ? env[p.enabledEnv] : undefined;
   if (!list) return undefined;
-  return list.split(',').map((raw) => {
+  const endpoints = list.split(',').map((raw) => {
     const u = new URL(raw.trim());
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname;
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(host)) throw new Error(`${p.enabledEnv}: ${raw} must name an IP address (Envoy picks pool endpoints by IP:port)`);
     return { host, port: Number(u.port) || 80 };
   });
+  // Host names: a plain cluster that resolves them (the processor does not pick endpoints then).
+  return endpoints.every((e) => /^\d+\.\d+\.\d+\.\d+$/.test(e.host)) ? endpoints : undefined;
 }
 
 /** A keyless local backend's address comes from its enabling variable (the first of OLLAMA_URLS). */

@@ -64,7 +64,7 @@ describe('docker-compose.yml', () => {
     }
     expect(dockerfile).toMatch(/CMD \["node", "dist\/ext-proc\/src\/main.js"\]/);
     // The simulator services reuse that image, and run entry points the build produces.
-    for (const name of ['simulator', 'simulator-anthropic', 'simulator-gemini', 'simulator-ollama']) {
+    for (const name of ['simulator', 'simulator-anthropic', 'simulator-gemini', 'simulator-ollama', 'simulator-vllm']) {
       expect(services[name]!.image).toBe(services['ext-proc']!.image);
       const entry = (services[name]!.command as string[])[1]!;
       expect(existsSync(path.join(root, entry.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), entry).toBe(true);
@@ -80,7 +80,7 @@ describe('docker-compose.yml', () => {
     expect(addr(extProc)).toEqual({ address: 'ext-proc', port_value: 50051 });
     expect(services['ext-proc']!.environment!.GRPC_HOST).toBe('0.0.0.0');
     // Each provider cluster reaches the simulator service of its own wire format.
-    for (const [cluster, service] of [['openai', 'simulator'], ['groq', 'simulator'], ['anthropic', 'simulator-anthropic'], ['gemini', 'simulator-gemini'], ['ollama', 'simulator-ollama']]) {
+    for (const [cluster, service] of [['openai', 'simulator'], ['groq', 'simulator'], ['anthropic', 'simulator-anthropic'], ['gemini', 'simulator-gemini'], ['ollama', 'simulator-ollama'], ['vllm', 'simulator-vllm']]) {
       const c = clusters.find((x) => x.name === cluster)!;
       expect(addr(c)).toEqual({ address: service, port_value: Number(services[service!]!.environment!.SIM_PORT) });
     }
