@@ -238,7 +238,7 @@ export class Canaries {
     e.decision = d;
     this.metrics.rolledBack(e.cfg.name);
     this.log.warn({ ...d, stable: e.cfg.stable, canaryModel: e.cfg.canary, tenant: e.cfg.tenant ?? '*' }, 'canary rolled back');
-    // Hooks are the integrator's code: a throw must not fail the request that tipped the balance.
+    // Hooks are the embedding application's code: a throw must not fail the request that tipped the balance.
     try {
       this.o.onRollback?.(d);
     } catch (err) {

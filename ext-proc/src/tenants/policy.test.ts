@@ -20,7 +20,7 @@ function errorOf(text: string, opts: Parameters<typeof parseTenantPolicies>[2] =
 }
 
 describe('tenant policies: valid files', () => {
-  it('parses the brief example into camelCase runtime policies', () => {
+  it('parses the shipped example into camelCase runtime policies', () => {
     const policies = parseTenantPolicies(
       [
         'tenants:',
