@@ -24,6 +24,7 @@ import type { WireFormat } from '../providers/canonical/format.js';
 import type { CanonicalRequest, FormatId } from '../providers/canonical/types.js';
 import { FORMATS } from '../providers/formats.js';
 import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js';
+import { dispatchPhase } from './phases.js';
 import { chainClusterName, chainOf, maskOf, ROUTE_CONTEXT_KEY, type Chain } from '../route/chains.js';
 import type { Cooldowns } from '../route/cooldown.js';
 import { encodeRouteContext } from '../route/route-context.js';
@@ -164,22 +165,12 @@ export class Exchange {
   }
 
   private dispatch(req: ProcessingRequest): ProcessingResponse | Promise<ProcessingResponse> {
-    switch (req.request) {
-      case 'request_headers':
-        return this.onRequestHeaders(req);
-      case 'request_body':
-        return this.onRequestBody(req);
-      case 'response_headers':
-        return this.onResponseHeaders(req);
-      case 'response_body':
-        return this.onResponseBody(req);
-      case 'request_trailers':
-        return { request_trailers: {} };
-      case 'response_trailers':
-        return { response_trailers: {} };
-      default:
-        throw new GatewayError('internal', 'Unexpected message from the proxy.');
-    }
+    return dispatchPhase<ProcessingResponse | Promise<ProcessingResponse>>(req, {
+      requestHeaders: (r) => this.onRequestHeaders(r),
+      requestBody: (r) => this.onRequestBody(r),
+      responseHeaders: (r) => this.onResponseHeaders(r),
+      responseBody: (r) => this.onResponseBody(r),
+    });
   }
 
   /** Envoy closed the stream. A response that never reached its end still gets metered. */

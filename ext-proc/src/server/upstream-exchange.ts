@@ -8,6 +8,7 @@ import { decodeRouteContext, type RouteContext } from '../route/route-context.js
 import type { UpstreamTarget } from '../route/upstream.js';
 import { headerMapToRecord, setHeader } from '../util/headers.js';
 import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js';
+import { dispatchPhase } from './phases.js';
 import { METADATA_NAMESPACE, type GatewayContext } from './exchange.js';
 import { continueRequestBody, continueRequestHeaders, continueResponseBody, continueResponseHeaders, immediate } from './responses.js';
 
@@ -59,22 +60,12 @@ export class UpstreamExchange {
 
   handle(req: ProcessingRequest): ProcessingResponse {
     try {
-      switch (req.request) {
-        case 'request_headers':
-          return this.onRequestHeaders(req);
-        case 'request_body':
-          return this.onRequestBody(req);
-        case 'response_headers':
-          return this.onResponseHeaders(req);
-        case 'response_body':
-          return this.onResponseBody(req);
-        case 'request_trailers':
-          return { request_trailers: {} };
-        case 'response_trailers':
-          return { response_trailers: {} };
-        default:
-          throw new GatewayError('internal', 'Unexpected message from the proxy.');
-      }
+      return dispatchPhase<ProcessingResponse>(req, {
+        requestHeaders: (r) => this.onRequestHeaders(r),
+        requestBody: (r) => this.onRequestBody(r),
+        responseHeaders: (r) => this.onResponseHeaders(r),
+        responseBody: (r) => this.onResponseBody(r),
+      });
     } catch (err) {
       return this.fail(err);
     }
