@@ -23,6 +23,7 @@ import { cpuShare, snapshot, type CpuSnapshot } from './lib/cpu.js';
 import { Dist, ms, summaryMs } from './lib/dist.js';
 import { killAllSync, liveProcesses, runToEnd, stopAll, stopChild } from './lib/procs.js';
 import { formatProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
+import { measureDecisionCost } from './lib/decision-cost.js';
 import { anthropicStreamBody, BENCH_MODEL, CHAT_PATH, chatBody, USER_TEXT_CHARS } from './lib/payload.js';
 import { checkTargets, HIT_SCENARIOS, resultsTable, targetsTable, type ErrorCounts, type PooledSide, type ScenarioId, type ScenarioSummary } from './lib/report.js';
 import { REDIS_BIN, startRedis, type RedisServer } from './lib/redis.js';
@@ -691,7 +692,15 @@ async function main(): Promise<void> {
     if (opts.profile) profile = await profilePhase(c, stamp);
     await sim.stop();
 
+    // In process, after the load runs so it does not compete with them.
+    const decision = measureDecisionCost();
     const targets = checkTargets(byId, opts.rate);
+    targets.push({
+      name: `routing decision (${decision.promptChars}-char prompt): p99`,
+      measured: `${(decision.decisionUs.p99 / 1000).toFixed(3)} ms`,
+      target: '<= 0.2 ms',
+      verdict: decision.decisionUs.p99 <= 200 ? 'PASS' : 'MISS',
+    });
     const table = resultsTable(scenarioResults);
     const targetsText = targetsTable(targets);
     const openRuns = scenarioResults.find((s) => s.id === 'open')?.runs ?? [];
@@ -721,6 +730,11 @@ async function main(): Promise<void> {
     out.push('');
     for (const n of notes) out.push(n);
     out.push('');
+    out.push(
+      `Routing decision for model "auto" (in process, ${decision.iterations} runs, ${decision.promptChars}-char prompt -> tier ${decision.tier}, ${decision.model}): ` +
+        `classify p50 ${decision.classifyUs.p50} µs / p99 ${decision.classifyUs.p99} µs; classify + route p50 ${decision.decisionUs.p50} µs / p99 ${decision.decisionUs.p99} µs.`,
+    );
+    out.push('');
     out.push('Targets (DESIGN.md §7 / project goals):');
     out.push(targetsText);
     out.push('');
@@ -731,6 +745,7 @@ async function main(): Promise<void> {
       version: 1,
       timestamp: started.toISOString(),
       finishedAt: new Date().toISOString(),
+      routingDecision: decision,
       options: opts,
       environment: {
         node: process.version,

@@ -85,7 +85,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     tenants,
     catalog,
     fullCatalog: full,
-    cooldowns: new Cooldowns(),
+    cooldowns: new Cooldowns({ defaultSeconds: config.COOLDOWN_SECONDS, maxSeconds: 300 }),
     fallbackChains: config.FALLBACK_CHAINS,
     routing,
     resolver: new UpstreamResolver(catalog, credentials),

@@ -36,6 +36,8 @@ const EnvSchema = z.object({
    * Fallback chains need Envoy's chain clusters with the upstream ext_proc filter (envoy/bootstrap.ts);
    * where Envoy lacks them (Envoy Gateway), turn chains off and every call goes to its model alone.
    */
+  /** How long a backend that answered 5xx is skipped by fallback chains and the router (a 429 names its own wait). */
+  COOLDOWN_SECONDS: z.coerce.number().min(0).max(300).default(5),
   FALLBACK_CHAINS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

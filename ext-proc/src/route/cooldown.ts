@@ -12,6 +12,7 @@ export class Cooldowns {
   /** Records a refusal by `backend`; `retryAfter` is the provider's header value, if any. */
   refuse(backend: string, retryAfter: string | undefined, now = Date.now()): number {
     const seconds = Math.min(this.o.maxSeconds, parseRetryAfter(retryAfter, now) ?? this.o.defaultSeconds);
+    if (seconds <= 0) return 0;
     const end = now + seconds * 1000;
     if ((this.until.get(backend) ?? 0) < end) this.until.set(backend, end);
     return seconds;
