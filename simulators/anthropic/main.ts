@@ -13,52 +13,7 @@
  * Prints one JSON line `{"event":"simulator ready","url":...}` once listening and shuts down
  * cleanly on SIGTERM / SIGINT.
  */
-import { startAnthropicSimulator, type AnthropicSimulatorOptions } from './server.js';
+import { commonOptionsFromEnv, runSimulatorCli } from '../common/cli.js';
+import { startAnthropicSimulator } from './server.js';
 
-function envNumber(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-async function main(): Promise<void> {
-  const opts: AnthropicSimulatorOptions = {};
-  if (process.env.SIM_HOST) opts.host = process.env.SIM_HOST;
-  if (process.env.SIM_API_KEY) opts.apiKey = process.env.SIM_API_KEY;
-  const numbers = {
-    port: envNumber('SIM_PORT'),
-    latencyMs: envNumber('SIM_LATENCY_MS'),
-    tokensPerSecond: envNumber('SIM_TOKENS_PER_SECOND'),
-    failEvery: envNumber('SIM_FAIL_EVERY'),
-    failStatus: envNumber('SIM_FAIL_STATUS'),
-  };
-  for (const [k, v] of Object.entries(numbers)) if (v !== undefined) opts[k as keyof typeof numbers] = v;
-
-  const sim = await startAnthropicSimulator(opts);
-  process.stdout.write(JSON.stringify({ event: 'simulator ready', simulator: 'anthropic', url: sim.url, port: sim.port, auth: opts.apiKey !== undefined }) + '\n');
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    sim.close().then(
-      () => {
-        process.stdout.write(JSON.stringify({ event: 'simulator stopped', signal }) + '\n');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`simulator close failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(JSON.stringify({ event: 'simulator failed', error: err instanceof Error ? err.message : String(err) }) + '\n');
-  process.exit(1);
-});
+runSimulatorCli('anthropic', commonOptionsFromEnv, startAnthropicSimulator);

@@ -23,41 +23,30 @@
  * Order of checks: route (404) -> x-api-key (401) -> anthropic-version (400) -> failure injection
  * -> request validation (400) -> answer. The latency delay applies before any response starts.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { parseJsonBody } from '../common/body.js';
+import { BASE_FAILURE_KINDS, injectFailure, pickFailure, retryAfterHeaders } from '../common/failures.js';
+import { bearerToken, headerValue } from '../common/headers.js';
+import { startHttpServer } from '../common/http.js';
+import { requestLatency } from '../common/latency.js';
+import { resolveOptions, type SimulatorOptions } from '../common/options.js';
+import { recordRequest, type RequestRecord } from '../common/records.js';
+import { nextTurn, pause, sleep, write } from '../common/request-context.js';
+import { jsonResponder, startStream } from '../common/respond.js';
 import { planMessage, splitPieces, wordChunks, type AnthropicPlan } from './plan.js';
 
 export { countInputTokens, lastUserText, planMessage, SIM_TOOL_MARKER, TOOL_CALL_OUTPUT_TOKENS } from './plan.js';
 export type { AnthropicPlan, AnthropicPlanInput } from './plan.js';
 
-export interface AnthropicSimulatorOptions {
-  /** Interface to bind (default '127.0.0.1'). */
-  host?: string;
-  /** Port to bind (default 0 = ephemeral). */
-  port?: number;
+export { MAX_RECORDED_REQUESTS } from '../common/records.js';
+
+export interface AnthropicSimulatorOptions extends SimulatorOptions {
   /** If set, requests must carry `x-api-key: <apiKey>`, else 401. */
   apiKey?: string;
-  /** Delay before the response starts (default 0). */
-  latencyMs?: number;
-  /** Streaming pace in output tokens per second; 0/undefined = as fast as possible. */
-  tokensPerSecond?: number;
-  /** Inject a failure every Nth request (counting all requests; 0 = never). */
-  failEvery?: number;
-  /** Status of injected `failEvery` failures (default 500). */
-  failStatus?: number;
 }
 
-export interface AnthropicSimulatorRequestRecord {
-  method: string;
-  /** Request target as received (path plus query string, if any). */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body; the raw text if it is not valid JSON; undefined if empty. */
-  body: unknown;
-  /** Tokens the simulator reports for its answer, set once it has decided the answer. */
-  usage?: { input: number; output: number };
-}
+export type AnthropicSimulatorRequestRecord = RequestRecord;
 
 export interface AnthropicSimulator {
   /** Base URL without a path, e.g. http://127.0.0.1:40123 */
@@ -92,7 +81,6 @@ export const SIM_MODELS: readonly SimModel[] = [
   { id: 'claude-3-5-haiku-20241022', display_name: 'Claude Haiku 3.5', created_at: '2024-10-22T00:00:00Z' },
 ];
 
-export const MAX_RECORDED_REQUESTS = 1000;
 /**
  * `anthropic-version` values are release dates; the SDKs pin different ones (2023-06-01 in the
  * API reference, later dates in newer SDKs), so any well-formed date is accepted.
@@ -106,7 +94,6 @@ export const RATE_LIMIT_OUTPUT_TOKENS = 400_000;
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 const RATE_WINDOW_MS = 60_000;
-const MAX_LATENCY_MS = 10 * 60_000;
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Ids shaped like the API's: a prefix, `01`, then 22 base62 characters. */
@@ -180,61 +167,6 @@ export function validateMessagesBody(body: unknown): string | null {
   return null;
 }
 
-function headerValue(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-type FailDirective = { kind: 'status'; status: number } | { kind: 'hang' | 'reset' | 'midstream' };
-
-function parseFailHeader(v: string | undefined): FailDirective | undefined {
-  if (v === undefined) return undefined;
-  const s = v.trim().toLowerCase();
-  if (s === 'hang' || s === 'reset' || s === 'midstream') return { kind: s };
-  if (/^\d{3}$/.test(s)) {
-    const status = Number(s);
-    if (status >= 200 && status <= 599) return { kind: 'status', status };
-  }
-  return undefined;
-}
-
-/** Per-request cancellation: set once the response or connection closes. */
-interface ReqCtx {
-  closed: boolean;
-  timer: NodeJS.Timeout | undefined;
-  wake: (() => void) | undefined;
-}
-
-function sleep(ctx: ReqCtx, ms: number): Promise<void> {
-  if (ctx.closed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      ctx.timer = undefined;
-      ctx.wake = undefined;
-      resolve();
-    };
-    ctx.wake = done;
-    ctx.timer = setTimeout(done, ms);
-  });
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-function waitDrain(ctx: ReqCtx, res: http.ServerResponse): Promise<void> {
-  if (ctx.closed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      ctx.wake = undefined;
-      res.off('drain', done);
-      resolve();
-    };
-    ctx.wake = done;
-    res.once('drain', done);
-  });
-}
-
 function sse(type: string, data: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
@@ -242,12 +174,7 @@ function sse(type: string, data: Record<string, unknown>): string {
 // ---------------------------------------------------------------------------
 
 export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): Promise<AnthropicSimulator> {
-  const host = opts.host ?? '127.0.0.1';
-  const apiKey = opts.apiKey !== undefined && opts.apiKey !== '' ? opts.apiKey : undefined;
-  const defaultLatency = Math.max(0, opts.latencyMs ?? 0);
-  const tokensPerSecond = Math.max(0, opts.tokensPerSecond ?? 0);
-  const failEvery = Math.max(0, Math.floor(opts.failEvery ?? 0));
-  const failStatus = opts.failStatus ?? 500;
+  const { host, port, apiKey, latencyMs: defaultLatency, tokensPerSecond, failures } = resolveOptions(opts);
 
   const requests: AnthropicSimulatorRequestRecord[] = [];
   let count = 0;
@@ -288,24 +215,9 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
     };
   }
 
-  function sendJson(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string>): void {
-    if (res.destroyed || res.headersSent) return;
-    const text = JSON.stringify(payload);
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(status, headers);
-    res.end(text);
-  }
+  const json = jsonResponder();
 
-  function writeHalfAndDestroy(res: http.ServerResponse, text: string, headers: Record<string, string>): void {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(200, headers);
-    res.write(text.slice(0, Math.floor(text.length / 2)));
-    setImmediate(() => res.destroy());
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: ReqCtx, seq: number, rawBody: Buffer | null): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal, seq: number, rawBody: Buffer | null): Promise<void> {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
     const q = target.indexOf('?');
@@ -313,38 +225,18 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
     const query = new URLSearchParams(q >= 0 ? target.slice(q + 1) : '');
     const requestId = simId('req');
 
-    let body: unknown = undefined;
-    let jsonOk = false;
-    if (rawBody !== null && rawBody.length > 0) {
-      const text = rawBody.toString('utf8');
-      try {
-        body = JSON.parse(text);
-        jsonOk = true;
-      } catch {
-        body = text;
-      }
-    }
-    const record: AnthropicSimulatorRequestRecord = { method, path: target, headers: req.headers, body };
-    requests.push(record);
-    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+    const { body, jsonOk } = parseJsonBody(rawBody);
+    const record = recordRequest(requests, { method, path: target, headers: req.headers, body });
 
-    let latency = defaultLatency;
-    const latencyHeader = headerValue(req, 'x-sim-latency-ms');
-    if (latencyHeader !== undefined) {
-      const n = Number(latencyHeader);
-      if (Number.isFinite(n) && n >= 0) latency = Math.min(n, MAX_LATENCY_MS);
-    }
-    const delay = async (): Promise<boolean> => {
-      if (latency > 0) await sleep(ctx, latency);
-      return !ctx.closed;
-    };
+    const latency = requestLatency(req, defaultLatency);
+    const delay = (): Promise<boolean> => pause(latency, signal);
     const headers = (input = 0, output = 0, exhausted = false): Record<string, string> => ({
       ...rateHeaders(input, output, exhausted),
       'request-id': requestId,
     });
     const fail = async (status: number, type: string, message: string, extra?: Record<string, string>): Promise<void> => {
       if (!(await delay())) return;
-      sendJson(res, status, anthropicError(type, message, requestId), { ...headers(0, 0, status === 429), ...extra });
+      json.send(res, status, anthropicError(type, message, requestId), { ...headers(0, 0, status === 429), ...extra });
     };
 
     if (rawBody === null) {
@@ -364,8 +256,7 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
 
     if (apiKey !== undefined) {
       // The API reference authenticates with x-api-key; newer SDKs send the same key as a bearer token.
-      const bearer = /^Bearer\s+(.+)$/i.exec(headerValue(req, 'authorization')?.trim() ?? '');
-      const given = headerValue(req, 'x-api-key')?.trim() || bearer?.[1]?.trim() || '';
+      const given = headerValue(req, 'x-api-key')?.trim() || bearerToken(req);
       if (given === '') {
         await fail(401, 'authentication_error', 'x-api-key header is required');
         return;
@@ -386,18 +277,15 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
       return;
     }
 
-    let directive = parseFailHeader(headerValue(req, 'x-sim-fail'));
-    if (directive === undefined && failEvery > 0 && seq % failEvery === 0) directive = { kind: 'status', status: failStatus };
-    if (directive?.kind === 'hang') return; // answered never; ctx closes with the connection
-    if (directive?.kind === 'reset') {
-      if (await delay()) res.destroy();
-      return;
-    }
-    if (directive?.kind === 'status') {
-      const { type, message } = injectedError(directive.status);
-      await fail(directive.status, type, message, directive.status === 429 ? { 'retry-after': '1' } : undefined);
-      return;
-    }
+    const directive = pickFailure(req, BASE_FAILURE_KINDS, failures, seq);
+    const injected = await injectFailure(directive, res, {
+      delay,
+      status: (status) => {
+        const { type, message } = injectedError(status);
+        return fail(status, type, message, retryAfterHeaders(status));
+      },
+    });
+    if (injected) return;
     const midstream = directive?.kind === 'midstream';
 
     if (route.op !== 'messages') {
@@ -414,8 +302,8 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
         payload = modelsPage(query);
       }
       if (!(await delay())) return;
-      if (midstream) writeHalfAndDestroy(res, JSON.stringify(payload), headers());
-      else sendJson(res, 200, payload, headers());
+      if (midstream) json.sendHalf(res, payload, headers());
+      else json.send(res, 200, payload, headers());
       return;
     }
 
@@ -436,7 +324,7 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
     const meta = { id: simId('msg'), model: request.model, toolUseId: simId('toolu') };
     const h = headers(plan.inputTokens, plan.outputTokens);
     if (request.stream === true) {
-      await streamMessage(res, ctx, h, meta, plan, midstream);
+      await streamMessage(res, signal, h, meta, plan, midstream);
       return;
     }
     const message = {
@@ -449,28 +337,21 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
       stop_sequence: null,
       usage: { ...usageCounters(plan.inputTokens, plan.outputTokens), service_tier: 'standard' },
     };
-    if (midstream) writeHalfAndDestroy(res, JSON.stringify(message), h);
-    else sendJson(res, 200, message, h);
+    if (midstream) json.sendHalf(res, message, h);
+    else json.send(res, 200, message, h);
   }
 
   async function streamMessage(
     res: http.ServerResponse,
-    ctx: ReqCtx,
+    signal: AbortSignal,
     headers: Record<string, string>,
     meta: { id: string; model: string; toolUseId: string },
     plan: AnthropicPlan,
     midstream: boolean,
   ): Promise<void> {
-    headers['content-type'] = 'text/event-stream; charset=utf-8';
-    headers['cache-control'] = 'no-cache';
-    res.writeHead(200, headers);
-    res.flushHeaders();
+    startStream(res, 'text/event-stream; charset=utf-8', headers);
 
-    const emit = async (data: string): Promise<boolean> => {
-      if (ctx.closed) return false;
-      if (!res.write(data)) await waitDrain(ctx, res);
-      return !ctx.closed;
-    };
+    const emit = (data: string): Promise<boolean> => write(res, signal, data);
 
     // As the API does, message_start reports the input and a first output token; the final
     // cumulative counts come in message_delta.
@@ -506,7 +387,7 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
       }
       if (paced) {
         const wait = t0 + ((i + 1) * 1000) / tokensPerSecond - Date.now();
-        if (wait > 0) await sleep(ctx, wait);
+        if (wait > 0) await sleep(wait, signal);
         else await nextTurn();
       } else await nextTurn();
       if (!(await emit(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: deltas[i]! })))) return;
@@ -528,67 +409,17 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
     res.end();
   }
 
-  const server = http.createServer((req, res) => {
-    const seq = ++count;
-    const ctx: ReqCtx = { closed: false, timer: undefined, wake: undefined };
-    res.once('close', () => {
-      ctx.closed = true;
-      if (ctx.timer !== undefined) clearTimeout(ctx.timer);
-      ctx.wake?.();
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (c: Buffer) => {
-      if (tooLarge) return;
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', () => {
-      // The client went away; 'close' on res cleans up.
-    });
-    req.on('end', () => {
-      handle(req, res, ctx, seq, tooLarge ? null : Buffer.concat(chunks)).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) {
-          sendJson(res, 500, anthropicError('api_error', `Simulator internal error: ${err instanceof Error ? err.message : String(err)}`), {});
-        } else res.destroy();
-      });
-    });
-  });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${urlHost}:${port}`,
+  const server = await startHttpServer({
+    host,
     port,
-    requests,
-    requestCount: () => count,
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
+    maxBodyBytes: MAX_BODY_BYTES,
+    onRequest: (req, res, signal) => {
+      const seq = ++count;
+      return (raw) => handle(req, res, signal, seq, raw);
     },
-  };
+    internalError: (res, message) => json.send(res, 500, anthropicError('api_error', `Simulator internal error: ${message}`)),
+  });
+  return { url: server.url, port: server.port, requests, requestCount: () => count, close: server.close };
 }
 
 function usageCounters(input: number, output: number): Record<string, number> {

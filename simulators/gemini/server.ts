@@ -25,8 +25,16 @@
  * Order of checks: route (404) → API key → failure injection → validation (400) → answer.
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { parseJsonBody } from '../common/body.js';
+import { BASE_FAILURE_KINDS, injectFailure, pickFailure } from '../common/failures.js';
+import { headerValue } from '../common/headers.js';
+import { startHttpServer } from '../common/http.js';
+import { requestLatency } from '../common/latency.js';
+import { resolveOptions, type SimulatorOptions } from '../common/options.js';
+import { recordRequest, type RequestRecord } from '../common/records.js';
+import { nextTurn, pause, sleep, write } from '../common/request-context.js';
+import { jsonResponder, startStream } from '../common/respond.js';
 import { apiKeyInvalid, googleError, injectedErrorBody, missingApiKey, type GoogleErrorBody } from './errors.js';
 import { planGemini, type GeminiPlan } from './plan.js';
 import { validateGenerateContent } from './validate.js';
@@ -36,33 +44,14 @@ export type { GeminiPlan, TextPlan, ToolPlan } from './plan.js';
 export { API_KEY_INVALID_MESSAGE } from './errors.js';
 export type { GoogleErrorBody } from './errors.js';
 
-export interface GeminiSimulatorOptions {
-  /** Interface to bind (default '127.0.0.1'). */
-  host?: string;
-  /** Port to bind (default 0 = ephemeral). */
-  port?: number;
+export { MAX_RECORDED_REQUESTS } from '../common/records.js';
+
+export interface GeminiSimulatorOptions extends SimulatorOptions {
   /** If set, requests must carry this key (`x-goog-api-key` or `?key=`). */
   apiKey?: string;
-  /** Delay before the response starts (default 0). */
-  latencyMs?: number;
-  /** Streaming pace in output tokens per second; 0/undefined = as fast as possible. */
-  tokensPerSecond?: number;
-  /** Inject a failure every Nth request (counting all requests; 0 = never). */
-  failEvery?: number;
-  /** Status of injected `failEvery` failures (default 500). */
-  failStatus?: number;
 }
 
-export interface GeminiSimulatorRequestRecord {
-  method: string;
-  /** Request target as received (path plus query string). */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body; the raw text if it is not JSON; undefined if empty. */
-  body: unknown;
-  /** Tokens the simulator reports for its answer, set once it has decided what to answer. */
-  usage?: { input: number; output: number };
-}
+export type GeminiSimulatorRequestRecord = RequestRecord;
 
 export interface GeminiSimulator {
   /** Base URL without a path, e.g. http://127.0.0.1:40123 (the SDK's `httpOptions.baseUrl`). */
@@ -88,10 +77,9 @@ export const SIM_MODELS: readonly SimModel[] = [
   { id: 'gemini-2.0-flash', displayName: 'Gemini 2.0 Flash', inputTokenLimit: 1_048_576, outputTokenLimit: 8_192 },
 ];
 
-export const MAX_RECORDED_REQUESTS = 1000;
-
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-const MAX_LATENCY_MS = 10 * 60_000;
+/** Gemini labels its JSON with an upper-case charset. */
+const JSON_UTF8 = 'application/json; charset=UTF-8';
 const GENERATE = /^(.*)\/models\/([^/:]+(?:\/[^/:]+)*):(generateContent|streamGenerateContent)$/;
 const LIST = /^(.*)\/models$/;
 const GET_ONE = /^(.*)\/models\/([^/:]+)$/;
@@ -157,61 +145,7 @@ export function wholeAnswer(plan: GeminiPlan, meta: { model: string; responseId:
 }
 
 // ---------------------------------------------------------------------------
-// Per-request plumbing
-
-interface ReqCtx {
-  closed: boolean;
-  timer: NodeJS.Timeout | undefined;
-  wake: (() => void) | undefined;
-}
-
-function sleep(ctx: ReqCtx, ms: number): Promise<void> {
-  if (ctx.closed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      ctx.timer = undefined;
-      ctx.wake = undefined;
-      resolve();
-    };
-    ctx.wake = done;
-    ctx.timer = setTimeout(done, ms);
-  });
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-function waitDrain(ctx: ReqCtx, res: http.ServerResponse): Promise<void> {
-  if (ctx.closed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      ctx.wake = undefined;
-      res.off('drain', done);
-      resolve();
-    };
-    ctx.wake = done;
-    res.once('drain', done);
-  });
-}
-
-type FailDirective = { kind: 'status'; status: number } | { kind: 'hang' | 'reset' | 'midstream' };
-
-function parseFailHeader(v: string | undefined): FailDirective | undefined {
-  if (v === undefined) return undefined;
-  const s = v.trim().toLowerCase();
-  if (s === 'hang' || s === 'reset' || s === 'midstream') return { kind: s };
-  if (/^\d{3}$/.test(s)) {
-    const status = Number(s);
-    if (status >= 200 && status <= 599) return { kind: 'status', status };
-  }
-  return undefined;
-}
-
-function headerValue(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
+// Requests
 
 function decodeSegment(s: string): string | undefined {
   try {
@@ -225,63 +159,27 @@ function decodeSegment(s: string): string | undefined {
 // Server
 
 export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise<GeminiSimulator> {
-  const host = opts.host ?? '127.0.0.1';
-  const apiKey = opts.apiKey !== undefined && opts.apiKey !== '' ? opts.apiKey : undefined;
-  const defaultLatency = Math.max(0, opts.latencyMs ?? 0);
-  const tokensPerSecond = Math.max(0, opts.tokensPerSecond ?? 0);
-  const failEvery = Math.max(0, Math.floor(opts.failEvery ?? 0));
-  const failStatus = opts.failStatus ?? 500;
+  const { host, port, apiKey, latencyMs: defaultLatency, tokensPerSecond, failures } = resolveOptions(opts);
 
   const requests: GeminiSimulatorRequestRecord[] = [];
   let count = 0;
   const newResponseId = () => randomBytes(17).toString('base64url');
 
-  function sendJson(res: http.ServerResponse, status: number, payload: unknown): void {
-    if (res.destroyed || res.headersSent) return;
-    const text = JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(text)) });
-    res.end(text);
-  }
+  const json = jsonResponder({ contentType: JSON_UTF8 });
 
-  function writeHalfAndDestroy(res: http.ServerResponse, text: string): void {
-    res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(text)) });
-    res.write(text.slice(0, Math.floor(text.length / 2)));
-    setImmediate(() => res.destroy());
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: ReqCtx, seq: number, rawBody: Buffer | null): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal, seq: number, rawBody: Buffer | null): Promise<void> {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
     const url = new URL(target, 'http://sim.invalid');
     const path = url.pathname;
 
-    let body: unknown = undefined;
-    let jsonOk = false;
-    if (rawBody !== null && rawBody.length > 0) {
-      const text = rawBody.toString('utf8');
-      try {
-        body = JSON.parse(text);
-        jsonOk = true;
-      } catch {
-        body = text;
-      }
-    }
-    const record: GeminiSimulatorRequestRecord = { method, path: target, headers: req.headers, body };
-    requests.push(record);
-    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+    const { body, jsonOk } = parseJsonBody(rawBody);
+    const record = recordRequest(requests, { method, path: target, headers: req.headers, body });
 
-    let latency = defaultLatency;
-    const latencyHeader = headerValue(req, 'x-sim-latency-ms');
-    if (latencyHeader !== undefined) {
-      const n = Number(latencyHeader);
-      if (Number.isFinite(n) && n >= 0) latency = Math.min(n, MAX_LATENCY_MS);
-    }
-    const delay = async (): Promise<boolean> => {
-      if (latency > 0) await sleep(ctx, latency);
-      return !ctx.closed;
-    };
+    const latency = requestLatency(req, defaultLatency);
+    const delay = (): Promise<boolean> => pause(latency, signal);
     const fail = async (err: GoogleErrorBody): Promise<void> => {
-      if (await delay()) sendJson(res, err.error.code, err);
+      if (await delay()) json.send(res, err.error.code, err);
     };
 
     if (rawBody === null) {
@@ -318,17 +216,9 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
       }
     }
 
-    let directive = parseFailHeader(headerValue(req, 'x-sim-fail'));
-    if (directive === undefined && failEvery > 0 && seq % failEvery === 0) directive = { kind: 'status', status: failStatus };
-    if (directive?.kind === 'hang') return; // answered never; the request stays open until the client leaves
-    if (directive?.kind === 'reset') {
-      if (await delay()) res.destroy();
-      return;
-    }
-    if (directive?.kind === 'status') {
-      await fail(injectedErrorBody(directive.status));
-      return;
-    }
+    // Google sends no retry-after with a 429: the delay is in the body's RetryInfo.
+    const directive = pickFailure(req, BASE_FAILURE_KINDS, failures, seq);
+    if (await injectFailure(directive, res, { delay, status: (status) => fail(injectedErrorBody(status)) })) return;
     const midstream = directive?.kind === 'midstream';
 
     if (route.op === 'list' || route.op === 'get') {
@@ -344,8 +234,8 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
         payload = modelResource(m);
       }
       if (!(await delay())) return;
-      if (midstream) writeHalfAndDestroy(res, JSON.stringify(payload));
-      else sendJson(res, 200, payload);
+      if (midstream) json.sendHalf(res, payload);
+      else json.send(res, 200, payload);
       return;
     }
 
@@ -365,21 +255,16 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
     const meta = { model: route.model, responseId: newResponseId() };
     if (!route.stream) {
       const answer = wholeAnswer(plan, meta);
-      if (midstream) writeHalfAndDestroy(res, JSON.stringify(answer));
-      else sendJson(res, 200, answer);
+      if (midstream) json.sendHalf(res, answer);
+      else json.send(res, 200, answer);
       return;
     }
-    await streamAnswer(res, ctx, streamChunks(plan, meta), url.searchParams.get('alt') === 'sse', midstream);
+    await streamAnswer(res, signal, streamChunks(plan, meta), url.searchParams.get('alt') === 'sse', midstream);
   }
 
-  async function streamAnswer(res: http.ServerResponse, ctx: ReqCtx, chunks: Array<Record<string, unknown>>, sse: boolean, midstream: boolean): Promise<void> {
-    res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json; charset=UTF-8', 'cache-control': 'no-cache' });
-    res.flushHeaders();
-    const emit = async (data: string): Promise<boolean> => {
-      if (ctx.closed) return false;
-      if (!res.write(data)) await waitDrain(ctx, res);
-      return !ctx.closed;
-    };
+  async function streamAnswer(res: http.ServerResponse, signal: AbortSignal, chunks: Array<Record<string, unknown>>, sse: boolean, midstream: boolean): Promise<void> {
+    startStream(res, sse ? 'text/event-stream' : JSON_UTF8);
+    const emit = (data: string): Promise<boolean> => write(res, signal, data);
     const cutAt = midstream ? Math.max(1, Math.floor(chunks.length / 2)) : -1;
     const t0 = Date.now();
     if (!sse && !(await emit('['))) return;
@@ -390,7 +275,7 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
       }
       if (tokensPerSecond > 0) {
         const wait = t0 + ((i + 1) * 1000) / tokensPerSecond - Date.now();
-        if (wait > 0) await sleep(ctx, wait);
+        if (wait > 0) await sleep(wait, signal);
         else await nextTurn();
       } else {
         await nextTurn();
@@ -407,64 +292,15 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
     res.end();
   }
 
-  const server = http.createServer((req, res) => {
-    const seq = ++count;
-    const ctx: ReqCtx = { closed: false, timer: undefined, wake: undefined };
-    res.once('close', () => {
-      ctx.closed = true;
-      if (ctx.timer !== undefined) clearTimeout(ctx.timer);
-      ctx.wake?.();
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (c: Buffer) => {
-      if (tooLarge) return;
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', () => {
-      /* the client went away; 'close' on res cleans up */
-    });
-    req.on('end', () => {
-      handle(req, res, ctx, seq, tooLarge ? null : Buffer.concat(chunks)).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) sendJson(res, 500, googleError(500, 'INTERNAL', `Simulator internal error: ${err instanceof Error ? err.message : String(err)}`));
-        else res.destroy();
-      });
-    });
-  });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${urlHost}:${port}`,
+  const server = await startHttpServer({
+    host,
     port,
-    requests,
-    requestCount: () => count,
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
+    maxBodyBytes: MAX_BODY_BYTES,
+    onRequest: (req, res, signal) => {
+      const seq = ++count;
+      return (raw) => handle(req, res, signal, seq, raw);
     },
-  };
+    internalError: (res, message) => json.send(res, 500, googleError(500, 'INTERNAL', `Simulator internal error: ${message}`)),
+  });
+  return { url: server.url, port: server.port, requests, requestCount: () => count, close: server.close };
 }

@@ -33,27 +33,27 @@
  * load time: it is spent holding the slot.
  */
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { parseJsonBody } from '../common/body.js';
+import { BASE_FAILURE_KINDS, injectFailure, pickFailure, retryAfterHeaders } from '../common/failures.js';
+import { bearerToken, targetPath } from '../common/headers.js';
+import { startHttpServer } from '../common/http.js';
+import { requestLatency } from '../common/latency.js';
+import { resolveOptions, type SimulatorOptions } from '../common/options.js';
+import { recordRequest, type RequestRecord } from '../common/records.js';
+import { nextTurn, pause, sleepUntil, write } from '../common/request-context.js';
+import { jsonResponder } from '../common/respond.js';
 import type { CompletionPlan } from '../openai/completion.js';
 import { chatResponse, chunkLine, doneLine, planOllamaChat, wordPieces, type ChatBody, type Metrics } from './chat.js';
 import { SlotQueue } from './queue.js';
 
-export interface OllamaSimulatorOptions {
-  /** Interface to bind (default '127.0.0.1'). */
-  host?: string;
-  /** Port to bind (default 0 = ephemeral). */
-  port?: number;
+export interface OllamaSimulatorOptions extends SimulatorOptions {
   /** If set, requests need `Authorization: Bearer <apiKey>` (an authenticating proxy in front of Ollama). */
   apiKey?: string;
   /** Delay before an answer starts (default 0). */
   latencyMs?: number;
   /** Generation pace in tokens per second; 0/undefined = as fast as possible. */
   tokensPerSecond?: number;
-  /** Inject a failure every Nth request (counting all requests; 0 = never). */
-  failEvery?: number;
-  /** Status of injected `failEvery` failures (default 500). */
-  failStatus?: number;
   /** Chats generated at once (OLLAMA_NUM_PARALLEL; default 1). */
   parallel?: number;
   /** Chats allowed to wait for a slot (OLLAMA_MAX_QUEUE; default 512). */
@@ -62,16 +62,7 @@ export interface OllamaSimulatorOptions {
   models?: readonly string[];
 }
 
-export interface OllamaSimulatorRequestRecord {
-  method: string;
-  /** Request target as received (path plus query string, if any). */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body; the raw text if it is not valid JSON; undefined if empty. */
-  body: unknown;
-  /** Tokens of the answer the simulator decided on; unset when it gave none. */
-  usage?: { input: number; output: number };
-}
+export type OllamaSimulatorRequestRecord = RequestRecord;
 
 export interface OllamaSimulator {
   /** Base URL without a path, e.g. http://127.0.0.1:40123 */
@@ -91,7 +82,7 @@ export interface OllamaSimulator {
 export const SIM_VERSION = '0.12.6';
 export const DEFAULT_PARALLEL = 1;
 export const DEFAULT_MAX_QUEUE = 512;
-export const MAX_RECORDED_REQUESTS = 1000;
+export { MAX_RECORDED_REQUESTS } from '../common/records.js';
 export const BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
 /** What Ollama reports when the model runner fails while generating. */
 export const MODEL_ERROR_MESSAGE = 'an error was encountered while running the model: unexpected EOF';
@@ -108,7 +99,8 @@ export const SIM_MODEL_DETAILS: ReadonlyArray<{ name: string; family: string; pa
 export const SIM_MODELS: readonly string[] = SIM_MODEL_DETAILS.map((m) => m.name);
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-const MAX_LATENCY_MS = 10 * 60_000;
+/** `stream-error`: Ollama reports a failure while generating as an error line inside the stream. */
+const FAILURE_KINDS = [...BASE_FAILURE_KINDS, 'stream-error'] as const;
 
 /** `llama3.2` and `llama3.2:latest` are the same model to Ollama. */
 export function canonicalModelName(name: string): string {
@@ -162,39 +154,6 @@ export function validateChatBody(body: unknown): string | null {
   return null;
 }
 
-type FailDirective = { kind: 'status'; status: number } | { kind: 'hang' | 'reset' | 'midstream' | 'stream-error' };
-
-function parseFailHeader(v: string | undefined): FailDirective | undefined {
-  if (v === undefined) return undefined;
-  const s = v.trim().toLowerCase();
-  if (s === 'hang' || s === 'reset' || s === 'midstream' || s === 'stream-error') return { kind: s };
-  if (/^\d{3}$/.test(s)) {
-    const status = Number(s);
-    if (status >= 200 && status <= 599) return { kind: 'status', status };
-  }
-  return undefined;
-}
-
-function headerValue(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Waits `ms`, or less if the request closes first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const msToNs = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
 
 function digestOf(name: string): string {
@@ -202,12 +161,7 @@ function digestOf(name: string): string {
 }
 
 export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): Promise<OllamaSimulator> {
-  const host = opts.host ?? '127.0.0.1';
-  const apiKey = opts.apiKey !== undefined && opts.apiKey !== '' ? opts.apiKey : undefined;
-  const defaultLatency = Math.max(0, opts.latencyMs ?? 0);
-  const tokensPerSecond = Math.max(0, opts.tokensPerSecond ?? 0);
-  const failEvery = Math.max(0, Math.floor(opts.failEvery ?? 0));
-  const failStatus = opts.failStatus ?? 500;
+  const { host, port, apiKey, latencyMs: defaultLatency, tokensPerSecond, failures } = resolveOptions(opts);
   const queue = new SlotQueue(opts.parallel ?? DEFAULT_PARALLEL, opts.maxQueue ?? DEFAULT_MAX_QUEUE);
   const installed = (opts.models ?? SIM_MODELS).map(canonicalModelName);
   const installedSet = new Set(installed);
@@ -216,34 +170,12 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
   const requests: OllamaSimulatorRequestRecord[] = [];
   let count = 0;
 
-  function sendJson(res: http.ServerResponse, status: number, payload: unknown, extra: Record<string, string> = {}): void {
-    if (res.destroyed || res.headersSent) return;
-    const text = JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...extra });
-    res.end(text);
-  }
+  const json = jsonResponder({ contentType: 'application/json; charset=utf-8', extraHeaders: 'after' });
 
   function sendText(res: http.ServerResponse, status: number, text: string): void {
     if (res.destroyed || res.headersSent) return;
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
     res.end(text);
-  }
-
-  /** Writes, waiting for the socket to drain; false once the client is gone. */
-  async function write(res: http.ServerResponse, signal: AbortSignal, data: string): Promise<boolean> {
-    if (signal.aborted) return false;
-    if (!res.write(data)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        res.once('drain', done);
-        signal.addEventListener('abort', done, { once: true });
-      });
-    }
-    return !signal.aborted;
   }
 
   function tagsBody(): Record<string, unknown> {
@@ -268,33 +200,15 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal, seq: number, receivedAt: number, raw: Buffer | null): Promise<void> {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const path = q >= 0 ? target.slice(0, q) : target;
+    const path = targetPath(target);
 
-    let body: unknown = undefined;
-    let jsonOk = false;
-    if (raw !== null && raw.length > 0) {
-      const text = raw.toString('utf8');
-      try {
-        body = JSON.parse(text);
-        jsonOk = true;
-      } catch {
-        body = text;
-      }
-    }
-    const record: OllamaSimulatorRequestRecord = { method, path: target, headers: req.headers, body };
-    requests.push(record);
-    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+    const { body, jsonOk } = parseJsonBody(raw);
+    const record = recordRequest(requests, { method, path: target, headers: req.headers, body });
 
-    let latency = defaultLatency;
-    const latencyHeader = headerValue(req, 'x-sim-latency-ms');
-    if (latencyHeader !== undefined) {
-      const n = Number(latencyHeader);
-      if (Number.isFinite(n) && n >= 0) latency = Math.min(n, MAX_LATENCY_MS);
-    }
+    const latency = requestLatency(req, defaultLatency);
+    const delay = (): Promise<boolean> => pause(latency, signal);
     const fail = async (status: number, message: string, extra?: Record<string, string>): Promise<void> => {
-      await sleep(latency, signal);
-      if (!signal.aborted) sendJson(res, status, { error: message }, extra);
+      if (await delay()) json.send(res, status, { error: message }, extra);
     };
 
     let route: 'chat' | 'tags' | 'version' | 'root' | undefined;
@@ -312,34 +226,28 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
     }
 
     if (apiKey !== undefined) {
-      const m = /^Bearer\s+(.*)$/i.exec(headerValue(req, 'authorization')?.trim() ?? '');
-      if ((m?.[1]?.trim() ?? '') !== apiKey) {
+      if (bearerToken(req) !== apiKey) {
         await fail(401, 'unauthorized');
         return;
       }
     }
 
-    let directive = parseFailHeader(headerValue(req, 'x-sim-fail'));
-    if (directive === undefined && failEvery > 0 && seq % failEvery === 0) directive = { kind: 'status', status: failStatus };
-    if (directive?.kind === 'hang') return;
-    if (directive?.kind === 'reset') {
-      await sleep(latency, signal);
-      res.destroy();
-      return;
-    }
-    if (directive?.kind === 'status') {
-      const model = isRecord(body) && typeof body.model === 'string' ? body.model : undefined;
-      await fail(directive.status, injectedErrorMessage(directive.status, model), directive.status === 429 ? { 'retry-after': '1' } : undefined);
-      return;
-    }
+    const directive = pickFailure(req, FAILURE_KINDS, failures, seq);
+    const injected = await injectFailure(directive, res, {
+      delay,
+      status: (status) => {
+        const model = isRecord(body) && typeof body.model === 'string' ? body.model : undefined;
+        return fail(status, injectedErrorMessage(status, model), retryAfterHeaders(status));
+      },
+    });
+    if (injected) return;
     const cut = directive?.kind === 'midstream' || directive?.kind === 'stream-error' ? directive.kind : undefined;
 
     if (route === 'version' || route === 'tags') {
-      await sleep(latency, signal);
-      if (signal.aborted) return;
+      if (!(await delay())) return;
       const payload = route === 'version' ? { version: SIM_VERSION } : tagsBody();
-      if (cut === 'midstream') writeHalfAndDestroy(res, JSON.stringify(payload));
-      else sendJson(res, 200, payload);
+      if (cut === 'midstream') json.sendHalf(res, payload);
+      else json.send(res, 200, payload);
       return;
     }
 
@@ -370,12 +278,11 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
     }
     try {
       const slotAt = performance.now();
-      await sleep(latency, signal);
-      if (signal.aborted) return;
+      if (!(await delay())) return;
       const messages = chat.messages ?? [];
       // An empty conversation only loads the model, as in Ollama.
       if (messages.length === 0) {
-        sendJson(res, 200, { model: chat.model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done_reason: 'load', done: true });
+        json.send(res, 200, { model: chat.model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done_reason: 'load', done: true });
         return;
       }
       const plan = planOllamaChat({ ...chat, messages });
@@ -397,7 +304,7 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
   /** Time the answer takes to generate when paced; the work a stream spreads out, a whole answer waits for. */
   async function generate(signal: AbortSignal, tokens: number, startedAt: number, onToken?: (i: number) => Promise<boolean>): Promise<boolean> {
     for (let i = 0; i < tokens; i++) {
-      if (tokensPerSecond > 0) await sleep(startedAt + ((i + 1) * 1000) / tokensPerSecond - performance.now(), signal);
+      if (tokensPerSecond > 0) await sleepUntil(startedAt + ((i + 1) * 1000) / tokensPerSecond, signal);
       else if (onToken) await nextTurn();
       if (signal.aborted) return false;
       if (onToken && !(await onToken(i))) return false;
@@ -418,15 +325,16 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
     const firstAt = performance.now();
     if (!(await generate(signal, plan.completionTokens, firstAt))) return;
     if (cut === 'stream-error') {
-      sendJson(res, 500, { error: MODEL_ERROR_MESSAGE });
+      json.send(res, 500, { error: MODEL_ERROR_MESSAGE });
       return;
     }
     const payload = chatResponse(model, plan, metrics(t, firstAt, performance.now()));
-    if (cut === 'midstream') writeHalfAndDestroy(res, JSON.stringify(payload));
-    else sendJson(res, 200, payload);
+    if (cut === 'midstream') json.sendHalf(res, payload);
+    else json.send(res, 200, payload);
   }
 
   async function answerStream(res: http.ServerResponse, signal: AbortSignal, model: string, plan: CompletionPlan, t: Timing, cut: string | undefined): Promise<void> {
+    // Ollama's stream head has no cache-control.
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.flushHeaders();
     const firstAt = performance.now();
@@ -449,72 +357,25 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
     if (await write(res, signal, doneLine(model, plan, metrics(t, firstAt, performance.now())))) res.end();
   }
 
-  function writeHalfAndDestroy(res: http.ServerResponse, text: string): void {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
-    res.write(text.slice(0, Math.floor(text.length / 2)));
-    setImmediate(() => res.destroy());
-  }
-
-  const server = http.createServer((req, res) => {
-    const receivedAt = performance.now();
-    const seq = ++count;
-    const closed = new AbortController();
-    res.once('close', () => closed.abort());
-
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (c: Buffer) => {
-      if (tooLarge) return;
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', () => {
-      // The client went away; the response's close event ends the work.
-    });
-    req.on('end', () => {
-      const raw = tooLarge ? null : Buffer.concat(chunks);
-      handle(req, res, closed.signal, seq, receivedAt, raw).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: `simulator internal error: ${err instanceof Error ? err.message : String(err)}` });
-        else res.destroy();
-      });
-    });
+  const server = await startHttpServer({
+    host,
+    port,
+    maxBodyBytes: MAX_BODY_BYTES,
+    onRequest: (req, res, signal) => {
+      const receivedAt = performance.now();
+      const seq = ++count;
+      return (raw) => handle(req, res, signal, seq, receivedAt, raw);
+    },
+    internalError: (res, message) => json.send(res, 500, { error: `simulator internal error: ${message}` }),
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${urlHost}:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     requests,
     requestCount: () => count,
     inFlight: () => queue.inFlight(),
     queued: () => queue.queued(),
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: server.close,
   };
 }

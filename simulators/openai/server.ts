@@ -28,9 +28,17 @@
  * (x-sim-fail, failEvery) -> request validation (400) -> answer. The latency
  * delay applies before any response starts.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { parseJsonBody } from '../common/body.js';
+import { BASE_FAILURE_KINDS, injectFailure, pickFailure, retryAfterHeaders } from '../common/failures.js';
+import { bearerToken, targetPath } from '../common/headers.js';
+import { startHttpServer } from '../common/http.js';
+import { requestLatency } from '../common/latency.js';
+import { resolveOptions, type SimulatorOptions } from '../common/options.js';
+import { recordRequest, type RequestRecord } from '../common/records.js';
+import { nextTurn, pause, sleep, write } from '../common/request-context.js';
+import { jsonResponder, startStream } from '../common/respond.js';
 import { planCompletion, type CompletionPlan } from './completion.js';
 
 export {
@@ -52,33 +60,17 @@ export {
 } from './completion.js';
 export type { CompletionPlan, FinishReason, PlanInput, PlannedToolCall } from './completion.js';
 
-export interface OpenAISimulatorOptions {
-  /** Interface to bind (default '127.0.0.1'). */
-  host?: string;
-  /** Port to bind (default 0 = ephemeral). */
-  port?: number;
+export { MAX_RECORDED_REQUESTS } from '../common/records.js';
+
+export interface OpenAISimulatorOptions extends SimulatorOptions {
   /** If set, requests must carry `Authorization: Bearer <apiKey>`, else 401. */
   apiKey?: string;
-  /** Delay before the response starts (default 0). */
-  latencyMs?: number;
   /** Streaming pace in completion tokens per second; 0/undefined = as fast as possible. */
   tokensPerSecond?: number;
-  /** Inject a failure every Nth request (counting all requests; 0 = never). */
-  failEvery?: number;
-  /** Status of injected `failEvery` failures (default 500). */
-  failStatus?: number;
 }
 
-export interface SimulatorRequestRecord {
-  method: string;
-  /** Request target as received (path plus query string, if any). */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body; the raw text if it is not valid JSON; undefined if empty. */
-  body: unknown;
-  /** Tokens of the answer the simulator decided on (prompt, completion); unset when it gave none. */
-  usage?: { input: number; output: number };
-}
+/** `usage` holds the prompt and completion tokens. */
+export type SimulatorRequestRecord = RequestRecord;
 
 export interface OpenAISimulator {
   /** Base URL without a path, e.g. http://127.0.0.1:40123 */
@@ -106,7 +98,6 @@ export const SIM_MODELS: readonly string[] = [
   'gpt-3.5-turbo',
 ];
 
-export const MAX_RECORDED_REQUESTS = 1000;
 export const SYSTEM_FINGERPRINT = 'fp_sim0a1b2c3d';
 /** Advertised limits in the x-ratelimit-* headers (per 60 s window). */
 export const RATE_LIMIT_REQUESTS = 10_000;
@@ -114,7 +105,6 @@ export const RATE_LIMIT_TOKENS = 30_000_000;
 
 const RATE_WINDOW_MS = 60_000;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-const MAX_LATENCY_MS = 10 * 60_000;
 /** A streamed tool call's arguments arrive in this many deltas (fewer only if shorter). */
 const TOOL_ARGUMENT_PIECES = 4;
 
@@ -281,73 +271,11 @@ export function formatResetDuration(ms: number): string {
   return `${m}m${s}s`;
 }
 
-function headerValue(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Per-request cancellation state: set when the response/connection closes. */
-interface ReqCtx {
-  closed: boolean;
-  timer: NodeJS.Timeout | undefined;
-  wake: (() => void) | undefined;
-}
-
-function sleep(ctx: ReqCtx, ms: number): Promise<void> {
-  if (ctx.closed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      ctx.timer = undefined;
-      ctx.wake = undefined;
-      resolve();
-    };
-    ctx.wake = done;
-    ctx.timer = setTimeout(done, ms);
-  });
-}
-
-function nextTurn(ctx: ReqCtx): Promise<void> {
-  if (ctx.closed) return Promise.resolve();
-  return new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-function waitDrain(ctx: ReqCtx, res: http.ServerResponse): Promise<void> {
-  if (ctx.closed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      ctx.wake = undefined;
-      res.off('drain', done);
-      resolve();
-    };
-    ctx.wake = done;
-    res.once('drain', done);
-  });
-}
-
-type FailDirective = { kind: 'status'; status: number } | { kind: 'hang' | 'reset' | 'midstream' };
-
-function parseFailHeader(v: string | undefined): FailDirective | undefined {
-  if (v === undefined) return undefined;
-  const s = v.trim().toLowerCase();
-  if (s === 'hang' || s === 'reset' || s === 'midstream') return { kind: s };
-  if (/^\d{3}$/.test(s)) {
-    const status = Number(s);
-    if (status >= 200 && status <= 599) return { kind: 'status', status };
-  }
-  return undefined; // unknown values are ignored
-}
-
 // ---------------------------------------------------------------------------
 // Server
 
 export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise<OpenAISimulator> {
-  const host = opts.host ?? '127.0.0.1';
-  const apiKey = opts.apiKey !== undefined && opts.apiKey !== '' ? opts.apiKey : undefined;
-  const defaultLatency = Math.max(0, opts.latencyMs ?? 0);
-  const tokensPerSecond = Math.max(0, opts.tokensPerSecond ?? 0);
-  const failEvery = Math.max(0, Math.floor(opts.failEvery ?? 0));
-  const failStatus = opts.failStatus ?? 500;
+  const { host, port, apiKey, latencyMs: defaultLatency, tokensPerSecond, failures } = resolveOptions(opts);
 
   const requests: SimulatorRequestRecord[] = [];
   let count = 0;
@@ -390,64 +318,30 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
     return h;
   }
 
-  function sendJson(
-    res: http.ServerResponse,
-    status: number,
-    payload: unknown,
-    headers: Record<string, string>,
-  ): void {
-    if (res.destroyed || res.headersSent) return;
-    const text = JSON.stringify(payload);
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(status, headers);
-    res.end(text);
-  }
+  const json = jsonResponder();
 
   async function handle(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    ctx: ReqCtx,
+    signal: AbortSignal,
     seq: number,
     startedAt: number,
     rawBody: Buffer | null,
   ): Promise<void> {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const path = q >= 0 ? target.slice(0, q) : target;
+    const path = targetPath(target);
 
-    // Parse + record.
-    let body: unknown = undefined;
-    let jsonOk = false;
-    if (rawBody !== null && rawBody.length > 0) {
-      const text = rawBody.toString('utf8');
-      try {
-        body = JSON.parse(text);
-        jsonOk = true;
-      } catch {
-        body = text;
-      }
-    }
-    const record: SimulatorRequestRecord = { method, path: target, headers: req.headers, body };
-    requests.push(record);
-    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+    const { body, jsonOk } = parseJsonBody(rawBody);
+    const record = recordRequest(requests, { method, path: target, headers: req.headers, body });
 
-    const latencyHeader = headerValue(req, 'x-sim-latency-ms');
-    let latency = defaultLatency;
-    if (latencyHeader !== undefined) {
-      const n = Number(latencyHeader);
-      if (Number.isFinite(n) && n >= 0) latency = Math.min(n, MAX_LATENCY_MS);
-    }
-    const delay = async (): Promise<boolean> => {
-      if (latency > 0) await sleep(ctx, latency);
-      return !ctx.closed;
-    };
+    const latency = requestLatency(req, defaultLatency);
+    const delay = (): Promise<boolean> => pause(latency, signal);
     const fail = async (status: number, err: OpenAIErrorBody, extra?: Record<string, string>): Promise<void> => {
       if (!(await delay())) return;
       const h = baseHeaders(seq, startedAt, 0, status === 429);
       if (extra) Object.assign(h, extra);
-      sendJson(res, status, err, h);
+      json.send(res, status, err, h);
     };
 
     if (rawBody === null) {
@@ -466,9 +360,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
 
     // Auth.
     if (apiKey !== undefined) {
-      const auth = headerValue(req, 'authorization');
-      const m = auth === undefined ? null : /^Bearer\s+(.*)$/i.exec(auth.trim());
-      const given = m?.[1]?.trim() ?? '';
+      const given = bearerToken(req);
       if (given === '') {
         await fail(401, openAIError(MISSING_KEY_MESSAGE, 'invalid_request_error', null, 'invalid_api_key'));
         return;
@@ -487,24 +379,13 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       }
     }
 
-    // Failure injection.
-    let directive = parseFailHeader(headerValue(req, 'x-sim-fail'));
-    if (directive === undefined && failEvery > 0 && seq % failEvery === 0) {
-      directive = { kind: 'status', status: failStatus };
-    }
-    if (directive !== undefined) {
-      if (directive.kind === 'hang') return; // answered never; ctx closes with the connection
-      if (directive.kind === 'reset') {
-        if (await delay()) res.destroy();
-        return;
-      }
-      if (directive.kind === 'status') {
-        const st = directive.status;
-        await fail(st, injectedErrorBody(st), st === 429 ? { 'retry-after': '1' } : undefined);
-        return;
-      }
-      // midstream: handled below while answering
-    }
+    // Failure injection; midstream is left to the answer.
+    const directive = pickFailure(req, BASE_FAILURE_KINDS, failures, seq);
+    const injected = await injectFailure(directive, res, {
+      delay,
+      status: (st) => fail(st, injectedErrorBody(st), retryAfterHeaders(st)),
+    });
+    if (injected) return;
     const midstream = directive?.kind === 'midstream';
 
     if (route === 'models') {
@@ -514,10 +395,10 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
         data: SIM_MODELS.map((id) => ({ id, object: 'model', created: modelsCreated, owned_by: 'system' })),
       };
       if (midstream) {
-        writeHalfAndDestroy(res, JSON.stringify(payload), baseHeaders(seq, startedAt, 0));
+        json.sendHalf(res, payload, baseHeaders(seq, startedAt, 0));
         return;
       }
-      sendJson(res, 200, payload, baseHeaders(seq, startedAt, 0));
+      json.send(res, 200, payload, baseHeaders(seq, startedAt, 0));
       return;
     }
 
@@ -544,7 +425,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
     if (chat.stream === true) {
       const so = chat.stream_options;
       const includeUsage = isRecord(so) && so.include_usage === true;
-      await streamCompletion(res, ctx, headers, { id, created, model: chat.model, toolCallId }, plan, includeUsage, midstream);
+      await streamCompletion(res, signal, headers, { id, created, model: chat.model, toolCallId }, plan, includeUsage, midstream);
       return;
     }
 
@@ -573,25 +454,22 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       system_fingerprint: SYSTEM_FINGERPRINT,
     };
     if (midstream) {
-      writeHalfAndDestroy(res, JSON.stringify(payload), headers);
+      json.sendHalf(res, payload, headers);
       return;
     }
-    sendJson(res, 200, payload, headers);
+    json.send(res, 200, payload, headers);
   }
 
   async function streamCompletion(
     res: http.ServerResponse,
-    ctx: ReqCtx,
+    signal: AbortSignal,
     headers: Record<string, string>,
     meta: { id: string; created: number; model: string; toolCallId: string },
     plan: CompletionPlan,
     includeUsage: boolean,
     midstream: boolean,
   ): Promise<void> {
-    headers['content-type'] = 'text/event-stream';
-    headers['cache-control'] = 'no-cache';
-    res.writeHead(200, headers);
-    res.flushHeaders();
+    startStream(res, 'text/event-stream', headers);
 
     // Every chunk shares this prefix; choices are spliced in.
     const prefix =
@@ -600,12 +478,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
     const suffix = includeUsage ? ',"usage":null}\n\n' : '}\n\n';
 
     // Returns false if the stream is gone.
-    const emit = async (data: string): Promise<boolean> => {
-      if (ctx.closed) return false;
-      const ok = res.write(data);
-      if (!ok) await waitDrain(ctx, res);
-      return !ctx.closed;
-    };
+    const emit = (data: string): Promise<boolean> => write(res, signal, data);
 
     // As OpenAI does, a tool call answer announces the call (id, name, empty arguments) in the role chunk.
     const firstDelta = plan.toolCall
@@ -639,12 +512,12 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       if (paced) {
         const due = t0 + (tokensAfter(i) * 1000) / tokensPerSecond;
         const wait = due - Date.now();
-        if (wait > 0) await sleep(ctx, wait);
-        else await nextTurn(ctx);
+        if (wait > 0) await sleep(wait, signal);
+        else await nextTurn(signal);
       } else {
-        await nextTurn(ctx);
+        await nextTurn(signal);
       }
-      if (ctx.closed) return;
+      if (signal.aborted) return;
       const choice = `[{"index":0,"delta":${deltas[i]},"logprobs":null,"finish_reason":null}]`;
       if (!(await emit(prefix + choice + suffix))) return;
     }
@@ -654,98 +527,32 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       return;
     }
 
-    await nextTurn(ctx);
+    await nextTurn(signal);
     if (!(await emit(`${prefix}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${plan.finishReason}"}]${suffix}`))) {
       return;
     }
     if (includeUsage) {
-      await nextTurn(ctx);
+      await nextTurn(signal);
       if (!(await emit(`${prefix}[],"usage":${JSON.stringify(usageObject(plan))}}\n\n`))) return;
     }
-    await nextTurn(ctx);
+    await nextTurn(signal);
     if (!(await emit('data: [DONE]\n\n'))) return;
     res.end();
   }
 
-  function writeHalfAndDestroy(res: http.ServerResponse, text: string, headers: Record<string, string>): void {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(200, headers);
-    res.write(text.slice(0, Math.floor(text.length / 2)));
-    setImmediate(() => res.destroy());
-  }
-
-  const server = http.createServer((req, res) => {
-    const startedAt = Date.now();
-    const seq = ++count;
-    const ctx: ReqCtx = { closed: false, timer: undefined, wake: undefined };
-    res.once('close', () => {
-      ctx.closed = true;
-      if (ctx.timer !== undefined) clearTimeout(ctx.timer);
-      const wake = ctx.wake;
-      if (wake !== undefined) wake();
-    });
-
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (c: Buffer) => {
-      if (tooLarge) return;
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', () => {
-      /* client went away; 'close' on res handles cleanup */
-    });
-    req.on('end', () => {
-      const raw = tooLarge ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      handle(req, res, ctx, seq, startedAt, raw).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) {
-          const msg = err instanceof Error ? err.message : String(err);
-          sendJson(res, 500, openAIError(`Simulator internal error: ${msg}`, 'server_error'), {});
-        } else {
-          res.destroy();
-        }
-      });
-    });
-  });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  let closing: Promise<void> | undefined;
-
-  return {
-    url: `http://${urlHost}:${port}`,
+  const server = await startHttpServer({
+    host,
     port,
-    requests,
-    requestCount: () => count,
-    close(): Promise<void> {
-      if (closing === undefined) {
-        closing = new Promise<void>((resolve, reject) => {
-          server.close((err) => (err ? reject(err) : resolve()));
-          server.closeAllConnections();
-        });
-      }
-      return closing;
+    maxBodyBytes: MAX_BODY_BYTES,
+    onRequest: (req, res, signal) => {
+      const startedAt = Date.now();
+      const seq = ++count;
+      return (raw) => handle(req, res, signal, seq, startedAt, raw);
     },
-  };
+    internalError: (res, message) => json.send(res, 500, openAIError(`Simulator internal error: ${message}`, 'server_error')),
+  });
+
+  return { url: server.url, port: server.port, requests, requestCount: () => count, close: server.close };
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

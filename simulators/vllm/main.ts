@@ -21,10 +21,10 @@
  * Prints one JSON line `{"event":"simulator ready","url":...}` once listening and shuts down
  * cleanly on SIGTERM / SIGINT.
  */
-import { z } from 'zod';
+import { envList, envString, numbersFromEnv, runSimulatorCli } from '../common/cli.js';
 import { startVllmSimulator, type VllmSimulatorOptions } from './server.js';
 
-const NUMERIC: ReadonlyArray<[string, keyof VllmSimulatorOptions]> = [
+const NUMERIC = [
   ['SIM_PORT', 'port'],
   ['SIM_MAX_NUM_SEQS', 'maxNumSeqs'],
   ['SIM_MAX_QUEUE', 'maxQueue'],
@@ -36,62 +36,21 @@ const NUMERIC: ReadonlyArray<[string, keyof VllmSimulatorOptions]> = [
   ['SIM_LATENCY_MS', 'latencyMs'],
   ['SIM_FAIL_EVERY', 'failEvery'],
   ['SIM_FAIL_STATUS', 'failStatus'],
-];
+] as const satisfies ReadonlyArray<readonly [string, keyof VllmSimulatorOptions]>;
 
-const number = z.coerce.number().finite().nonnegative();
-
-/** Options from the environment; the simulator checks their ranges itself. */
+/** Options from the environment, values trimmed; the simulator checks their ranges itself. */
 function optionsFromEnv(env: NodeJS.ProcessEnv): VllmSimulatorOptions {
-  const set = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const opts: Record<string, unknown> = {};
-  for (const [name, key] of NUMERIC) {
-    const raw = set(name);
-    if (raw === undefined) continue;
-    const parsed = number.safeParse(raw);
-    if (!parsed.success) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
-    opts[key] = parsed.data;
-  }
-  const host = set('SIM_HOST');
+  const trimmed = { trim: true };
+  const opts: VllmSimulatorOptions = numbersFromEnv(env, NUMERIC, trimmed);
+  const host = envString(env, 'SIM_HOST', trimmed);
   if (host !== undefined) opts.host = host;
-  const apiKey = set('SIM_API_KEY');
+  const apiKey = envString(env, 'SIM_API_KEY', trimmed);
   if (apiKey !== undefined) opts.apiKey = apiKey;
-  const model = set('SIM_MODEL');
+  const model = envString(env, 'SIM_MODEL', trimmed);
   if (model !== undefined) opts.model = model;
-  const lora = set('SIM_LORA_MODULES');
-  if (lora !== undefined) opts.loraModules = lora.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return opts as VllmSimulatorOptions;
+  const lora = envList(env, 'SIM_LORA_MODULES');
+  if (lora !== undefined) opts.loraModules = lora;
+  return opts;
 }
 
-async function main(): Promise<void> {
-  const opts = optionsFromEnv(process.env);
-  const sim = await startVllmSimulator(opts);
-  process.stdout.write(
-    JSON.stringify({ event: 'simulator ready', simulator: 'vllm', url: sim.url, port: sim.port, auth: opts.apiKey !== undefined }) + '\n',
-  );
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    sim.close().then(
-      () => {
-        process.stdout.write(JSON.stringify({ event: 'simulator stopped', signal }) + '\n');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`simulator close failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(JSON.stringify({ event: 'simulator failed', error: err instanceof Error ? err.message : String(err) }) + '\n');
-  process.exit(1);
-});
+runSimulatorCli('vllm', optionsFromEnv, startVllmSimulator);

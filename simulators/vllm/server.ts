@@ -45,10 +45,17 @@
  * Only /v1 requests are recorded and counted; /metrics, /health and /version are not, so a
  * picker's polling does not show up as traffic (scrapeCount() counts the scrapes).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { parseJsonBody } from '../common/body.js';
+import { BASE_FAILURE_KINDS, injectFailure, pickFailure, retryAfterHeaders } from '../common/failures.js';
+import { bearerToken, targetPath } from '../common/headers.js';
+import { startHttpServer } from '../common/http.js';
+import { requestLatency } from '../common/latency.js';
+import { recordRequest, type RequestRecord } from '../common/records.js';
+import { nextTurn, pause, sleepUntil, write } from '../common/request-context.js';
+import { jsonResponder, startStream } from '../common/respond.js';
 import { planCompletion, type CompletionPlan } from '../openai/completion.js';
 import { validateChatRequest } from '../openai/server.js';
 import { createEngineMetrics } from './metrics.js';
@@ -88,13 +95,7 @@ export interface VllmSimulatorOptions {
   failStatus?: number;
 }
 
-export interface VllmRequestRecord {
-  method: string;
-  /** Request target as received (path plus query string, if any). */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body; the raw text if it is not valid JSON; undefined if empty. */
-  body: unknown;
+export interface VllmRequestRecord extends RequestRecord {
   /** Tokens of the answer, set once the request is queued; unset when it was refused. */
   usage?: { input: number; output: number };
   /** Milliseconds from arrival, filled in as the request gets there. */
@@ -122,10 +123,9 @@ export interface VllmSimulator {
 
 export const DEFAULT_MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 export const SIM_VLLM_VERSION = '0.11.0';
-export const MAX_RECORDED_REQUESTS = 1000;
+export { MAX_RECORDED_REQUESTS } from '../common/records.js';
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-const MAX_LATENCY_MS = 10 * 60_000;
 /** SSE events written at once when many are due, so one write stays small. */
 const MAX_EVENTS_PER_WRITE = 256;
 
@@ -149,78 +149,17 @@ const optionsSchema = z
   })
   .refine((o) => !o.loraModules.includes(o.model), { message: 'an adapter cannot have the base model name', path: ['loraModules'] });
 
-type FailDirective = { kind: 'status'; status: number } | { kind: 'hang' | 'reset' | 'midstream' };
-
-function parseFailHeader(v: string | undefined): FailDirective | undefined {
-  if (v === undefined) return undefined;
-  const s = v.trim().toLowerCase();
-  if (s === 'hang' || s === 'reset' || s === 'midstream') return { kind: s };
-  if (/^\d{3}$/.test(s)) {
-    const status = Number(s);
-    if (status >= 200 && status <= 599) return { kind: 'status', status };
-  }
-  return undefined;
-}
-
 function injectedMessage(status: number): string {
   if (status === 429) return 'Too many requests (simulated). Please retry later.';
   if (status >= 500) return `The engine failed to serve the request (simulated ${status}).`;
   return `Simulated error (status ${status}).`;
 }
 
-function headerValue(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Waits until `at` (performance clock), or less if the request closes first. */
-function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
-  const ms = at - performance.now();
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Writes, waiting for the socket to drain; false once the client is gone. */
-async function write(res: http.ServerResponse, signal: AbortSignal, data: string): Promise<boolean> {
-  if (signal.aborted) return false;
-  if (!res.write(data)) {
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        res.off('drain', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      res.once('drain', done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-  return !signal.aborted;
-}
-
-function sendJson(res: http.ServerResponse, status: number, payload: unknown, extra: Record<string, string> = {}): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...extra });
-  res.end(text);
-}
-
-function writeHalfAndDestroy(res: http.ServerResponse, text: string): void {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
-  res.write(text.slice(0, Math.floor(text.length / 2)));
-  setImmediate(() => res.destroy());
-}
+const json = jsonResponder({ extraHeaders: 'after' });
 
 /** The plan cut to `maxTokens` completion tokens, as the context length ends the answer. */
 function cutPlan(plan: CompletionPlan, maxTokens: number): CompletionPlan {
@@ -234,6 +173,7 @@ function positiveInt(v: unknown): number | undefined {
 
 export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<VllmSimulator> {
   const opts = optionsSchema.parse(o);
+  const failures = { every: opts.failEvery, status: opts.failStatus };
   const apiKey = opts.apiKey !== undefined && opts.apiKey !== '' ? opts.apiKey : undefined;
   const adapters = new Set(opts.loraModules);
   const maxModelLen = opts.kvCacheTokens;
@@ -258,8 +198,7 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal, receivedAt: number, raw: Buffer | null): Promise<void> {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const path = q >= 0 ? target.slice(0, q) : target;
+    const path = targetPath(target);
 
     if (method === 'GET' && path === '/metrics') {
       scrapes++;
@@ -272,73 +211,51 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
       return;
     }
     if (method === 'GET' && path === '/version') {
-      sendJson(res, 200, { version: SIM_VLLM_VERSION });
+      json.send(res, 200, { version: SIM_VLLM_VERSION });
       return;
     }
 
-    let body: unknown = undefined;
-    let jsonOk = false;
-    if (raw !== null && raw.length > 0) {
-      const text = raw.toString('utf8');
-      try {
-        body = JSON.parse(text);
-        jsonOk = true;
-      } catch {
-        body = text;
-      }
-    }
-    const record: VllmRequestRecord = { method, path: target, headers: req.headers, body };
+    const { body, jsonOk } = parseJsonBody(raw);
     count++;
-    requests.push(record);
-    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+    const record = recordRequest<VllmRequestRecord>(requests, { method, path: target, headers: req.headers, body });
 
     const known = path === '/v1/chat/completions' ? 'POST' : path === '/v1/models' ? 'GET' : undefined;
     if (known === undefined || known !== method) {
-      sendJson(res, known === undefined ? 404 : 405, { detail: known === undefined ? 'Not Found' : 'Method Not Allowed' });
+      json.send(res, known === undefined ? 404 : 405, { detail: known === undefined ? 'Not Found' : 'Method Not Allowed' });
       return;
     }
     const chat = known === 'POST';
     if (chat) chatCount++;
 
     if (apiKey !== undefined) {
-      const m = /^Bearer\s+(.*)$/i.exec(headerValue(req, 'authorization')?.trim() ?? '');
-      if ((m?.[1]?.trim() ?? '') !== apiKey) {
-        sendJson(res, 401, { error: 'Unauthorized' });
+      if (bearerToken(req) !== apiKey) {
+        json.send(res, 401, { error: 'Unauthorized' });
         return;
       }
     }
 
-    let latency = opts.latencyMs;
-    const latencyHeader = headerValue(req, 'x-sim-latency-ms');
-    if (latencyHeader !== undefined) {
-      const n = Number(latencyHeader);
-      if (Number.isFinite(n) && n >= 0) latency = Math.min(n, MAX_LATENCY_MS);
-    }
+    const latency = requestLatency(req, opts.latencyMs);
 
-    let directive = parseFailHeader(headerValue(req, 'x-sim-fail'));
-    if (directive === undefined && chat && opts.failEvery > 0 && chatCount % opts.failEvery === 0) directive = { kind: 'status', status: opts.failStatus };
-    if (directive?.kind === 'hang') return;
-    if (directive?.kind === 'reset') {
-      await sleepUntil(performance.now() + latency, signal);
-      res.destroy();
-      return;
-    }
-    if (directive?.kind === 'status') {
-      const status = directive.status;
-      await sleepUntil(performance.now() + latency, signal);
-      if (!signal.aborted) sendJson(res, status, vllmError(status, injectedMessage(status)), status === 429 ? { 'retry-after': '1' } : {});
-      return;
-    }
+    // Only chats count towards failEvery, so metric scrapes and model lists do not shift it.
+    const directive = pickFailure(req, BASE_FAILURE_KINDS, failures, chat ? chatCount : undefined);
+    const delay = (): Promise<boolean> => pause(latency, signal);
+    const injected = await injectFailure(directive, res, {
+      delay,
+      status: async (status) => {
+        if (await delay()) json.send(res, status, vllmError(status, injectedMessage(status)), retryAfterHeaders(status));
+      },
+    });
+    if (injected) return;
     const midstream = directive?.kind === 'midstream';
 
     if (!chat) {
       const payload = modelsBody(opts.model, opts.loraModules, maxModelLen, modelsCreated);
-      if (midstream) writeHalfAndDestroy(res, JSON.stringify(payload));
-      else sendJson(res, 200, payload);
+      if (midstream) json.sendHalf(res, payload);
+      else json.send(res, 200, payload);
       return;
     }
 
-    const fail = (status: number, err: VllmErrorBody): void => sendJson(res, status, err);
+    const fail = (status: number, err: VllmErrorBody): void => json.send(res, status, err);
     if (raw === null) return fail(413, vllmError(413, 'Request body too large.'));
     if (!jsonOk) return fail(400, vllmError(400, raw.length === 0 ? 'Field required: body' : 'JSON decode error: the request body is not valid JSON.'));
     const invalid = validateChatRequest(body);
@@ -367,8 +284,7 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
     record.usage = { input: plan.promptTokens, output: plan.completionTokens };
     const stream = request.stream === true;
     if (stream) {
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      res.flushHeaders();
+      startStream(res, 'text/event-stream; charset=utf-8');
     }
     const grant = await ticket.granted;
     if (grant === undefined) return;
@@ -434,8 +350,8 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
     metrics.generated(a.plan.completionTokens);
     finished(a);
     const payload = completionBody(a.meta, a.plan);
-    if (a.midstream) writeHalfAndDestroy(a.res, JSON.stringify(payload));
-    else sendJson(a.res, 200, payload);
+    if (a.midstream) json.sendHalf(a.res, payload);
+    else json.send(a.res, 200, payload);
   }
 
   async function answerStream(a: Answer, includeUsage: boolean): Promise<void> {
@@ -471,61 +387,26 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
       }
       if (!(await write(a.res, a.signal, data))) return;
       i = j;
-      if (stepMs === 0 && i < events.length) await new Promise((resolve) => setImmediate(resolve));
+      if (stepMs === 0 && i < events.length) await nextTurn();
     }
     finished(a);
     a.res.end((includeUsage ? usageEvent(a.meta, a.plan) : '') + DONE_EVENT);
   }
 
-  const server = http.createServer((req, res) => {
-    const receivedAt = performance.now();
-    const closed = new AbortController();
-    res.once('close', () => closed.abort());
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (c: Buffer) => {
-      if (tooLarge) return;
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', () => {
-      // The client went away; the response's close event ends the work.
-    });
-    req.on('end', () => {
-      const raw = tooLarge ? null : Buffer.concat(chunks);
-      handle(req, res, closed.signal, receivedAt, raw).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) sendJson(res, 500, vllmError(500, `Simulator internal error: ${err instanceof Error ? err.message : String(err)}`));
-        else res.destroy();
-      });
-    });
+  const server = await startHttpServer({
+    host: opts.host,
+    port: opts.port,
+    maxBodyBytes: MAX_BODY_BYTES,
+    onRequest: (req, res, signal) => {
+      const receivedAt = performance.now();
+      return (raw) => handle(req, res, signal, receivedAt, raw);
+    },
+    internalError: (res, message) => json.send(res, 500, vllmError(500, `Simulator internal error: ${message}`)),
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${urlHost}:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     requests,
     requestCount: () => count,
     scrapeCount: () => scrapes,
@@ -533,12 +414,6 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
     waiting: () => scheduler.waiting(),
     kvCacheUsage: () => scheduler.kvUsage(),
     loadedAdapters: () => scheduler.loadedAdapters(),
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: server.close,
   };
 }

@@ -1,0 +1,35 @@
+import type http from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { bearerToken, headerValue, targetPath } from './headers.js';
+
+const req = (headers: http.IncomingHttpHeaders): http.IncomingMessage => ({ headers }) as http.IncomingMessage;
+
+describe('headerValue', () => {
+  it('reads a header, the first value of a repeated one, nothing for a missing one', () => {
+    expect(headerValue(req({ 'x-a': '1' }), 'x-a')).toBe('1');
+    expect(headerValue(req({ 'set-cookie': ['a', 'b'] }), 'set-cookie')).toBe('a');
+    expect(headerValue(req({}), 'x-a')).toBeUndefined();
+  });
+});
+
+describe('bearerToken', () => {
+  it('reads the token of a bearer authorization, in any case of the scheme, trimmed', () => {
+    expect(bearerToken(req({ authorization: 'Bearer sk-1' }))).toBe('sk-1');
+    expect(bearerToken(req({ authorization: '  bearer   sk-2  ' }))).toBe('sk-2');
+  });
+
+  it('is empty without a bearer token', () => {
+    expect(bearerToken(req({}))).toBe('');
+    expect(bearerToken(req({ authorization: 'Bearer' }))).toBe('');
+    expect(bearerToken(req({ authorization: 'Bearer    ' }))).toBe('');
+    expect(bearerToken(req({ authorization: 'Basic abc' }))).toBe('');
+  });
+});
+
+describe('targetPath', () => {
+  it('drops the query string', () => {
+    expect(targetPath('/v1/models?limit=2')).toBe('/v1/models');
+    expect(targetPath('/v1/models')).toBe('/v1/models');
+    expect(targetPath('/?')).toBe('/');
+  });
+});
