@@ -25,7 +25,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadCatalog } from '../ext-proc/src/catalog/load.js';
+import { filterCatalog, loadCatalog } from '../ext-proc/src/catalog/load.js';
 import type { Catalog, Model, Tier as QualityTier } from '../ext-proc/src/catalog/load.js';
 import { Classifier } from '../ext-proc/src/classify/classify.js';
 import { loadClassifierModel } from '../ext-proc/src/classify/model.js';
@@ -276,7 +276,8 @@ export function main(argv: string[], env: NodeJS.ProcessEnv, out: Output): numbe
   const outPath = path.resolve(root, values.out ?? 'models/classifier/eval-results.json');
   const examples = parseDataset(readFileSync(dataPath, 'utf8'), path.relative(root, dataPath));
   const clf = new Classifier(loadClassifierModel(weightsPath));
-  const catalog = loadCatalog(catalogPath);
+  // Cloud models only: local pools have no list price, and would make any routing look free.
+  const catalog = filterCatalog(loadCatalog(catalogPath), (p) => p.apiKeyEnv !== undefined);
   const results = evaluate(examples, clf, catalog);
   out.write(`${path.relative(root, dataPath)} with ${path.relative(root, weightsPath)}, prices from ${path.relative(root, catalogPath)}\n`);
   report(results, out);
