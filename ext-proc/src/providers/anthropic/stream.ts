@@ -1,5 +1,5 @@
-import { StringDecoder } from 'node:string_decoder';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
+import { SseDecoder } from '../canonical/sse-decoder.js';
 import { kindForStatus } from '../../errors.js';
 import type { Usage } from '../../metering/usage.js';
 import type { EncoderContext, FinishReason, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
@@ -24,42 +24,24 @@ type BlockState =
   | { kind: 'other' };
 
 /** Anthropic SSE bytes, chunk by chunk, into canonical stream events. */
-export class AnthropicStreamDecoder implements StreamDecoder {
-  // Chunks may end inside a multi-byte character; the decoder carries it to the next chunk.
-  private readonly utf8 = new StringDecoder('utf8');
-  private readonly parser = createParser({ onEvent: (e) => this.onEvent(e) });
-  private pending: StreamEvent[] = [];
+export class AnthropicStreamDecoder extends SseDecoder {
   private readonly blocks = new Map<number, BlockState>();
   private toolCount = 0;
   private usage: AnthropicUsageCounters | undefined;
   private usageSent = false;
   private finishSent = false;
 
-  push(chunk: Buffer): StreamEvent[] {
-    this.parser.feed(this.utf8.write(chunk));
-    return this.take();
-  }
-
-  end(): StreamEvent[] {
-    // A last event whose terminating blank line never came is still complete if its data parses.
-    this.parser.feed(this.utf8.end() + '\n\n');
+  protected override onEnd(): void {
     this.emitUsage();
-    return this.take();
-  }
-
-  private take(): StreamEvent[] {
-    const out = this.pending;
-    this.pending = [];
-    return out;
   }
 
   private emitUsage(): void {
     if (this.usageSent || !this.usage) return;
     this.usageSent = true;
-    this.pending.push({ type: 'usage', usage: fromAnthropicUsage(this.usage) });
+    this.out.push({ type: 'usage', usage: fromAnthropicUsage(this.usage) });
   }
 
-  private onEvent(e: EventSourceMessage): void {
+  protected onEvent(e: EventSourceMessage): void {
     let data: unknown;
     try {
       data = JSON.parse(e.data);
@@ -71,7 +53,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     switch (type) {
       case 'message_start': {
         const message = isObject(data.message) ? data.message : {};
-        this.pending.push({ type: 'start', id: str(message.id), model: str(message.model) });
+        this.out.push({ type: 'start', id: str(message.id), model: str(message.model) });
         this.usage = overlayAnthropicUsage(this.usage, readAnthropicUsage(message.usage));
         return;
       }
@@ -85,7 +67,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         const delta = isObject(data.delta) ? data.delta : {};
         if (!this.finishSent && typeof delta.stop_reason === 'string') {
           this.finishSent = true;
-          this.pending.push({ type: 'finish', reason: fromAnthropicStopReason(delta.stop_reason) });
+          this.out.push({ type: 'finish', reason: fromAnthropicStopReason(delta.stop_reason) });
         }
         this.usage = overlayAnthropicUsage(this.usage, readAnthropicUsage(data.usage));
         return;
@@ -95,7 +77,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case 'error': {
         const error = isObject(data.error) ? data.error : {};
         const errorType = typeof error.type === 'string' ? error.type : undefined;
-        this.pending.push({ type: 'error', message: str(error.message) || 'The backend stream reported an error.', status: statusForAnthropicErrorType(errorType) });
+        this.out.push({ type: 'error', message: str(error.message) || 'The backend stream reported an error.', status: statusForAnthropicErrorType(errorType) });
         return;
       }
       default:
@@ -109,11 +91,11 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     const block = data.content_block;
     if (block.type === 'text') {
       this.blocks.set(data.index, { kind: 'text' });
-      if (str(block.text) !== '') this.pending.push({ type: 'text', text: str(block.text) });
+      if (str(block.text) !== '') this.out.push({ type: 'text', text: str(block.text) });
     } else if (block.type === 'tool_use') {
       const toolIndex = this.toolCount++;
       this.blocks.set(data.index, { kind: 'tool', toolIndex, startInput: block.input, sawArguments: false });
-      this.pending.push({ type: 'tool_call_start', index: toolIndex, id: str(block.id), name: str(block.name) });
+      this.out.push({ type: 'tool_call_start', index: toolIndex, id: str(block.id), name: str(block.name) });
     } else {
       // thinking, server tools: nothing a caller of another format can receive
       this.blocks.set(data.index, { kind: 'other' });
@@ -126,12 +108,12 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     if (!block || !delta) return;
     if (block.kind === 'text' && delta.type === 'text_delta') {
       const text = str(delta.text);
-      if (text !== '') this.pending.push({ type: 'text', text });
+      if (text !== '') this.out.push({ type: 'text', text });
     } else if (block.kind === 'tool' && delta.type === 'input_json_delta') {
       const json = str(delta.partial_json);
       if (json === '') return;
       if (json.trim() !== '') block.sawArguments = true;
-      this.pending.push({ type: 'tool_call_delta', index: block.toolIndex, arguments: json });
+      this.out.push({ type: 'tool_call_delta', index: block.toolIndex, arguments: json });
     }
   }
 
@@ -142,7 +124,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     if (block?.kind === 'tool' && !block.sawArguments) {
       block.sawArguments = true;
       const input = isObject(block.startInput) ? block.startInput : {};
-      this.pending.push({ type: 'tool_call_delta', index: block.toolIndex, arguments: JSON.stringify(input) });
+      this.out.push({ type: 'tool_call_delta', index: block.toolIndex, arguments: JSON.stringify(input) });
     }
   }
 }

@@ -1,4 +1,5 @@
-import { createParser, type EventSourceParser } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
+import { SseDecoder } from '../canonical/sse-decoder.js';
 import { kindForStatus } from '../../errors.js';
 import type { Usage } from '../../metering/usage.js';
 import type { EncoderContext, FinishReason, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
@@ -21,36 +22,20 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const sameUsage = (a: Usage, b: Usage): boolean =>
   a.inputTokens === b.inputTokens && a.outputTokens === b.outputTokens && a.cachedInputTokens === b.cachedInputTokens && a.reasoningTokens === b.reasoningTokens;
 
-export class GeminiStreamDecoder implements StreamDecoder {
-  private out: StreamEvent[] = [];
-  // Chunks may end inside a multi-byte character; the decoder carries it to the next one.
-  private readonly utf8 = new TextDecoder('utf-8');
-  private readonly parser: EventSourceParser = createParser({ onEvent: (e) => this.onData(e.data) });
+export class GeminiStreamDecoder extends SseDecoder {
   private started = false;
   private calls = 0;
   private finished = false;
-  private ending = false;
   private usage: Usage | undefined;
   private usageSent: Usage | undefined;
 
-  push(chunk: Buffer): StreamEvent[] {
-    this.parser.feed(this.utf8.decode(chunk, { stream: true }));
-    return this.take();
-  }
-
-  end(): StreamEvent[] {
-    this.ending = true;
-    // A last event the backend did not close with a blank line is still whole if its JSON is.
-    this.parser.feed(this.utf8.decode() + '\n\n');
+  protected override onEnd(): void {
     // Usage can grow after the finishing chunk (or there was no finish): the last report wins.
     if (this.usage && !(this.usageSent && sameUsage(this.usage, this.usageSent))) this.emitUsage();
-    return this.take();
   }
 
-  private take(): StreamEvent[] {
-    const events = this.out;
-    this.out = [];
-    return events;
+  protected onEvent(e: EventSourceMessage): void {
+    this.onData(e.data);
   }
 
   private emitUsage(): void {

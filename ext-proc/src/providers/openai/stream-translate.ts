@@ -1,4 +1,5 @@
-import { createParser, type EventSourceParser } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
+import { SseDecoder } from '../canonical/sse-decoder.js';
 import { GatewayError, kindForStatus } from '../../errors.js';
 import type { Usage } from '../../metering/usage.js';
 import type { EncoderContext, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
@@ -24,10 +25,7 @@ function inStreamStatus(error: Rec): number {
 }
 
 /** chat.completion.chunk SSE from an OpenAI-format backend, as canonical stream events. */
-export class OpenAIStreamDecoder implements StreamDecoder {
-  private readonly utf8 = new TextDecoder('utf-8');
-  private readonly parser: EventSourceParser;
-  private out: StreamEvent[] = [];
+export class OpenAIStreamDecoder extends SseDecoder {
   private started = false;
   private finished = false;
   private done = false;
@@ -37,26 +35,12 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   private readonly calls = new Map<number, { index: number; id: string }>();
   private callCount = 0;
 
-  constructor() {
-    this.parser = createParser({ onEvent: (e) => this.onData(e.data) });
-  }
-
-  push(chunk: Buffer): StreamEvent[] {
-    this.parser.feed(this.utf8.decode(chunk, { stream: true }));
-    return this.take();
-  }
-
-  end(): StreamEvent[] {
-    // A last event without its blank line is still complete JSON worth reading.
-    this.parser.feed(this.utf8.decode() + '\n\n');
+  protected override onEnd(): void {
     this.flushUsage();
-    return this.take();
   }
 
-  private take(): StreamEvent[] {
-    const events = this.out;
-    this.out = [];
-    return events;
+  protected onEvent(e: EventSourceMessage): void {
+    this.onData(e.data);
   }
 
   /**
