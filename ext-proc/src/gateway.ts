@@ -22,6 +22,8 @@ import { ollamaTagsBody } from './providers/ollama/models.js';
 import type { Catalog } from './catalog/load.js';
 import type { FormatId } from './providers/canonical/types.js';
 import { Cooldowns } from './route/cooldown.js';
+import { SharedRouteState } from './route/shared-state.js';
+import { createHash } from 'node:crypto';
 import { Affinity } from './route/affinity.js';
 import { Canaries } from './route/canary.js';
 import { LatencyTracker } from './route/latency.js';
@@ -67,7 +69,14 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   });
 
   const metrics = createMetrics();
-  const routing = buildRouting({ config: routingConfig, catalog, env, redisUrl: config.REDIS_URL, log, metrics });
+  // Canary rollbacks and cooldowns are agreed by every replica when Redis is there.
+  const sharedRoute = config.REDIS_URL
+    ? new SharedRouteState(config.REDIS_URL, log, {
+        canaries: new Map(routingConfig.canaries.map((c) => [c.name, createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 12)])),
+        backends: full.models.map((m) => m.id),
+      })
+    : undefined;
+  const routing = buildRouting({ config: routingConfig, catalog, env, redisUrl: config.REDIS_URL, log, metrics, sharedRoute });
   const store = config.CACHE_TTL_SECONDS > 0 ? openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log }) : undefined;
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   // One instance without Redis: limits are then per process, like the cache (said at start by openStore).
@@ -85,7 +94,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     tenants,
     catalog,
     fullCatalog: full,
-    cooldowns: new Cooldowns({ defaultSeconds: config.COOLDOWN_SECONDS, maxSeconds: 300 }),
+    cooldowns: new Cooldowns({ defaultSeconds: config.COOLDOWN_SECONDS, maxSeconds: 300 }, sharedRoute),
     fallbackChains: config.FALLBACK_CHAINS,
     routing,
     resolver: new UpstreamResolver(catalog, credentials),
@@ -127,6 +136,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       await limiter.close();
       await tenantCredentials?.close();
       await routing.quotas.close();
+      await sharedRoute?.close();
       await Promise.all([...routing.pools.values()].map((p) => p.stop()));
     },
   };
@@ -163,12 +173,20 @@ function poolsOrNone(env: NodeJS.ProcessEnv, log: Logger): EndpointPool[] {
   return out;
 }
 
-function buildRouting(o: { config: RoutingConfig; catalog: Catalog; env: NodeJS.ProcessEnv; redisUrl: string | undefined; log: Logger; metrics: GatewayMetrics }): RoutingContext {
+function buildRouting(o: {
+  config: RoutingConfig;
+  catalog: Catalog;
+  env: NodeJS.ProcessEnv;
+  redisUrl: string | undefined;
+  log: Logger;
+  metrics: GatewayMetrics;
+  sharedRoute: SharedRouteState | undefined;
+}): RoutingContext {
   const latency = new LatencyTracker();
   const quotas = new ProviderQuotas(o.config.providerQuotas, { redisUrl: o.redisUrl, log: o.log });
   const affinity = new Affinity();
   // The canaries log their rollbacks themselves (warn, "canary rolled back", with the figures).
-  const canaries = new Canaries(o.config.canaries, { registry: o.metrics.registry, log: o.log.child({ component: 'canary' }) });
+  const canaries = new Canaries(o.config.canaries, { registry: o.metrics.registry, log: o.log.child({ component: 'canary' }), sharedState: o.sharedRoute });
   const pools = new Map<string, EndpointPool>();
   for (const pool of poolsOrNone(o.env, o.log)) {
     const provider = POOL_PROVIDER[pool.name];

@@ -1,13 +1,17 @@
 /**
- * Backends that recently refused work (429, 5xx): fallback chains start past them until their
- * time is up. A 429 names its own wait (`retry-after`); other failures get a short default.
- * Kept per replica: every replica learns from the attempts it translates, and a wrong guess only
- * costs one extra attempt, which Envoy retries down the chain anyway.
+ * Backends that recently refused work (429, 5xx): fallback chains and the router start past them
+ * until their time is up. A 429 names its own wait (`retry-after`); other failures get a short
+ * default. With Redis every replica learns what any replica saw (within a second); without it
+ * each learns from the attempts it translates, and a wrong guess only costs one extra attempt.
  */
 export class Cooldowns {
   private readonly until = new Map<string, number>();
 
-  constructor(private readonly o: { defaultSeconds: number; maxSeconds: number } = { defaultSeconds: 5, maxSeconds: 300 }) {}
+  constructor(
+    private readonly o: { defaultSeconds: number; maxSeconds: number } = { defaultSeconds: 5, maxSeconds: 300 },
+    /** Shares cooldowns between replicas (Redis) when present. */
+    private readonly shared?: { cool(backend: string, untilMs: number): void; coolingUntil(backend: string): number | undefined },
+  ) {}
 
   /** Records a refusal by `backend`; `retryAfter` is the provider's header value, if any. */
   refuse(backend: string, retryAfter: string | undefined, now = Date.now()): number {
@@ -15,11 +19,14 @@ export class Cooldowns {
     if (seconds <= 0) return 0;
     const end = now + seconds * 1000;
     if ((this.until.get(backend) ?? 0) < end) this.until.set(backend, end);
+    this.shared?.cool(backend, end);
     return seconds;
   }
 
   cooling(backend: string, now = Date.now()): boolean {
-    const end = this.until.get(backend);
+    const own = this.until.get(backend);
+    const theirs = this.shared?.coolingUntil(backend);
+    const end = own === undefined ? theirs : theirs === undefined ? own : Math.max(own, theirs);
     if (end === undefined) return false;
     if (end > now) return true;
     this.until.delete(backend);
