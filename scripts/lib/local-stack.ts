@@ -13,6 +13,7 @@ import { startAnthropicSimulator } from '../../simulators/anthropic/server.js';
 import { startGeminiSimulator } from '../../simulators/gemini/server.js';
 import { startOllamaSimulator } from '../../simulators/ollama/server.js';
 import { startVllmSimulator } from '../../simulators/vllm/server.js';
+import { endpointAddress, EndpointAddressError } from '../../ext-proc/src/route/pools/address.js';
 import { startEnvoy, type EnvoyProcess } from './envoy-process.js';
 import { freePort } from './ports.js';
 
@@ -228,13 +229,17 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 function poolAddresses(p: Provider, env: NodeJS.ProcessEnv): Array<{ host: string; port: number }> | undefined {
   const list = p.enabledEnv ? env[p.enabledEnv] : undefined;
   if (!list) return undefined;
-  const endpoints = list.split(',').map((raw) => {
-    const u = new URL(raw.trim());
-    const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname;
-    return { host, port: Number(u.port) || 80 };
-  });
-  // Host names: a plain cluster that resolves them (the processor does not pick endpoints then).
-  return endpoints.every((e) => /^\d+\.\d+\.\d+\.\d+$/.test(e.host)) ? endpoints : undefined;
+  try {
+    return list.split(',').map((raw) => {
+      const { key } = endpointAddress(raw);
+      const colon = key.lastIndexOf(':');
+      return { host: key.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(key.slice(colon + 1)) };
+    });
+  } catch (err) {
+    // Host names: a plain cluster that resolves them (the processor does not pick endpoints then).
+    if (err instanceof EndpointAddressError) return undefined;
+    throw err;
+  }
 }
 
 /** A keyless local backend's address comes from its enabling variable (the first of OLLAMA_URLS). */

@@ -25,6 +25,7 @@ import type { CanonicalRequest, FormatId } from '../providers/canonical/types.js
 import { FORMATS } from '../providers/formats.js';
 import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js';
 import { dispatchPhase } from './phases.js';
+import { CALLER_ENVOY_HEADERS, CALLER_ONLY_HEADERS, CREDENTIAL_HEADERS, retargetSameFormatBody } from './request-headers.js';
 import { chainClusterName, chainOf, maskOf, ROUTE_CONTEXT_KEY, type Chain } from '../route/chains.js';
 import type { Cooldowns } from '../route/cooldown.js';
 import { encodeRouteContext } from '../route/route-context.js';
@@ -89,24 +90,6 @@ const HIDDEN_UPSTREAM_HEADERS = /^(x-ratelimit-|openai-organization$|openai-proj
 const OPERATION = 'chat';
 
 /**
- * Envoy control headers a caller could send to change retries or timeouts; the processor sets
- * x-envoy-max-retries itself on chained calls, and nothing else may.
- */
-const CALLER_ENVOY_HEADERS = [
-  'x-envoy-retry-on',
-  'x-envoy-retry-grpc-on',
-  'x-envoy-max-retries',
-  'x-envoy-retriable-status-codes',
-  'x-envoy-retriable-header-names',
-  'x-envoy-upstream-rq-timeout-ms',
-  'x-envoy-upstream-rq-per-try-timeout-ms',
-  'x-envoy-hedge-on-per-try-timeout',
-];
-
-/** Request headers that belong to one API and must not reach a backend of another. */
-const CALLER_ONLY_HEADERS = ['anthropic-version', 'anthropic-beta', 'x-goog-api-client', 'x-stainless-helper-method'];
-
-/**
  * One HTTP exchange as Envoy streams it to the processor: request headers, request body,
  * response headers, response body chunks. Each message gets exactly one answer.
  */
@@ -136,6 +119,8 @@ export class Exchange {
   /** The router's explanation, for the x-gateway-tier/-domain/-route-reason headers. */
   private decision: { tier?: string; domain?: string; reason: string; baseline?: Model } | undefined;
   private canary: { name: string; variant: Variant } | undefined;
+  /** The conversation's key (route/affinity.ts), computed once for routing and pool picking. */
+  private conversation: string | undefined | null = null;
   /** Ends the pool's in-flight count for the endpoint this call went to. */
   private poolDone: ((outcome: { status: number; busy?: boolean }) => void) | undefined;
   private status = 0;
@@ -240,7 +225,7 @@ export class Exchange {
     if (req.request_headers?.end_of_stream) throw new GatewayError('invalid_request', 'The request body is empty: expected a JSON object.');
 
     // Callers must never choose internal routing headers, and their gateway key stops here.
-    const remove = ['authorization', 'x-api-key', 'x-goog-api-key', ...CALLER_ENVOY_HEADERS];
+    const remove = [...CREDENTIAL_HEADERS, ...CALLER_ENVOY_HEADERS];
     for (const name of Object.keys(h)) if (name.startsWith('x-gateway-')) remove.push(name);
     this.localOnlyAsked = /^(1|true|yes)$/i.test(h[LOCAL_ONLY_HEADER] ?? '');
     // The mesh identity is for the gateway, not for a provider outside the mesh.
@@ -323,8 +308,8 @@ export class Exchange {
         classification: c,
         maxOutputTokens: chat.maxTokens,
         localOnly,
-        usable: (m) => this.ctx.catalog.find(m.id) === m && this.isAllowed(m) && !this.ctx.cooldowns.cooling(m.id),
-        affinityKey: conversationKey(this.principal!.tenant, chat),
+        usable: (m) => this.servable(m) && !this.ctx.cooldowns.cooling(m.id),
+        affinityKey: this.conversationOf(chat),
       });
       model = d.model;
       const baseline = policy.premiumBaseline ? this.ctx.fullCatalog.find(policy.premiumBaseline) : undefined;
@@ -356,8 +341,7 @@ export class Exchange {
    * is translated by the upstream-level processor for the member Envoy picked.
    */
   private planChain(chain: Chain, chat: CanonicalRequest): Model[] {
-    const usable = (m: Model) =>
-      this.ctx.catalog.find(m.id) === m && this.isAllowed(m) && (chat.sameFormatOnly.length === 0 || m.provider.format === this.caller.id);
+    const usable = (m: Model) => this.servable(m) && (chat.sameFormatOnly.length === 0 || m.provider.format === this.caller.id);
     let mask = maskOf(chain, (m) => usable(m) && !this.ctx.cooldowns.cooling(m.id));
     if (mask === 0) mask = maskOf(chain, usable);
     const members = chain.members.filter((_, i) => (mask & (1 << i)) !== 0);
@@ -412,21 +396,30 @@ export class Exchange {
     );
   }
 
-  private isAllowed(model: Model): boolean {
-    return !(this.principal?.models && !this.principal.models.has(model.id)) && !(this.policy?.models && !this.policy.models.has(model.id));
+  /** Who refuses `model`: the key's and the tenant's model allow-lists both apply. */
+  private refusedBy(model: Model): string | undefined {
+    if (this.principal?.models && !this.principal.models.has(model.id)) return 'this API key';
+    if (this.policy?.models && !this.policy.models.has(model.id)) return `tenant ${this.principal?.tenant}`;
+    return undefined;
   }
 
-  /** The key's and the tenant's model allow-lists both apply. */
+  private isAllowed(model: Model): boolean {
+    return this.refusedBy(model) === undefined;
+  }
+
+  /** Configured here (its provider has a credential) and allowed for this key and tenant. */
+  private servable(model: Model): boolean {
+    return this.ctx.catalog.find(model.id) === model && this.isAllowed(model);
+  }
+
   private checkModelAllowed(model: Model): void {
-    const lists: Array<[ReadonlySet<string> | undefined, string]> = [
-      [this.principal?.models, 'this API key'],
-      [this.policy?.models, `tenant ${this.principal?.tenant}`],
-    ];
-    for (const [allowed, who] of lists) {
-      if (allowed && !allowed.has(model.id)) {
-        throw new GatewayError('permission', `The model \`${model.id}\` is not allowed for ${who}.`, { param: 'model', code: 'model_not_allowed' });
-      }
-    }
+    const who = this.refusedBy(model);
+    if (who) throw new GatewayError('permission', `The model \`${model.id}\` is not allowed for ${who}.`, { param: 'model', code: 'model_not_allowed' });
+  }
+
+  private conversationOf(chat: CanonicalRequest): string | undefined {
+    if (this.conversation === null) this.conversation = conversationKey(this.principal!.tenant, chat);
+    return this.conversation;
   }
 
   /** Sends the call on to the provider chosen for `model`, with the tenant's own credential if it has one. */
@@ -473,7 +466,7 @@ export class Exchange {
   private poolHeaders(model: Model, chat: CanonicalRequest) {
     const pool = this.ctx.routing.pools.get(model.provider.id);
     if (!pool) return [];
-    const pick = pool.pick({ model: model.upstreamId, affinityKey: conversationKey(this.principal!.tenant, chat) });
+    const pick = pool.pick({ model: model.upstreamId, affinityKey: this.conversationOf(chat) });
     if (pick.endpoints.length === 0) return [];
     this.poolDone = pool.begin(pick.endpoints[0]!);
     const retries = Math.min(pick.endpoints.length - 1, 2);
@@ -516,24 +509,13 @@ export class Exchange {
    * change: most requests pass through byte for byte.
    */
   private sameFormatBody(parsed: Record<string, unknown>, chat: CanonicalRequest, model: Model): Buffer | undefined {
-    let mutated = false;
-    // Gemini names the model in the URL, which upstreamCall builds.
-    if (this.caller.id !== 'gemini' && model.upstreamId !== chat.model) {
-      parsed.model = model.upstreamId;
-      mutated = true;
-    }
     if (this.caller.id === 'openai' && this.stream) {
-      const options = parsed.stream_options as { include_usage?: boolean } | null | undefined;
-      const callerWantsUsage = options?.include_usage === true;
-      // The cache needs every chunk to rebuild the answer; without it only usage is read.
+      // The cache needs every chunk to rebuild the answer; without it only usage is read. The
+      // usage chunk the gateway asks for is hidden again when the caller did not ask for it.
       if (this.cacheKey) this.assembler = new ChatStreamAssembler();
-      this.tap = new OpenAIStreamTap(!callerWantsUsage, this.assembler);
-      if (!callerWantsUsage) {
-        parsed.stream_options = { ...(options ?? {}), include_usage: true };
-        mutated = true;
-      }
+      this.tap = new OpenAIStreamTap(chat.includeUsage !== true, this.assembler);
     }
-    return mutated ? Buffer.from(JSON.stringify(parsed), 'utf8') : undefined;
+    return retargetSameFormatBody(parsed, this.caller.id, model.upstreamId, this.stream) ? Buffer.from(JSON.stringify(parsed), 'utf8') : undefined;
   }
 
   /** A cached answer, replayed in the shape the caller asked for (JSON or SSE): no provider call. */

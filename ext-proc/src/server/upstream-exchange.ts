@@ -9,14 +9,12 @@ import type { UpstreamTarget } from '../route/upstream.js';
 import { headerMapToRecord, setHeader } from '../util/headers.js';
 import { AnswerTranslator, upstreamErrorForCaller } from './answer-translator.js';
 import { dispatchPhase } from './phases.js';
+import { API_HEADERS, retargetSameFormatBody } from './request-headers.js';
 import { METADATA_NAMESPACE, type GatewayContext } from './exchange.js';
 import { continueRequestBody, continueRequestHeaders, continueResponseBody, continueResponseHeaders, immediate } from './responses.js';
 
 /** Attribute under which Envoy sends the picked endpoint's metadata to an upstream ext_proc filter. */
 const HOST_METADATA_ATTRIBUTE = 'xds.upstream_host_metadata';
-
-/** Credential and API headers of every format: an earlier attempt's must not leak into the next. */
-const ATTEMPT_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'anthropic-version', 'anthropic-beta', 'x-goog-api-client'];
 
 /** True for the first message of a stream opened by the upstream (per-attempt) filter of a chain cluster. */
 export function isChainAttempt(req: ProcessingRequest): boolean {
@@ -87,7 +85,8 @@ export class UpstreamExchange {
     this.backend = FORMATS[model.provider.format];
     const call = this.backend.upstreamCall({ basePath: model.provider.basePath, upstreamModel: model.upstreamId, stream: this.route.stream, credential: this.target.credential });
     const set = [setHeader(':path', call.path), setHeader(':authority', this.target.authority), ...call.headers.map(([k, v]) => setHeader(k, v))];
-    const remove = ['x-envoy-attempt-count', ...ATTEMPT_HEADERS.filter((k) => !call.headers.some(([n]) => n === k))];
+    // Credential and API headers of every format: an earlier attempt's must not leak into the next.
+    const remove = ['x-envoy-attempt-count', ...API_HEADERS.filter((k) => !call.headers.some(([n]) => n === k))];
     return continueRequestHeaders({ set, remove });
   }
 
@@ -101,8 +100,7 @@ export class UpstreamExchange {
     if (backend.id === this.caller.id) {
       // Same API: the caller's body as sent, with the member's model name.
       body = parsed;
-      if (backend.id !== 'gemini') body.model = model.upstreamId;
-      if (backend.id === 'openai' && route.stream) body.stream_options = { ...((parsed.stream_options as object | null) ?? {}), include_usage: true };
+      retargetSameFormatBody(body, backend.id, model.upstreamId, route.stream);
     } else {
       body = backend.buildRequest(chat, model.upstreamId);
     }
