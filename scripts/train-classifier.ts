@@ -18,12 +18,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../ext-proc/src/config/paths.js';
 import { parseClassifierModel } from '../ext-proc/src/classify/model.js';
+import { mulberry32 } from '../ext-proc/src/util/mulberry32.js';
 import {
   DEFAULT_MIN_LEVEL,
   DEFAULT_TRAIN_OPTIONS,
   asShipped,
   encodeExample,
-  mulberry32,
   parseDataset,
   predict,
   toWeightsFile,

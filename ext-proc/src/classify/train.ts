@@ -13,6 +13,7 @@ import { N_DOMAIN, N_OUT, N_TIER, WEIGHTS_FORMAT, WEIGHTS_VERSION, encodeBuckets
 import type { WeightsFile } from './model.js';
 import { COMPLEXITY_TIERS, DOMAINS, LANGUAGES } from './types.js';
 import type { ChatMessageLike, ClassifyRequest, ComplexityTier, Domain } from './types.js';
+import { mulberry32 } from '../util/mulberry32.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Data set
@@ -135,16 +136,6 @@ export interface TrainedWeights {
   dense: Float32Array;
 }
 
-/** mulberry32: tiny deterministic PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function train(data: readonly EncodedExample[], opts: TrainOptions): TrainedWeights {
   const size = 1 << opts.hashBits;

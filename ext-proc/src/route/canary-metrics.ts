@@ -117,35 +117,26 @@ export class CanaryMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'llm_gateway_canary_p95_seconds',
-      help: 'Estimated p95 latency of ok calls over the canary window (within 4.4 %), per variant.',
-      labelNames: ['canary', 'variant'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of snapshot()) {
-          for (const variant of ['stable', 'canary'] as const) {
-            const p95 = s[variant].p95Ms;
-            if (p95 !== undefined) this.set({ canary: s.name, variant }, p95 / 1000);
+    // Window figures per variant, read when Prometheus scrapes; absent while a window is empty.
+    const perVariant = (name: string, help: string, value: (w: CanarySnapshot['stable']) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['canary', 'variant'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const s of snapshot()) {
+            for (const variant of ['stable', 'canary'] as const) {
+              const v = value(s[variant]);
+              if (v !== undefined) this.set({ canary: s.name, variant }, v);
+            }
           }
-        }
-      },
-    });
-    new Gauge({
-      name: 'llm_gateway_canary_error_rate',
-      help: 'Share of calls that failed over the canary window, per variant.',
-      labelNames: ['canary', 'variant'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of snapshot()) {
-          for (const variant of ['stable', 'canary'] as const) {
-            const rate = s[variant].errorRate;
-            if (rate !== undefined) this.set({ canary: s.name, variant }, rate);
-          }
-        }
-      },
-    });
+        },
+      });
+    perVariant('llm_gateway_canary_p95_seconds', 'Estimated p95 latency of ok calls over the canary window (within 4.4 %), per variant.', (w) =>
+      w.p95Ms === undefined ? undefined : w.p95Ms / 1000,
+    );
+    perVariant('llm_gateway_canary_error_rate', 'Share of calls that failed over the canary window, per variant.', (w) => w.errorRate);
   }
 }

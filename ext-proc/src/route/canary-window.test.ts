@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BIN_RATIO, LatencyWindow, MAX_BOUND_MS, binOf, latencyBounds, nearestRank } from './canary-window.js';
-
-/** Deterministic uniform [0, 1) (mulberry32), so the distributions below are the same every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../util/mulberry32.js';
 
 function exactQuantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -64,7 +53,7 @@ describe('LatencyWindow quantile', () => {
 
   for (const [name, draw] of Object.entries(distributions)) {
     it(`estimates p50, p95 and p99 of a ${name} distribution within the documented bound`, () => {
-      const r = prng(42);
+      const r = mulberry32(42);
       const w = new LatencyWindow(latencyBounds([2000]), 2000, 60_000, 0);
       const values: number[] = [];
       for (let i = 0; i < 5000; i++) {

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { Canaries, type CanaryConfig, type CanaryDecision, type CanarySharedState } from './canary.js';
+import { mulberry32 } from '../util/mulberry32.js';
 
 const base: CanaryConfig = { name: 'llama-v2', stable: 'llama', canary: 'llama-v2', percent: 10 };
 
@@ -26,24 +27,13 @@ function harness(configs: CanaryConfig[] = [base], extra: Partial<ConstructorPar
   };
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function recordMany(c: Canaries, variant: 'stable' | 'canary', n: number, latencyMs: number, ok = true, name = base.name) {
   for (let i = 0; i < n; i++) c.record(name, variant, latencyMs, ok);
 }
 
 describe('Canaries.route', () => {
   it('sends the configured share of traffic to the canary', () => {
-    const c = new Canaries([{ ...base, percent: 7.5 }], { random: prng(7), log: { warn: vi.fn(), info: vi.fn() } });
+    const c = new Canaries([{ ...base, percent: 7.5 }], { random: mulberry32(7), log: { warn: vi.fn(), info: vi.fn() } });
     let canary = 0;
     const n = 200_000;
     for (let i = 0; i < n; i++) if (c.route('acme', 'llama').variant === 'canary') canary++;
@@ -139,7 +129,7 @@ describe('Canaries rollback', () => {
 
   it('leaves a healthy canary in service', () => {
     const { c, rollbacks } = harness();
-    const r = prng(3);
+    const r = mulberry32(3);
     for (let i = 0; i < 5000; i++) {
       c.record(base.name, 'canary', 200 + r() * 1500, i % 50 !== 49); // 2 % errors
       c.record(base.name, 'stable', 200 + r() * 1500, i % 50 !== 49);
