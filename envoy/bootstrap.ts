@@ -351,6 +351,17 @@ export function extProcCluster(host: string, port: number, replicas: Array<{ hos
   };
 }
 
+/** Calls whose cluster the processor picked (after it may have rewritten the path). */
+export function processorRoute(bufferLimit: number): Record<string, unknown> {
+  return {
+    name: 'routed_by_processor',
+    match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, present_match: true }] },
+    route: { cluster_header: CLUSTER_HEADER, timeout: '600s' },
+    request_body_buffer_limit: bufferLimit,
+    request_headers_to_remove: [CLUSTER_HEADER],
+  };
+}
+
 /** The route that sends chained calls to their chain cluster, retrying down the chain. */
 export function chainRoute(bufferLimit: number, attemptIdleTimeoutMs = 30_000): Record<string, unknown> {
   return {
@@ -420,7 +431,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
         ]),
     ...(o.fixedCluster
       ? []
-      : [{ name: 'routed_by_processor', match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, present_match: true }] }, ...llmRoute }]),
+      : [processorRoute(bufferLimit)]),
     ...LLM_ROUTES.map((m, i) => ({ name: `llm_${i}`, match: m, ...llmRoute })),
     {
       name: 'passthrough',

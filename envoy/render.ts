@@ -11,6 +11,7 @@ import { chainClusters } from './chains.js';
 import {
   chainCluster,
   chainRoute,
+  processorRoute,
   cluster,
   CLUSTER_HEADER,
   DEFAULT_MAX_REQUEST_BYTES,
@@ -112,16 +113,6 @@ export function renderedConfigs(): Record<string, string> {
   return out;
 }
 
-/** Calls whose cluster the processor picked (after it may have rewritten the path). */
-function processorRoute(bufferLimit: number): Record<string, unknown> {
-  return {
-    name: 'routed_by_processor',
-    match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, present_match: true }] },
-    route: { cluster_header: CLUSTER_HEADER, timeout: '600s' },
-    request_body_buffer_limit: bufferLimit,
-    request_headers_to_remove: [CLUSTER_HEADER],
-  };
-}
 
 if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
   const { mkdirSync, writeFileSync } = await import('node:fs');

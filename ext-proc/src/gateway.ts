@@ -28,7 +28,7 @@ import { Affinity } from './route/affinity.js';
 import { Canaries } from './route/canary.js';
 import { LatencyTracker } from './route/latency.js';
 import { loadRoutingConfig, type RoutingConfig } from './route/policy.js';
-import { poolsFromEnv, registerPoolMetrics, type EndpointPool } from './route/pools/index.js';
+import { POOL_SOURCES, poolsFromEnv, registerPoolMetrics, type EndpointPool } from './route/pools/index.js';
 import { ProviderQuotas } from './route/provider-quota.js';
 import { Router } from './route/router.js';
 import type { RoutingContext } from './route/routing-context.js';
@@ -152,9 +152,6 @@ function modelListBodies(catalog: Catalog): Record<FormatId, Buffer> {
   };
 }
 
-/** Pools by the provider they serve: each keyless local provider takes the pool of its enabling variable. */
-const POOL_PROVIDER: Record<string, string> = { ollama: 'ollama', vllm: 'vllm' };
-
 /**
  * Endpoint picking needs IP addresses (Envoy's override host never resolves names). A pool given
  * as host names (a compose service, a Kubernetes Service) still works through its Envoy cluster,
@@ -162,7 +159,7 @@ const POOL_PROVIDER: Record<string, string> = { ollama: 'ollama', vllm: 'vllm' }
  */
 function poolsOrNone(env: NodeJS.ProcessEnv, log: Logger): EndpointPool[] {
   const out: EndpointPool[] = [];
-  for (const variable of ['OLLAMA_URLS', 'VLLM_URLS']) {
+  for (const { variable } of POOL_SOURCES) {
     if (!env[variable]) continue;
     try {
       out.push(...poolsFromEnv({ [variable]: env[variable] }));
@@ -188,11 +185,11 @@ function buildRouting(o: {
   // The canaries log their rollbacks themselves (warn, "canary rolled back", with the figures).
   const canaries = new Canaries(o.config.canaries, { registry: o.metrics.registry, log: o.log.child({ component: 'canary' }), sharedState: o.sharedRoute });
   const pools = new Map<string, EndpointPool>();
+  // A pool is named as the provider it serves (ollama, vllm).
   for (const pool of poolsOrNone(o.env, o.log)) {
-    const provider = POOL_PROVIDER[pool.name];
-    if (!provider || !o.catalog.providers.has(provider)) continue;
+    if (!o.catalog.providers.has(pool.name)) continue;
     pool.start();
-    pools.set(provider, pool);
+    pools.set(pool.name, pool);
   }
   registerPoolMetrics(o.metrics.registry, [...pools.values()]);
   return {

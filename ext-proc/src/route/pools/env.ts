@@ -3,8 +3,8 @@ import { ConfigError } from '../../config/env.js';
 import { endpointAddress, EndpointAddressError } from './address.js';
 import { EndpointPool, type PoolKind, type PoolOptions } from './pool.js';
 
-/** The environment variables that define pools, and the pool each one makes. */
-const SOURCES: ReadonlyArray<{ variable: string; name: string; kind: PoolKind }> = [
+/** The environment variables that define pools, and the pool each one makes (named as the catalog provider it serves). */
+export const POOL_SOURCES: ReadonlyArray<{ variable: string; name: string; kind: PoolKind }> = [
   { variable: 'OLLAMA_URLS', name: 'ollama', kind: 'ollama' },
   { variable: 'VLLM_URLS', name: 'vllm', kind: 'vllm' },
 ];
@@ -26,7 +26,7 @@ const UrlList = z
  */
 export function poolsFromEnv(env: NodeJS.ProcessEnv, o: Partial<PoolOptions> = {}): EndpointPool[] {
   const pools: EndpointPool[] = [];
-  for (const s of SOURCES) {
+  for (const s of POOL_SOURCES) {
     const urls = UrlList.parse(env[s.variable]);
     if (urls.length === 0) continue;
     const seen = new Set<string>();
