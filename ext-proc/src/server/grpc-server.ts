@@ -1,7 +1,7 @@
 import type * as protoLoader from '@grpc/proto-loader';
 import { extProcPackageDefinition, type ProcessingRequest, type ProcessingResponse } from '../../../protos/ext-proc.js';
 import { Exchange, type GatewayContext } from './exchange.js';
-import { isChainAttempt, UpstreamExchange } from './upstream-exchange.js';
+import { chainAttemptBackend, UpstreamExchange } from './upstream-exchange.js';
 import { startH2GrpcServer } from './h2-grpc.js';
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -38,7 +38,10 @@ export async function startExtProcServer(ctx: GatewayContext, host: string, port
           // the latter carry the picked endpoint's metadata, which a caller cannot forge.
           let exchange: Exchange | UpstreamExchange | undefined;
           stream.onMessage((req: ProcessingRequest) => {
-            exchange ??= isChainAttempt(req) ? new UpstreamExchange(ctx) : new Exchange(ctx);
+            if (!exchange) {
+              const backend = chainAttemptBackend(req);
+              exchange = backend === undefined ? new Exchange(ctx) : new UpstreamExchange(ctx, backend);
+            }
             return exchange.handle(req);
           });
           stream.onClose(() => exchange?.close());

@@ -16,21 +16,22 @@ import { continueRequestBody, continueRequestHeaders, continueResponseBody, cont
 /** Attribute under which Envoy sends the picked endpoint's metadata to an upstream ext_proc filter. */
 const HOST_METADATA_ATTRIBUTE = 'xds.upstream_host_metadata';
 
-/** True for the first message of a stream opened by the upstream (per-attempt) filter of a chain cluster. */
-export function isChainAttempt(req: ProcessingRequest): boolean {
-  return readBackend(req) !== undefined;
-}
+/** Our key's string value inside the endpoint metadata's text form. */
+const BACKEND_VALUE = new RegExp(`key: "${BACKEND_METADATA_KEY}"\\s*value \\{\\s*string_value: "((?:[^"\\\\]|\\\\.)*)"`);
 
 /**
+ * The chain member a stream's first message names when the upstream (per-attempt) filter of a
+ * chain cluster opened it; undefined for router-level streams.
+ *
  * The endpoint's metadata arrives as text-format protobuf (`filter_metadata { key: "llm_gateway"
  * value { fields { key: "backend" value { string_value: "..." } } } }`); only our key is read.
  */
-function readBackend(req: ProcessingRequest): string | undefined {
+export function chainAttemptBackend(req: ProcessingRequest): string | undefined {
   for (const struct of Object.values(req.attributes ?? {})) {
     const v = struct.fields?.[HOST_METADATA_ATTRIBUTE];
     const text = v?.stringValue;
     if (typeof text !== 'string') continue;
-    const m = new RegExp(`key: "${BACKEND_METADATA_KEY}"\\s*value \\{\\s*string_value: "((?:[^"\\\\]|\\\\.)*)"`).exec(text);
+    const m = BACKEND_VALUE.exec(text);
     if (m) return m[1]!.replace(/\\(.)/g, '$1');
   }
   return undefined;
@@ -54,7 +55,11 @@ export class UpstreamExchange {
   private status = 0;
   private bufferedError = false;
 
-  constructor(private readonly ctx: GatewayContext) {}
+  constructor(
+    private readonly ctx: GatewayContext,
+    /** The chain member Envoy picked for this attempt (catalog model id). */
+    private readonly backendId: string,
+  ) {}
 
   handle(req: ProcessingRequest): ProcessingResponse {
     try {
@@ -77,9 +82,8 @@ export class UpstreamExchange {
     this.route = decodeRouteContext(meta?.stringValue ?? undefined);
     this.caller = FORMATS[this.route.caller];
     this.attempt = Number(h['x-envoy-attempt-count'] ?? '1') || 1;
-    const backendId = readBackend(req)!;
-    const model = this.ctx.catalog.find(backendId);
-    if (!model) throw new GatewayError('unavailable', `Fallback member ${backendId} is not configured on this gateway.`, { code: 'provider_not_configured' });
+    const model = this.ctx.catalog.find(this.backendId);
+    if (!model) throw new GatewayError('unavailable', `Fallback member ${this.backendId} is not configured on this gateway.`, { code: 'provider_not_configured' });
     this.model = model;
     this.target = this.ctx.resolver.chatTarget(model);
     this.backend = FORMATS[model.provider.format];
