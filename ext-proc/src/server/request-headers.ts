@@ -18,11 +18,14 @@ export const CALLER_ENVOY_HEADERS = [
   'x-envoy-hedge-on-per-try-timeout',
 ];
 
+/** Version and client headers some API's backend call sets itself. */
+const API_VERSION_HEADERS = ['anthropic-version', 'anthropic-beta', 'x-goog-api-client'];
+
 /** Request headers that belong to one API and must not reach a backend of another. */
-export const CALLER_ONLY_HEADERS = ['anthropic-version', 'anthropic-beta', 'x-goog-api-client', 'x-stainless-helper-method'];
+export const CALLER_ONLY_HEADERS = [...API_VERSION_HEADERS, 'x-stainless-helper-method'];
 
 /** Every header some API's backend call sets; those the chosen backend does not set are removed. */
-export const API_HEADERS = [...CREDENTIAL_HEADERS, ...CALLER_ONLY_HEADERS];
+export const API_HEADERS = [...CREDENTIAL_HEADERS, ...API_VERSION_HEADERS];
 
 /**
  * The caller's own body made ready for a backend of the same API: the backend's model name
