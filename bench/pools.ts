@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../ext-proc/src/config/paths.js';
-import { EndpointPool } from '../ext-proc/src/route/pools/index.js';
+import { EndpointPool } from '../ext-proc/src/upstream/pools/index.js';
 import type { VllmSimulatorOptions } from '../simulators/vllm/server.js';
 import { killAllSync, spawnTracked, stopAll } from './lib/procs.js';
 import { poissonArrivals } from './pools/arrivals.js';

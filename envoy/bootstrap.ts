@@ -4,6 +4,25 @@
  * The same function renders the committed example configs and the per-test configs on free ports.
  */
 
+import {
+  ATTEMPT_COUNT_HEADER,
+  BACKEND_METADATA_KEY,
+  CHAIN_CLUSTER_PREFIX,
+  CLUSTER_HEADER,
+  DESTINATION_HEADER,
+  EXT_PROC_CLUSTER,
+  EXT_PROC_FILTER,
+  EXT_PROC_SERVICE,
+  FORWARDED_HEADERS,
+  HOST_METADATA_ATTRIBUTE,
+  METADATA_NAMESPACE,
+  PROCESSING_MODE,
+  SEND_BODY_WITHOUT_WAITING_FOR_HEADER_RESPONSE,
+  USAGE_RECORD_KEYS,
+} from '../ext-proc/src/contract.js';
+
+export { CHAIN_CLUSTER_PREFIX, CLUSTER_HEADER, DESTINATION_HEADER, EXT_PROC_CLUSTER } from '../ext-proc/src/contract.js';
+
 export interface UpstreamCluster {
   /** Cluster name; the processor selects it through the `x-gateway-cluster` header. */
   name: string;
@@ -67,15 +86,10 @@ export interface BootstrapOptions {
   downstreamMtls?: { certChainPath: string; privateKeyPath: string; clientCaPath: string };
 }
 
-export const CLUSTER_HEADER = 'x-gateway-cluster';
-/** Prefix of chain cluster names (must match ext-proc/src/route/chains.ts). */
-export const CHAIN_CLUSTER_PREFIX = 'chain-';
 /** Upper bound on retries of a chain; the processor lowers it per call with x-envoy-max-retries. */
 const MAX_CHAIN_RETRIES = 3;
 /** Matches the processor's MAX_REQUEST_BYTES default. */
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
-export const EXT_PROC_CLUSTER = 'ext_proc';
-const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 /** Access log line: the usual request fields plus the processor's usage record. */
@@ -92,16 +106,10 @@ const ACCESS_LOG_FORMAT: Record<string, string> = {
   upstream_host: '%UPSTREAM_HOST%',
   bytes_received: '%BYTES_RECEIVED%',
   bytes_sent: '%BYTES_SENT%',
-  tenant: '%DYNAMIC_METADATA(llm_gateway:tenant)%',
-  key_id: '%DYNAMIC_METADATA(llm_gateway:key_id)%',
-  model: '%DYNAMIC_METADATA(llm_gateway:model)%',
-  provider: '%DYNAMIC_METADATA(llm_gateway:provider)%',
-  input_tokens: '%DYNAMIC_METADATA(llm_gateway:input_tokens)%',
-  output_tokens: '%DYNAMIC_METADATA(llm_gateway:output_tokens)%',
-  cost_usd: '%DYNAMIC_METADATA(llm_gateway:cost_usd)%',
-  gateway_error: '%DYNAMIC_METADATA(llm_gateway:error)%',
-  cache: '%DYNAMIC_METADATA(llm_gateway:cache)%',
-  saved_usd: '%DYNAMIC_METADATA(llm_gateway:saved_usd)%',
+  // The processor's usage record; its `error` is logged as gateway_error, apart from Envoy's own.
+  ...Object.fromEntries(
+    USAGE_RECORD_KEYS.filter((k) => k !== 'request_id').map((k) => [k === 'error' ? 'gateway_error' : k, `%DYNAMIC_METADATA(${METADATA_NAMESPACE}:${k})%`]),
+  ),
 };
 
 /** Paths the processor serves; everything else bypasses it. */
@@ -162,8 +170,6 @@ function downstreamTls(m: NonNullable<BootstrapOptions['downstreamMtls']>): Reco
   };
 }
 
-export const DESTINATION_HEADER = 'x-gateway-destination-endpoint';
-
 function poolCluster(c: UpstreamCluster): Record<string, unknown> {
   const endpoints = c.pool!;
   return {
@@ -219,13 +225,10 @@ function tlsSocket(host: string): Record<string, unknown> {
 }
 
 /** Headers the processor needs: routing and auth on requests, status and account headers on responses. */
-const FORWARDED_HEADERS = [
-  ...[':path', ':method', ':authority', ':status', 'content-length', 'content-type', 'x-request-id', 'authorization', 'x-api-key', 'x-goog-api-key', 'anthropic-version', 'cache-control', 'x-forwarded-client-cert', 'retry-after', 'openai-organization', 'openai-project', 'set-cookie'].map((exact) => ({ exact })),
-  ...['x-gateway-', 'x-ratelimit-'].map((prefix) => ({ prefix })),
-];
+const FORWARDED_HEADER_PATTERNS = [...FORWARDED_HEADERS.exact.map((exact) => ({ exact })), ...FORWARDED_HEADERS.prefix.map((prefix) => ({ prefix }))];
 
-/** The upstream processor also needs the attempt number. */
-const UPSTREAM_FORWARDED_HEADERS = [...FORWARDED_HEADERS, { exact: 'x-envoy-attempt-count' }];
+/** The per-attempt processor also needs the attempt number. */
+const UPSTREAM_FORWARDED_HEADERS = [...FORWARDED_HEADER_PATTERNS, { exact: ATTEMPT_COUNT_HEADER }];
 
 /**
  * The ext_proc stanza that runs per attempt inside chain clusters, after Envoy has picked the
@@ -239,9 +242,9 @@ function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number): 
     typed_config: {
       ...base.typed_config,
       forward_rules: { allowed_headers: { patterns: UPSTREAM_FORWARDED_HEADERS } },
-      request_attributes: ['xds.upstream_host_metadata'],
+      request_attributes: [HOST_METADATA_ATTRIBUTE],
       // The router-level processor's context for the call (route-context.ts).
-      metadata_options: { forwarding_namespaces: { untyped: ['llm_gateway'] } },
+      metadata_options: { forwarding_namespaces: { untyped: [METADATA_NAMESPACE] } },
     },
   };
 }
@@ -263,7 +266,7 @@ export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeou
             endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } },
             metadata: {
               filter_metadata: {
-                llm_gateway: { backend: e.backend },
+                [METADATA_NAMESPACE]: { [BACKEND_METADATA_KEY]: e.backend },
                 ...(e.tls ? { 'envoy.transport_socket_match': { tls_host: e.host } } : {}),
               },
             },
@@ -311,25 +314,19 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
       },
       // Fail closed: an LLM call that skips auth and metering is a leak.
       failure_mode_allow: false,
-      processing_mode: {
-        request_header_mode: 'SEND',
-        response_header_mode: 'SEND',
-        request_body_mode: 'BUFFERED',
-        response_body_mode: 'STREAMED',
-        request_trailer_mode: 'SKIP',
-        response_trailer_mode: 'SKIP',
-      },
-      // Only the headers the processor reads travel over gRPC: SDKs send a dozen others per call
-      // (user-agent, x-stainless-*, accept, ...) and each costs encoding on both sides.
-      forward_rules: { allowed_headers: { patterns: o.identityHeader ? [...FORWARDED_HEADERS, { exact: o.identityHeader }] : FORWARDED_HEADERS } },
-      // The processor buffers small non-stream responses (usage, cost header) and keeps streams streamed.
-      allow_mode_override: true,
+      // The request body reaches the processor with its headers, which are answered once it is
+      // whole (routing depends on it): one round trip. The response body is full-duplex: a whole
+      // answer's headers and body go back together, a stream's chunks flow as they are read.
+      processing_mode: PROCESSING_MODE,
+      send_body_without_waiting_for_header_response: SEND_BODY_WITHOUT_WAITING_FOR_HEADER_RESPONSE,
+      // Only the headers the processor reads travel over gRPC.
+      forward_rules: { allowed_headers: { patterns: o.identityHeader ? [...FORWARDED_HEADER_PATTERNS, { exact: o.identityHeader }] : FORWARDED_HEADER_PATTERNS } },
       message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
       max_message_timeout: '30s',
       // The processor rewrites :authority and :path to reach the chosen provider.
       // allow_envoy: chained calls set x-envoy-max-retries to their number of members less one.
       mutation_rules: { allow_all_routing: true, allow_envoy: true },
-      metadata_options: { receiving_namespaces: { untyped: ['llm_gateway'] } },
+      metadata_options: { receiving_namespaces: { untyped: [METADATA_NAMESPACE] } },
     },
   };
 }
@@ -345,7 +342,7 @@ export function extProcCluster(host: string, port: number, replicas: Array<{ hos
         interval: '5s',
         unhealthy_threshold: 2,
         healthy_threshold: 1,
-        grpc_health_check: { service_name: 'envoy.service.ext_proc.v3.ExternalProcessor' },
+        grpc_health_check: { service_name: EXT_PROC_SERVICE },
       },
     ],
   };

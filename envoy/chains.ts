@@ -1,5 +1,5 @@
 import type { Catalog, Provider } from '../ext-proc/src/catalog/load.js';
-import { allChains, chainClusterName, chainSubsets } from '../ext-proc/src/route/chains.js';
+import { allChains, chainClusterName, chainSubsets } from '../ext-proc/src/fallback/chains.js';
 import type { ChainCluster } from './bootstrap.js';
 
 /**

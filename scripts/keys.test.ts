@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServerHandle } from '../test/helpers/redis-server.js';
 import { loadMasterKey, readCredential } from '../ext-proc/src/auth/credentials.js';
-import { createRedisKeyDirectory } from '../ext-proc/src/auth/redis-keys.js';
+import { createRedisKeyDirectory } from '../ext-proc/src/auth/key-directory.js';
 import { main } from './keys.js';
 
 function sink() {

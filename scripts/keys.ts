@@ -20,7 +20,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteCredential, loadMasterKey, storeCredential } from '../ext-proc/src/auth/credentials.js';
 import { TENANT_NAME_RE } from '../ext-proc/src/auth/keys.js';
-import { createKey, listKeys, revokeKey, type Limits } from '../ext-proc/src/auth/redis-keys.js';
+import { createKey, listKeys, revokeKey, type Limits } from '../ext-proc/src/auth/key-admin.js';
 import { loadCatalog, type Catalog } from '../ext-proc/src/catalog/load.js';
 import { repoRoot } from '../ext-proc/src/config/paths.js';
 import { describeRedisUrl } from '../ext-proc/src/store/redis.js';

@@ -2,7 +2,7 @@
  * What a pick costs the request path: pick + begin + end on a pool with fresh metrics, timed
  * over many iterations (the pool's scrape is faked once, so no I/O is involved).
  */
-import { EndpointPool } from '../../ext-proc/src/route/pools/index.js';
+import { EndpointPool } from '../../ext-proc/src/upstream/pools/index.js';
 
 export interface PickCost {
   endpoints: number;

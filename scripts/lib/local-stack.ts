@@ -13,7 +13,7 @@ import { startAnthropicSimulator } from '../../simulators/anthropic/server.js';
 import { startGeminiSimulator } from '../../simulators/gemini/server.js';
 import { startOllamaSimulator } from '../../simulators/ollama/server.js';
 import { startVllmSimulator } from '../../simulators/vllm/server.js';
-import { endpointAddress, EndpointAddressError } from '../../ext-proc/src/route/pools/address.js';
+import { endpointAddress, EndpointAddressError } from '../../ext-proc/src/upstream/pools/address.js';
 import { startEnvoy, type EnvoyProcess } from './envoy-process.js';
 import { freePort } from './ports.js';
 

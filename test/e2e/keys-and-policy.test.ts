@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, revokeKey } from '../../ext-proc/src/auth/redis-keys.js';
+import { createKey, revokeKey } from '../../ext-proc/src/auth/key-admin.js';
 import { loadMasterKey, storeCredential } from '../../ext-proc/src/auth/credentials.js';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.js';
 import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';

@@ -1,5 +1,6 @@
 import type { KeyStore } from './keys.js';
-import type { KeyDirectory, PrincipalWithPolicy } from './redis-keys.js';
+import type { KeyDirectory } from './key-directory.js';
+import type { PrincipalWithPolicy } from './principal.js';
 
 export type AuthResult = PrincipalWithPolicy | undefined | 'unavailable';
 

@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { Principal } from './principal.js';
 
-export interface Principal {
-  tenant: string;
-  /** Short, non-secret identifier of the key (hash prefix) for logs and metrics. */
-  keyId: string;
-}
+export type { Principal } from './principal.js';
 
 export class KeyConfigError extends Error {}
 

@@ -1,5 +1,5 @@
 import type { Model } from '../catalog/load.js';
-import type { PrincipalWithPolicy } from '../auth/redis-keys.js';
+import type { PrincipalWithPolicy } from '../auth/principal.js';
 import { costUsd } from '../metering/cost.js';
 import type { TenantPolicy } from '../tenants/policy.js';
 import type { Estimate, LimitName, LimitSubject } from './types.js';

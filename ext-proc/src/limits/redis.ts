@@ -25,6 +25,11 @@ export interface RedisLimiterOptions {
    * 100 ms (a script call is a single round trip, well under 1 ms on a healthy local Redis).
    */
   commandTimeoutMs?: number;
+  /**
+   * How long a reconciliation may wait. It runs after the call, off the request path, so it can
+   * afford to wait out a busy moment rather than leave a reservation standing. Default 2,000 ms.
+   */
+  reconcileTimeoutMs?: number;
   /** Prefix of every counter key. Default `llmgw:rl:`. */
   keyPrefix?: string;
   /**
@@ -51,6 +56,16 @@ const MESSAGES: RedisConnectionMessages = {
   hung: (n, ms) => `${n} limiter commands in a row timed out after ${ms} ms with no reply`,
 };
 
+const RECONCILE_MESSAGES: RedisConnectionMessages = {
+  connected: 'limiter reconciliation redis connected',
+  reconnected: 'limiter reconciliation redis reconnected',
+  lost: 'limiter reconciliation redis connection lost; reservations stand until it reconnects',
+  unreachable: 'limiter reconciliation redis unreachable',
+  connectionError: 'limiter reconciliation redis connection error',
+  commandFailed: 'limiter reconciliation failed (further failures are counted, not logged, until the connection state changes)',
+  hung: (n, ms) => `${n} limiter reconciliations in a row timed out after ${ms} ms with no reply`,
+};
+
 /**
  * Limits shared by every processor replica: counters live in Redis, and each admission is one Lua
  * script (EVALSHA, falling back to EVAL when the server does not have it cached, e.g. after a
@@ -67,6 +82,9 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
   const { keyPrefix = DEFAULT_KEY_PREFIX } = options;
   const log = options.log.child({ component: 'limits', limiter: 'redis', redis: describeRedisUrl(options.url) });
   const conn = createRedisConnection({ ...options, log, commandTimeoutMs: options.commandTimeoutMs ?? 100, messages: MESSAGES });
+  // Reconciliations have their own connection with a longer timeout: under load a 100 ms budget
+  // would drop some, and each dropped one leaves a call's whole reservation charged.
+  const settleConn = createRedisConnection({ ...options, log: log.child({ connection: 'reconcile' }), commandTimeoutMs: options.reconcileTimeoutMs ?? 2000, messages: RECONCILE_MESSAGES });
   const reconciled = new WeakSet<Reservation>();
 
   const unavailableError = (op: string, cause?: unknown): LimiterUnavailable => {
@@ -81,9 +99,9 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
   };
 
   /** One script call; a failure is booked on the connection and thrown as LimiterUnavailable. */
-  const call = async (op: string, script: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> => {
+  const call = async (op: string, script: LuaScript, keys: string[], args: Array<string | number>, on = conn): Promise<unknown> => {
     try {
-      return await conn.command(op, (client) => run(client, script, keys, args));
+      return await on.command(op, (client) => run(client, script, keys, args));
     } catch (err) {
       throw unavailableError(op, err);
     }
@@ -92,7 +110,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
   return {
     kind: 'redis',
     healthy: conn.healthy,
-    errors: conn.errors,
+    errors: () => conn.errors() + settleConn.errors(),
 
     async admit(subjects: LimitSubject[], estimate: Estimate, nowMs: number = Date.now()): Promise<Admission> {
       const plan = planAdmission(subjects, estimate, nowMs, keyPrefix);
@@ -117,7 +135,10 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
         reconciled.add(reservation);
         return;
       }
-      if (!conn.healthy()) throw unavailable('reconcile');
+      if (!settleConn.healthy()) {
+        settleConn.countError();
+        throw unavailableError('reconcile');
+      }
       // At most once: a timed-out call may still have been applied, so it is not retried either.
       reconciled.add(reservation);
       const args: string[] = [];
@@ -127,10 +148,13 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
         RECONCILE,
         deltas.map((d) => d.key),
         args,
+        settleConn,
       );
     },
 
-    close: conn.close,
+    async close() {
+      await Promise.all([conn.close(), settleConn.close()]);
+    },
   };
 }
 

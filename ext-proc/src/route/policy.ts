@@ -13,8 +13,8 @@ import { COMPLEXITY_TIERS, DOMAINS, type ComplexityTier, type Domain } from '../
 import { MODEL_NAME_RE } from '../catalog/schema.js';
 import { YamlSource, YamlSourceError } from '../config/yaml-source.js';
 import type { IssueWording } from '../config/yaml-source.js';
-import { CanaryConfigSchema, type CanaryConfig } from './canary.js';
-import { canaryConflicts } from './canary-config.js';
+import { CanaryConfigSchema, type CanaryConfig } from '../canary/canaries.js';
+import { canaryConflicts } from '../canary/config.js';
 
 const ModelName = z.string().regex(MODEL_NAME_RE, 'model name must not be empty or contain whitespace');
 const ModelList = z.array(ModelName).min(1, 'list at least one model');

@@ -1,9 +1,9 @@
 import type { Classifier } from '../classify/classify.js';
 import type { Affinity } from './affinity.js';
-import type { Canaries } from './canary.js';
+import type { Canaries } from '../canary/canaries.js';
 import type { LatencyTracker } from './latency.js';
 import type { RoutingConfig } from './policy.js';
-import type { EndpointPool } from './pools/index.js';
+import type { EndpointPool } from '../upstream/pools/index.js';
 import type { ProviderQuotas } from './provider-quota.js';
 import type { Router } from './router.js';
 
@@ -19,8 +19,3 @@ export interface RoutingContext {
   /** GPU pools by the provider id they serve (ollama ← OLLAMA_URLS, vllm ← VLLM_URLS). */
   pools: ReadonlyMap<string, EndpointPool>;
 }
-
-/** Request header by which a caller demands that its request stays on local backends. */
-export const LOCAL_ONLY_HEADER = 'x-gateway-local-only';
-/** Request header Envoy's override-host load balancer reads: the picked pool endpoints, in order. */
-export const DESTINATION_HEADER = 'x-gateway-destination-endpoint';

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServerHandle } from '../../../test/helpers/redis-server.js';
-import { Cooldowns } from './cooldown.js';
+import { Cooldowns } from '../fallback/cooldown.js';
 import { SharedRouteState } from './shared-state.js';
 
 const silent = pino({ level: 'silent' });

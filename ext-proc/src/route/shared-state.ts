@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger.js';
 import { createRedisConnection, type RedisConnection } from '../store/redis-connection.js';
-import type { CanaryDecision, CanarySharedState } from './canary.js';
+import type { CanaryDecision, CanarySharedState } from '../canary/canaries.js';
 
 const REFRESH_MS = 1000;
 /** A rollback mark outlives restarts for a week; a changed canary (new config hash) starts clean. */

@@ -20,7 +20,7 @@ import { loadCatalog } from '../catalog/load.js';
 import { readEnv } from '../config/env.js';
 import { startGateway, type Gateway } from '../gateway.js';
 import { service as healthService } from 'grpc-health-check';
-import { EXT_PROC_SERVICE } from './grpc-server.js';
+import { EXT_PROC_SERVICE } from '../contract.js';
 
 // ---- fixtures & constants ---------------------------------------------------------------------
 

@@ -1,13 +1,14 @@
-import type * as protoLoader from '@grpc/proto-loader';
-import { extProcPackageDefinition, type ProcessingRequest, type ProcessingResponse } from '../../../protos/ext-proc.js';
-import { Exchange, type GatewayContext } from './exchange.js';
-import { chainAttemptBackend, UpstreamExchange } from './upstream-exchange.js';
+import { EXT_PROC_SERVICE } from '../contract.js';
+import { AttemptHandler, chainAttemptBackend } from '../pipeline/attempt.js';
+import type { GatewayContext } from '../pipeline/context.js';
+import { RouterHandler } from '../pipeline/request.js';
+import { decodeRequest, encodeResponse, type ExtProcRequest, type ExtProcResponse } from './codec/messages.js';
+import { Exchange } from './exchange.js';
 import { startH2GrpcServer } from './h2-grpc.js';
 
-export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 const PROCESS_PATH = `/${EXT_PROC_SERVICE}/Process`;
 
-/** Large prompts arrive whole in one BUFFERED body message: allow well above the request limit. */
+/** Large prompts arrive in body messages of up to Envoy's buffer: allow well above the request limit. */
 function maxMessageBytes(maxRequestBytes: number): number {
   return Math.max(maxRequestBytes * 2, 64 * 1024 * 1024);
 }
@@ -20,8 +21,7 @@ export interface ExtProcServer {
 }
 
 export async function startExtProcServer(ctx: GatewayContext, host: string, port: number): Promise<ExtProcServer> {
-  const process = (extProcPackageDefinition()[EXT_PROC_SERVICE] as protoLoader.ServiceDefinition).Process!;
-
+  const router = new RouterHandler(ctx);
   const server = await startH2GrpcServer({
     host,
     port,
@@ -31,20 +31,26 @@ export async function startExtProcServer(ctx: GatewayContext, host: string, port
     methods: [
       {
         path: PROCESS_PATH,
-        decode: (buf) => process.requestDeserialize(buf) as ProcessingRequest,
-        encode: (res: ProcessingResponse) => process.responseSerialize(res),
+        decode: decodeRequest,
+        encodeFramed: (res: ExtProcResponse) => encodeResponse(res, true),
         open(stream) {
           // Router-level streams and per-attempt (upstream filter) streams share the service; only
           // the latter carry the picked endpoint's metadata, which a caller cannot forge.
-          let exchange: Exchange | UpstreamExchange | undefined;
-          stream.onMessage((req: ProcessingRequest) => {
-            if (!exchange) {
-              const backend = chainAttemptBackend(req);
-              exchange = backend === undefined ? new Exchange(ctx) : new UpstreamExchange(ctx, backend);
-            }
-            return exchange.handle(req);
-          });
-          stream.onClose(() => exchange?.close());
+          let exchange: Exchange<unknown> | undefined;
+          const send = (r: ExtProcResponse) => stream.send(r);
+          return {
+            message(req: ExtProcRequest) {
+              if (!exchange) {
+                const backend = chainAttemptBackend(req);
+                const handler = backend === undefined ? router : new AttemptHandler(ctx, backend);
+                exchange = new Exchange<unknown>(handler as never, send, ctx.maxRequestBytes);
+              }
+              exchange.message(req);
+            },
+            close() {
+              exchange?.close();
+            },
+          };
         },
       },
     ],

@@ -12,21 +12,25 @@ import http2 from 'node:http2';
  * server answers with :status 200, its messages, then trailers carrying grpc-status.
  */
 
-export interface MessageStream<Req, Res> {
-  /**
-   * Called for each message the peer sends; the result is sent back as one message. A promise
-   * is awaited, and answers always leave in the order the messages came.
-   */
-  onMessage(handler: (req: Req) => Res | Promise<Res>): void;
+/** The sending half of one bidirectional stream, handed to the method's handler. */
+export interface ReplyStream<Res> {
+  /** Sends one message now (nothing is sent after the stream has ended). */
+  send(res: Res): void;
+}
+
+/** What a method does with one stream: each message as it arrives, then the end. */
+export interface StreamHandler<Req> {
+  message(req: Req): void;
   /** Called once when the stream is over, whichever way it ended. */
-  onClose(handler: () => void): void;
+  close(): void;
 }
 
 export interface BidiMethod<Req, Res> {
   path: string;
   decode(buf: Buffer): Req;
-  encode(res: Res): Buffer;
-  open(stream: MessageStream<Req, Res>): void;
+  /** The message's bytes with 5 bytes free at the front, where the gRPC message prefix goes. */
+  encodeFramed(res: Res): Buffer;
+  open(stream: ReplyStream<Res>): StreamHandler<Req>;
 }
 
 export type HealthStatus = 'SERVING' | 'NOT_SERVING';
@@ -39,7 +43,7 @@ export interface H2GrpcServer {
   shutdown(graceMs: number): Promise<boolean>;
 }
 
-const GRPC_STATUS = { OK: '0', NOT_FOUND: '5', RESOURCE_EXHAUSTED: '8', UNIMPLEMENTED: '12', INTERNAL: '13', UNAVAILABLE: '14' } as const;
+export const GRPC_STATUS = { OK: '0', NOT_FOUND: '5', RESOURCE_EXHAUSTED: '8', UNIMPLEMENTED: '12', INTERNAL: '13', UNAVAILABLE: '14' } as const;
 const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 
 function frame(payload: Buffer): Buffer {
@@ -50,10 +54,16 @@ function frame(payload: Buffer): Buffer {
   return out;
 }
 
-/** Splits the incoming byte stream into gRPC messages (they may span or share DATA frames). */
-class MessageReader {
+/**
+ * Splits the incoming byte stream into gRPC messages (they may span or share DATA frames).
+ * A large message arrives in many frames: they are only joined once all of it is there, so a
+ * prompt of several megabytes is copied once, not once per frame.
+ */
+export class MessageReader {
   private chunks: Buffer[] = [];
   private size = 0;
+  /** Bytes the message being read needs in all (prefix included), once its prefix is known. */
+  private need = 0;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -62,18 +72,22 @@ class MessageReader {
     this.chunks.push(chunk);
     this.size += chunk.length;
     const out: Buffer[] = [];
-    while (this.size >= 5) {
-      const head = this.chunks.length === 1 ? this.chunks[0]! : this.flatten();
-      if (head.length < 5) break;
-      if (head[0] !== 0) throw new GrpcError(GRPC_STATUS.INTERNAL, 'compressed messages are not supported');
-      const len = head.readUInt32BE(1);
-      if (len > this.maxBytes) throw new GrpcError(GRPC_STATUS.RESOURCE_EXHAUSTED, `message of ${len} bytes exceeds ${this.maxBytes}`);
-      if (this.size < 5 + len) break;
+    for (;;) {
+      if (this.need === 0) {
+        if (this.size < 5) break;
+        const head = this.chunks[0]!.length >= 5 ? this.chunks[0]! : this.flatten();
+        if (head[0] !== 0) throw new GrpcError(GRPC_STATUS.INTERNAL, 'compressed messages are not supported');
+        const len = head.readUInt32BE(1);
+        if (len > this.maxBytes) throw new GrpcError(GRPC_STATUS.RESOURCE_EXHAUSTED, `message of ${len} bytes exceeds ${this.maxBytes}`);
+        this.need = 5 + len;
+      }
+      if (this.size < this.need) break;
       const all = this.flatten();
-      out.push(all.subarray(5, 5 + len));
-      const rest = all.subarray(5 + len);
+      out.push(all.subarray(5, this.need));
+      const rest = all.subarray(this.need);
       this.chunks = rest.length > 0 ? [rest] : [];
       this.size = rest.length;
+      this.need = 0;
     }
     return out;
   }
@@ -84,7 +98,7 @@ class MessageReader {
   }
 }
 
-class GrpcError extends Error {
+export class GrpcError extends Error {
   constructor(
     readonly status: string,
     message: string,
@@ -176,50 +190,30 @@ export async function startH2GrpcServer(o: {
 
   function serveBidi(stream: http2.ServerHttp2Stream, method: BidiMethod<unknown, unknown>): void {
     active++;
-    let handler: ((req: unknown) => unknown) | undefined;
-    let closeHandler: (() => void) | undefined;
     let finished = false;
     let trailerStatus: string = GRPC_STATUS.OK;
     let trailerMessage: string | undefined;
-    // Set while an asynchronous answer is outstanding; later messages queue behind it.
-    let chain: Promise<void> | undefined;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      active--;
-      closeHandler?.();
-      if (active === 0) drained?.();
-    };
-    method.open({
-      onMessage: (h) => (handler = h as (req: unknown) => unknown),
-      onClose: (h) => (closeHandler = h),
-    });
-
     const fail = (err: unknown) => {
       trailerStatus = err instanceof GrpcError ? err.status : GRPC_STATUS.INTERNAL;
       trailerMessage = err instanceof Error ? err.message : String(err);
       o.onError?.(err instanceof Error ? err : new Error(String(err)));
       if (!stream.writableEnded) stream.end();
     };
-    const send = (res: unknown) => {
-      if (!stream.writableEnded && !stream.destroyed) stream.write(frame(method.encode(res)));
-    };
-    const answer = (req: unknown): Promise<void> | undefined => {
-      const out = handler!(req);
-      if (out instanceof Promise) return out.then(send);
-      send(out);
-      return undefined;
-    };
-    const enqueue = (req: unknown) => {
-      const next = chain ? chain.then(() => answer(req)) : answer(req);
-      if (!next) return;
-      chain = next;
-      next.then(
-        () => {
-          if (chain === next) chain = undefined;
-        },
-        fail,
-      );
+    const handler = method.open({
+      send(res) {
+        if (stream.writableEnded || stream.destroyed) return;
+        const framed = method.encodeFramed(res);
+        framed[0] = 0;
+        framed.writeUInt32BE(framed.length - 5, 1);
+        stream.write(framed);
+      },
+    });
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      active--;
+      handler.close();
+      if (active === 0) drained?.();
     };
 
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
@@ -232,17 +226,15 @@ export async function startH2GrpcServer(o: {
     stream.on('data', (chunk: Buffer) => {
       if (stream.writableEnded) return;
       try {
-        for (const msg of reader.push(chunk)) enqueue(method.decode(msg));
+        for (const msg of reader.push(chunk)) handler.message(method.decode(msg));
       } catch (err) {
         fail(err);
       }
     });
+    // The peer half-closed: this side has answered what it will answer, or will when its pending
+    // work completes; the handler ends the stream then (see close()).
     stream.on('end', () => {
-      const end = () => {
-        if (!stream.writableEnded) stream.end();
-      };
-      if (chain) chain.then(end, end);
-      else end();
+      if (!stream.writableEnded) stream.end();
     });
     stream.on('close', finish);
     stream.on('error', () => undefined);

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { filterCatalog, loadCatalog } from '../catalog/load.js';
 import { GatewayError } from '../errors.js';
-import { credentialsFromEnv, UpstreamResolver } from './upstream.js';
+import { credentialsFromEnv, UpstreamResolver } from './resolver.js';
 
 const catalog = loadCatalog(fileURLToPath(new URL('../../../models/catalog.yaml', import.meta.url)));
 

@@ -1,5 +1,3 @@
-import type { FormatId } from '../providers/canonical/types.js';
-
 /** Where callers put their key, in every API; it never goes upstream. */
 export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key'];
 
@@ -26,24 +24,3 @@ export const CALLER_ONLY_HEADERS = [...API_VERSION_HEADERS, 'x-stainless-helper-
 
 /** Every header some API's backend call sets; those the chosen backend does not set are removed. */
 export const API_HEADERS = [...CREDENTIAL_HEADERS, ...API_VERSION_HEADERS];
-
-/**
- * The caller's own body made ready for a backend of the same API: the backend's model name
- * (Gemini's is in the URL instead) and, for OpenAI streams, usage reporting, which the gateway
- * always needs. Returns whether `parsed` changed, so unchanged bodies pass byte for byte.
- */
-export function retargetSameFormatBody(parsed: Record<string, unknown>, format: FormatId, upstreamModel: string, stream: boolean): boolean {
-  let changed = false;
-  if (format !== 'gemini' && parsed.model !== upstreamModel) {
-    parsed.model = upstreamModel;
-    changed = true;
-  }
-  if (format === 'openai' && stream) {
-    const options = parsed.stream_options as { include_usage?: boolean } | null | undefined;
-    if (options?.include_usage !== true) {
-      parsed.stream_options = { ...(options ?? {}), include_usage: true };
-      changed = true;
-    }
-  }
-  return changed;
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { allowedKeysAt } from '../config/yaml-source.js';
-import { CanaryConfigSchema, CanaryListSchema, resolveCanary } from './canary-config.js';
+import { CanaryConfigSchema, CanaryListSchema, resolveCanary } from './config.js';
 
 const minimal = { name: 'llama-v2', stable: 'llama-3.3-70b', canary: 'llama-3.3-70b-v2', percent: 5 };
 

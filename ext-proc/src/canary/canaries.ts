@@ -28,13 +28,13 @@
  */
 import type { Registry } from 'prom-client';
 import { rootLogger, type Logger } from '../log/logger.js';
-import { canaryConflicts, resolveCanary, type CanaryConfig, type ResolvedCanary } from './canary-config.js';
-import { CanaryMetrics, countIndex, type CanaryCounts, type CanarySnapshot, type Variant } from './canary-metrics.js';
-import { LatencyWindow, latencyBounds, nearestRank } from './canary-window.js';
+import { canaryConflicts, resolveCanary, type CanaryConfig, type ResolvedCanary } from './config.js';
+import { CanaryMetrics, countIndex, type CanaryCounts, type CanarySnapshot, type Variant } from './metrics.js';
+import { LatencyWindow, latencyBounds, nearestRank } from './window.js';
 
-export { CanaryConfigSchema, CanaryListSchema, CANARY_DEFAULTS } from './canary-config.js';
-export type { CanaryConfig, RawCanaryConfig } from './canary-config.js';
-export type { Variant } from './canary-metrics.js';
+export { CanaryConfigSchema, CanaryListSchema, CANARY_DEFAULTS } from './config.js';
+export type { CanaryConfig, RawCanaryConfig } from './config.js';
+export type { Variant } from './metrics.js';
 
 export interface CanaryDecision {
   canary: string;

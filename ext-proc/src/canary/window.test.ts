@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BIN_RATIO, LatencyWindow, MAX_BOUND_MS, binOf, latencyBounds, nearestRank } from './canary-window.js';
+import { BIN_RATIO, LatencyWindow, MAX_BOUND_MS, binOf, latencyBounds, nearestRank } from './window.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 function exactQuantile(values: number[], q: number): number {

@@ -1,4 +1,5 @@
 import type { Catalog, Model } from '../catalog/load.js';
+import { CHAIN_CLUSTER_PREFIX } from '../contract.js';
 
 /*
  * Fallback chains: a model and the models tried after it. Envoy retries a chain's attempts
@@ -16,14 +17,6 @@ export interface Chain {
   members: readonly Model[];
 }
 
-/**
- * Key, in the `llm_gateway` dynamic metadata, under which the router-level processor hands a
- * chained call's context to the upstream-level one (Envoy forwards that namespace to it).
- */
-export const ROUTE_CONTEXT_KEY = 'route';
-/** Endpoint metadata namespace/key naming the chain member an endpoint serves. */
-export const BACKEND_METADATA_NAMESPACE = 'llm_gateway';
-export const BACKEND_METADATA_KEY = 'backend';
 
 export function chainOf(catalog: Catalog, model: Model): Chain | undefined {
   if (model.fallbacks.length === 0) return undefined;
@@ -46,7 +39,7 @@ function slug(id: string): string {
 
 /** Name of the cluster serving the chain members whose positions are set in `mask`. */
 export function chainClusterName(head: Model, mask: number): string {
-  return `chain-${slug(head.id)}-${mask.toString(16)}`;
+  return `${CHAIN_CLUSTER_PREFIX}${slug(head.id)}-${mask.toString(16)}`;
 }
 
 /** Every non-empty subset of a chain, as (mask, members in chain order). */

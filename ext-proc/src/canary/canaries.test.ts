@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
-import { Canaries, type CanaryConfig, type CanaryDecision, type CanarySharedState } from './canary.js';
+import { Canaries, type CanaryConfig, type CanaryDecision, type CanarySharedState } from './canaries.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 const base: CanaryConfig = { name: 'llama-v2', stable: 'llama', canary: 'llama-v2', percent: 10 };

@@ -6,15 +6,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startRedis, type RedisServerHandle } from '../../../test/helpers/redis-server.js';
 import { Authenticator } from './authenticate.js';
 import { parseGatewayKeys } from './keys.js';
-import {
-  createKey,
-  createRedisKeyDirectory,
-  KeyInputError,
-  listKeys,
-  revokeKey,
-  type KeyDirectory,
-  type RedisKeyDirectory,
-} from './redis-keys.js';
+import { createKey, KeyInputError, listKeys, revokeKey } from './key-admin.js';
+import { createRedisKeyDirectory, type KeyDirectory, type RedisKeyDirectory } from './key-directory.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -58,7 +51,7 @@ async function dumpRedis(redis: Redis): Promise<string[]> {
   return out;
 }
 
-describe('gateway keys in Redis', () => {
+describe('gateway keys in Redis: the request path\'s directory and the CLI\'s administration', () => {
   let server: RedisServerHandle;
   let admin: Redis;
   const open: RedisKeyDirectory[] = [];

@@ -1,0 +1,17 @@
+import type { Usage } from '../metering/usage.js';
+
+/**
+ * What the gateway does with a provider's answer on its way to the caller: it always reads the
+ * usage, and it rewrites the bytes when the caller must see something else (another API's shape,
+ * a hidden usage chunk). Implemented by the OpenAI pass-through tap and by the translator.
+ */
+export interface AnswerReader {
+  /** Usage reported so far (a stream's grows until its end). */
+  readonly usage: Usage | undefined;
+  /** `content-type` of the caller's answer when it is rewritten; undefined when bytes pass unchanged. */
+  contentType(): string | undefined;
+  /** One chunk of a stream; returns the caller's bytes, or undefined to pass the chunk unchanged. */
+  chunk(body: Buffer, endOfStream: boolean): Buffer | undefined;
+  /** A whole (non-stream) answer; returns the caller's bytes, or undefined to pass it unchanged. */
+  whole(body: Buffer): Buffer | undefined;
+}

@@ -1,0 +1,31 @@
+import { GatewayError, kindForStatus } from '../errors.js';
+import type { WireFormat } from '../providers/canonical/format.js';
+
+/**
+ * A backend's error answer in the caller's terms. Returns the status to answer with, the body
+ * (undefined: pass the provider's own unchanged) and the provider's message for the log.
+ */
+export function upstreamErrorForCaller(
+  caller: WireFormat,
+  backend: WireFormat,
+  status: number,
+  text: string,
+): { status: number; body: string | undefined; providerMessage: string | undefined } {
+  const parsed = backend.parseError(text);
+  const providerMessage = parsed?.message;
+  // Gemini answers a bad API key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID): that key is ours.
+  if (status === 401 || status === 403 || parsed?.type === 'API_KEY_INVALID') {
+    // The provider refused the gateway's own credential: the caller can do nothing about it,
+    // and the provider's text may quote the key.
+    const err = new GatewayError('upstream', 'The upstream provider rejected the gateway credentials.', { code: 'upstream_auth_failed' });
+    return { status: 502, body: caller.renderError(err), providerMessage };
+  }
+  if (providerMessage !== undefined && caller.id === backend.id && status !== 529) return { status, body: undefined, providerMessage };
+  // Envoy's own replies ("upstream connect error", "no healthy upstream") are plain text, and a
+  // backend of another API answers in its own error shape: both are re-rendered for the caller,
+  // with a status the caller's API uses (Anthropic's 529 "overloaded" is a 503).
+  const mapped = status === 529 ? 503 : status;
+  const detail = providerMessage ?? (text.slice(0, 200).trim() || 'no details');
+  const err = new GatewayError(kindForStatus(status), `Upstream provider error (HTTP ${status}): ${detail}`, { code: 'upstream_error' });
+  return { status: mapped, body: caller.renderError(err), providerMessage };
+}

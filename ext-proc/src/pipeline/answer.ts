@@ -1,0 +1,139 @@
+import type { AnswerPolicy, HeadersDecision, WholeDecision } from '../answer/policy.js';
+import type { AnswerReader } from '../answer/reader.js';
+import { upstreamErrorForCaller } from '../answer/upstream-error.js';
+import { HIDDEN_UPSTREAM_HEADERS } from '../answer/upstream-headers.js';
+import { METADATA_NAMESPACE, RESPONSE_HEADER } from '../contract.js';
+import type { CallMeter } from '../metering/call-meter.js';
+import { formatUsd } from '../metering/cost.js';
+import type { Usage } from '../metering/usage.js';
+import type { HeaderPair, HeaderRecord, StructObject } from '../server/codec/messages.js';
+import type { CacheWriter } from './cache.js';
+import type { Caller } from './caller.js';
+import type { GatewayContext } from './context.js';
+import type { RoutePlan } from './plan.js';
+import { decisionHeaders } from './replies.js';
+
+/**
+ * The answer of a call the router-level processor sent upstream: gateway headers on it, the
+ * provider's account headers off it, errors in the caller's API, the body read (and translated)
+ * by the call's reader, and the call metered and offered to the cache when it ends.
+ */
+export class RouterAnswer implements AnswerPolicy {
+  private status = 0;
+  private usage: Usage | undefined;
+  private usd: number | undefined;
+
+  constructor(
+    private readonly gw: GatewayContext,
+    private readonly o: {
+      caller: Caller;
+      plan: RoutePlan;
+      meter: CallMeter;
+      reader: AnswerReader;
+      writer: CacheWriter | undefined;
+      quotaHeaders: HeaderPair[];
+      stream: boolean;
+      /** `miss` when the cache was looked up for this call, else `bypass` (a refresh included). */
+      cacheStatus: 'miss' | 'bypass';
+    },
+  ) {}
+
+  headers(status: number, headers: HeaderRecord, endOfStream: boolean): HeadersDecision {
+    const { caller, plan, meter, reader } = this.o;
+    this.status = status;
+    meter.responseStatus(status);
+    if (plan.chain) {
+      // The per-attempt processor names the member that answered; meter it, not the head.
+      const served = headers[RESPONSE_HEADER.model] ? this.gw.catalog.find(headers[RESPONSE_HEADER.model]!) : undefined;
+      if (served) meter.servedBy(served);
+    }
+    const model = meter.servedModel;
+    const set: HeaderPair[] = [
+      [RESPONSE_HEADER.requestId, caller.rid],
+      [RESPONSE_HEADER.cache, this.o.cacheStatus],
+      [RESPONSE_HEADER.model, model.id],
+      [RESPONSE_HEADER.provider, model.provider.id],
+    ];
+    // A chained call's attempt count comes from the attempt that answered.
+    if (!plan.chain) set.push([RESPONSE_HEADER.attempts, '1']);
+    set.push(...decisionHeaders(plan.decision), ...this.o.quotaHeaders);
+    const ours = new Set(this.o.quotaHeaders.map(([k]) => k));
+    const remove = Object.keys(headers).filter((k) => HIDDEN_UPSTREAM_HEADERS.test(k) && !ours.has(k));
+    if (endOfStream) {
+      // No body will follow (e.g. a bodiless upstream error): the call ends here.
+      this.end(undefined);
+      return { set, remove, whole: false };
+    }
+    const contentType = status < 400 ? reader.contentType() : undefined;
+    if (contentType) {
+      // The body is rewritten into the caller's API: its length changes and so may its type.
+      remove.push('content-length');
+      set.push(['content-type', contentType]);
+    }
+    // Errors and non-stream answers are small and needed whole (usage, cost header, error
+    // mapping); successful streams flow chunk by chunk.
+    return { set, remove, whole: status >= 400 || !this.o.stream };
+  }
+
+  chunk(body: Buffer, endOfStream: boolean): Buffer | undefined {
+    if (body.length > 0) this.o.meter.bodyStarted();
+    const out = this.o.reader.chunk(body, endOfStream);
+    if (endOfStream) this.end(this.o.reader.usage);
+    return out;
+  }
+
+  whole(body: Buffer): WholeDecision {
+    if (this.status >= 400) return this.upstreamError(body);
+    const reader = this.o.reader;
+    let out: Buffer | undefined;
+    try {
+      out = reader.whole(body);
+    } catch (err) {
+      this.end(undefined);
+      throw err;
+    }
+    if (!reader.usage) this.gw.log.warn({ rid: this.o.caller.rid, status: this.status, provider: this.o.meter.servedModel.provider.id }, 'upstream answer unreadable; usage unknown');
+    const usd = this.end(reader.usage);
+    const set: HeaderPair[] = usd === undefined ? [] : [[RESPONSE_HEADER.costUsd, formatUsd(usd)]];
+    return { set, body: out };
+  }
+
+  metadata(): Record<string, StructObject> {
+    return { [METADATA_NAMESPACE]: this.o.meter.record(this.usage, this.usd) };
+  }
+
+  abort(): void {
+    const { meter, reader, caller } = this.o;
+    if (meter.done) return;
+    const labels = meter.labels();
+    this.gw.log.warn({ rid: caller.rid, tenant: labels.tenant, model: labels.gen_ai_request_model }, 'exchange ended before the response completed');
+    this.usage = reader.usage;
+    this.usd = meter.finish(reader.usage, true);
+  }
+
+  /** A provider's error, in the caller's API and with a status it knows. */
+  private upstreamError(body: Buffer): WholeDecision {
+    this.end(undefined);
+    const { caller, plan, meter } = this.o;
+    const text = body.toString('utf8');
+    const mapped = upstreamErrorForCaller(caller.caller, plan.answerFormat, this.status, text);
+    this.gw.log.warn({ rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: mapped.providerMessage ?? text.slice(0, 200) }, 'upstream error');
+    if (mapped.body === undefined) return { set: [], body: undefined };
+    const out = Buffer.from(mapped.body, 'utf8');
+    return {
+      set: [
+        [':status', String(mapped.status)],
+        ['content-type', 'application/json'],
+        ['content-length', String(out.length)],
+      ],
+      body: out,
+    };
+  }
+
+  private end(usage: Usage | undefined): number | undefined {
+    this.usage = usage;
+    this.usd = this.o.meter.finish(usage);
+    this.o.writer?.commit(this.status);
+    return this.usd;
+  }
+}

@@ -1,0 +1,29 @@
+import { GatewayError } from '../errors.js';
+import type { Endpoint } from '../ingress/endpoints.js';
+import type { CanonicalRequest } from '../providers/canonical/types.js';
+import type { Caller } from './caller.js';
+
+/** The caller's chat request: its JSON as sent, and the same in the gateway's canonical form. */
+export interface ChatRequest {
+  /** The parsed body, in the caller's API (sent on unchanged to a backend of that API). */
+  parsed: Record<string, unknown>;
+  chat: CanonicalRequest;
+  bodyBytes: number;
+}
+
+/** Parses and validates the body against the caller's API; 400 naming the bad field. */
+export function readChatRequest(caller: Caller, body: Buffer): ChatRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new GatewayError(
+      'invalid_request',
+      'We could not parse the JSON body of your request. The body must be a valid JSON object (Content-Type: application/json).',
+      { code: 'invalid_json' },
+    );
+  }
+  const endpoint = caller.endpoint as Extract<Endpoint, { op: 'chat' }>;
+  const chat = caller.caller.parseRequest(parsed, { pathModel: endpoint.model, stream: endpoint.stream });
+  return { parsed: parsed as Record<string, unknown>, chat, bodyBytes: body.length };
+}
