@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IGNORED_FIELDS, cacheKey, canonicalJson } from './key.js';
+import type { FormatId } from '../providers/canonical/types.js';
+import { IGNORED_FIELDS, IGNORED_FIELDS_BY_FORMAT, KEY_PREFIX, cacheKey, canonicalJson } from './key.js';
 
 const RAW = readFileSync(new URL('./fixtures/request.json', import.meta.url), 'utf8');
 /** A typical ~2 KB chat request with tools, tool results and sampling parameters. */
@@ -16,8 +17,13 @@ function reverseKeys(v: unknown): unknown {
 }
 
 describe('cacheKey', () => {
-  it('is llmgw:cache:v1:<tenant>:<sha256 hex>', () => {
-    expect(key(request())).toMatch(/^llmgw:cache:v1:acme:[0-9a-f]{64}$/);
+  it('is llmgw:cache:v2:<tenant>:<sha256 hex>', () => {
+    expect(KEY_PREFIX).toBe('llmgw:cache:v2:');
+    expect(key(request())).toMatch(/^llmgw:cache:v2:acme:[0-9a-f]{64}$/);
+  });
+
+  it('keys an OpenAI caller when no API is named (what the current exchange calls)', () => {
+    expect(key(request())).toBe(cacheKey({ tenant: 'acme', format: 'openai', model: 'openai/gpt-4o-mini-2024-07-18', request: request() }));
   });
 
   it('is deterministic', () => {
@@ -44,7 +50,7 @@ describe('cacheKey', () => {
     const b = key(request(), 'globex');
     expect(a).not.toBe(b);
     expect(a.slice(-64)).toBe(b.slice(-64)); // namespaced by prefix, same hash
-    expect(b.startsWith('llmgw:cache:v1:globex:')).toBe(true);
+    expect(b.startsWith('llmgw:cache:v2:globex:')).toBe(true);
   });
 
   it('uses the resolved model, not the model named in the request', () => {
@@ -216,5 +222,127 @@ describe('canonicalJson', () => {
   it('distinguishes values that only differ in type or structure', () => {
     const forms = [{ a: '1' }, { a: 1 }, { a: [1] }, { a: { '1': 1 } }, { a: true }, { a: 'true' }, { a: null }, { a: 'null' }, { a: [] }, { a: {} }, { a: '' }];
     expect(new Set(forms.map(canonicalJson)).size).toBe(forms.length);
+  });
+});
+
+describe('cacheKey per caller API', () => {
+  const fixture = (path: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as Record<string, unknown>;
+  /** A representative request of each API (tools, history, sampling), as its callers send it. */
+  const BODIES: Record<FormatId, () => Record<string, unknown>> = {
+    openai: request,
+    anthropic: () => ({ ...fixture('../providers/anthropic/fixtures/messages-request-tools.json'), temperature: 0.5, stop_sequences: ['END'] }),
+    gemini: () => ({
+      ...fixture('../providers/gemini/fixtures/request-function-calling.json'),
+      generationConfig: { temperature: 0.4, maxOutputTokens: 256 },
+      safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }],
+    }),
+    ollama: () => fixture('../providers/ollama/fixtures/chat-request-options.json'),
+  };
+  const APIS = Object.keys(BODIES) as FormatId[];
+  const keyOf = (format: FormatId, req: Record<string, unknown>, tenant = 'acme', model = 'cat/model-1') => cacheKey({ tenant, format, model, request: req });
+
+  it('ignores exactly the documented fields of each API', () => {
+    expect(IGNORED_FIELDS_BY_FORMAT.openai).toBe(IGNORED_FIELDS);
+    expect([...IGNORED_FIELDS_BY_FORMAT.anthropic].sort()).toEqual(['cache_control', 'inference_geo', 'metadata', 'model', 'service_tier', 'stream'].sort());
+    expect([...IGNORED_FIELDS_BY_FORMAT.gemini].sort()).toEqual(['model', 'serviceTier']);
+    expect([...IGNORED_FIELDS_BY_FORMAT.ollama].sort()).toEqual(['keep_alive', 'model', 'stream']);
+  });
+
+  const ignoredCases = APIS.flatMap((api) => IGNORED_FIELDS_BY_FORMAT[api].map((field) => [api, field] as const));
+  it.each(ignoredCases)('%s: ignores %s (added, changed, removed)', (api, field) => {
+    const base = BODIES[api]();
+    const k = keyOf(api, base);
+    const without = { ...base };
+    delete without[field];
+    expect(keyOf(api, { ...base, [field]: { some: 'value' } })).toBe(k);
+    expect(keyOf(api, { ...base, [field]: true })).toBe(k);
+    expect(keyOf(api, without)).toBe(k);
+  });
+
+  it.each(APIS)('%s: ignores key order at every depth, whitespace and number spelling', (api) => {
+    const base = BODIES[api]();
+    const k = keyOf(api, base);
+    expect(keyOf(api, reverseKeys(base) as Record<string, unknown>)).toBe(k);
+    expect(keyOf(api, JSON.parse(JSON.stringify(base, null, 3)) as Record<string, unknown>)).toBe(k);
+    const compact = JSON.stringify(base);
+    const oddNumbers = compact.replace(/:0\.([0-9])(?=[,}\]])/g, ':$1e-1');
+    expect(oddNumbers).not.toBe(compact);
+    expect(keyOf(api, JSON.parse(oddNumbers) as Record<string, unknown>)).toBe(k);
+  });
+
+  it.each(APIS)('%s: a top-level null is the field left out', (api) => {
+    const base = BODIES[api]();
+    expect(keyOf(api, { ...base, tools: null, some_new_field: null })).toBe(keyOf(api, (({ tools: _t, ...rest }) => rest)(base)));
+  });
+
+  it.each(APIS)('%s: the tenant is a prefix outside the hash', (api) => {
+    const a = keyOf(api, BODIES[api](), 'acme');
+    const b = keyOf(api, BODIES[api](), 'team:blue');
+    expect(a).toMatch(/^llmgw:cache:v2:acme:[0-9a-f]{64}$/);
+    expect(b.startsWith('llmgw:cache:v2:team:blue:')).toBe(true);
+    expect(a.slice(-64)).toBe(b.slice(-64));
+  });
+
+  it.each(APIS)('%s: the resolved model is keyed, not the one named', (api) => {
+    const base = BODIES[api]();
+    expect(keyOf(api, { ...base, model: 'auto' })).toBe(keyOf(api, base));
+    expect(keyOf(api, base, 'acme', 'cat/model-2')).not.toBe(keyOf(api, base));
+  });
+
+  it('never gives two APIs the same entry, even for the same body', () => {
+    for (const body of Object.values(BODIES).map((make) => make())) {
+      const keys = APIS.map((api) => keyOf(api, body));
+      expect(new Set(keys).size).toBe(APIS.length);
+    }
+    expect(new Set(APIS.map((api) => keyOf(api, {}))).size).toBe(APIS.length);
+  });
+
+  const mutate = (api: FormatId, f: (r: Record<string, any>) => void) => () => {
+    const r = BODIES[api]();
+    f(r);
+    return r;
+  };
+  const VARIANTS: [FormatId, string, () => Record<string, unknown>][] = [
+    ['anthropic', 'max_tokens', mutate('anthropic', (r) => (r.max_tokens = 1023))],
+    ['anthropic', 'system', mutate('anthropic', (r) => (r.system[0].text += '!'))],
+    ['anthropic', 'block-level cache_control (nested, kept)', mutate('anthropic', (r) => delete r.system[0].cache_control)],
+    ['anthropic', 'a message', mutate('anthropic', (r) => (r.messages[0].content += '?'))],
+    ['anthropic', 'temperature', mutate('anthropic', (r) => (r.temperature = 0.6))],
+    ['anthropic', 'top_k', mutate('anthropic', (r) => (r.top_k = 5))],
+    ['anthropic', 'stop_sequences', mutate('anthropic', (r) => (r.stop_sequences = ['STOP']))],
+    ['anthropic', 'tool_choice', mutate('anthropic', (r) => (r.tool_choice = { type: 'any' }))],
+    ['anthropic', 'thinking', mutate('anthropic', (r) => (r.thinking = { type: 'enabled', budget_tokens: 2048 }))],
+    ['anthropic', 'an unknown field (speed)', mutate('anthropic', (r) => (r.speed = 'fast'))],
+    ['gemini', 'safetySettings', mutate('gemini', (r) => (r.safetySettings[0].threshold = 'BLOCK_NONE'))],
+    ['gemini', 'safetySettings removed', mutate('gemini', (r) => delete r.safetySettings)],
+    ['gemini', 'generationConfig.temperature', mutate('gemini', (r) => (r.generationConfig.temperature = 0.5))],
+    ['gemini', 'generationConfig.candidateCount', mutate('gemini', (r) => (r.generationConfig.candidateCount = 2))],
+    ['gemini', 'systemInstruction', mutate('gemini', (r) => (r.systemInstruction = { parts: [{ text: 'Be brief.' }] }))],
+    ['gemini', 'toolConfig', mutate('gemini', (r) => (r.toolConfig = { functionCallingConfig: { mode: 'ANY' } }))],
+    ['gemini', 'cachedContent', mutate('gemini', (r) => (r.cachedContent = 'cachedContents/abc'))],
+    ['gemini', 'contents', mutate('gemini', (r) => (r.contents[0].parts[0].text += ' '))],
+    ['ollama', 'options.temperature', mutate('ollama', (r) => (r.options.temperature = 0.7))],
+    ['ollama', 'options.num_ctx (truncation changes the prompt)', mutate('ollama', (r) => (r.options.num_ctx = 2048))],
+    ['ollama', 'format', mutate('ollama', (r) => (r.format = 'json'))],
+    ['ollama', 'think', mutate('ollama', (r) => (r.think = true))],
+    ['ollama', 'tools', mutate('ollama', (r) => (r.tools = BODIES.openai().tools))],
+    ['ollama', 'messages', mutate('ollama', (r) => r.messages.push({ role: 'assistant', content: 'Hi' }))],
+  ];
+
+  it.each(VARIANTS)('%s: changes with %s', (api, _name, make) => {
+    expect(keyOf(api, make())).not.toBe(keyOf(api, BODIES[api]()));
+  });
+
+  it('gemini: snake_case and camelCase top-level names share entries; both at once stays apart', () => {
+    const camel = BODIES.gemini();
+    const snake: Record<string, unknown> = { contents: camel.contents, tools: camel.tools, generation_config: camel.generationConfig, safety_settings: camel.safetySettings };
+    expect(keyOf('gemini', snake)).toBe(keyOf('gemini', camel));
+    expect(keyOf('gemini', { ...camel, service_tier: 'priority' })).toBe(keyOf('gemini', camel));
+    expect(keyOf('gemini', { ...camel, serviceTier: 'flex' })).toBe(keyOf('gemini', camel));
+    const both = { ...camel, generation_config: { temperature: 1 } };
+    expect(keyOf('gemini', both)).not.toBe(keyOf('gemini', camel));
+    expect(keyOf('gemini', both)).not.toBe(keyOf('gemini', { ...camel, generationConfig: { temperature: 1 } }));
+    // Only Gemini reads both spellings.
+    expect(keyOf('openai', { ...request(), streamOptions: { include_usage: true } })).not.toBe(keyOf('openai', request()));
   });
 });

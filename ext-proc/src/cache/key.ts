@@ -1,18 +1,24 @@
 import { createHash } from 'node:crypto';
+import type { FormatId } from '../providers/canonical/types.js';
+import { camelKey } from '../providers/gemini/normalize.js';
 
-/**
- * Fields of an OpenAI chat request that do not change the answer and so are left out of the key.
- * Top-level only. Everything else, including fields this list does not know (new OpenAI
- * parameters, vendor extras such as vLLM's `top_k`), is part of the key: an unknown field can
+/*
+ * Per caller API, the top-level request fields that do not change the answer and so are left
+ * out of the key. Top-level only. Everything else, including fields these lists do not know (new
+ * API parameters, vendor extras such as vLLM's `top_k`), is part of the key: an unknown field can
  * only cost a miss, never serve the wrong answer.
+ *
+ * `model` is in every list because the key carries the resolved catalog id instead, so "auto"
+ * and an explicit name that resolve to the same model share entries, and a catalog change
+ * (an alias now pointing elsewhere) does not.
  */
+
+/** OpenAI Chat Completions. */
 export const IGNORED_FIELDS: readonly string[] = Object.freeze([
-  // Replaced by the resolved catalog id, so "auto" and an explicit name that resolve to the same
-  // model share entries, and a catalog change (alias now pointing elsewhere) does not.
   'model',
-  // Transport only: the stored completion is replayed as JSON or SSE, whichever the caller asked.
+  // Transport only: the stored answer is replayed as JSON or SSE, whichever the caller asked.
   'stream',
-  // include_usage / include_obfuscation shape the stream, not the answer; replaySse takes includeUsage.
+  // include_usage / include_obfuscation shape the stream, not the answer; replay takes includeUsage.
   'stream_options',
   // End-user identifiers for OpenAI's abuse monitoring (user is the deprecated one). They don't
   // reach the model. The tenant namespaces the key; end users of one tenant share its entries.
@@ -31,33 +37,106 @@ export const IGNORED_FIELDS: readonly string[] = Object.freeze([
   'service_tier',
 ]);
 
-const IGNORED = new Set(IGNORED_FIELDS);
-
-const PREFIX = 'llmgw:cache:v1:';
+/** Anthropic Messages (`POST /v1/messages`). */
+export const ANTHROPIC_IGNORED_FIELDS: readonly string[] = Object.freeze([
+  'model',
+  // Transport only, as for OpenAI.
+  'stream',
+  // `metadata.user_id`: an opaque end-user id for Anthropic's abuse detection; never shown to the model.
+  'metadata',
+  // Priority or standard capacity: latency and availability, same model.
+  'service_tier',
+  // Top-level prompt-caching marker (Anthropic places the breakpoint itself): price and latency only.
+  // Block-level `cache_control` inside system/messages/tools is nested and stays in the key.
+  'cache_control',
+  // Region the inference runs in (data residency): same model, same answer; a hit runs no inference.
+  'inference_geo',
+]);
 
 /**
- * The cache key of a chat request: `llmgw:cache:v1:<tenant>:<sha256 hex>`.
+ * Gemini `generateContent` / `streamGenerateContent`. The model and streaming are in the URL,
+ * not the body, so stream and non-stream calls share entries without ignoring anything for it.
+ * `safetySettings` stays in the key: its thresholds decide whether an answer is blocked.
+ * Google reads both `snake_case` and `camelCase` names, so names are compared in camelCase.
+ */
+export const GEMINI_IGNORED_FIELDS: readonly string[] = Object.freeze([
+  // A body may repeat the model the URL names; the resolved id replaces both.
+  'model',
+  // Standard/flex/priority processing: latency and price, same model (like OpenAI's service_tier).
+  'serviceTier',
+]);
+
+/** Ollama `POST /api/chat`. */
+export const OLLAMA_IGNORED_FIELDS: readonly string[] = Object.freeze([
+  'model',
+  // Transport only (absent means true in Ollama; either way the same answer).
+  'stream',
+  // How long the host keeps the model loaded afterwards: residency, not the answer.
+  'keep_alive',
+]);
+
+/** The ignored top-level fields of each caller API. */
+export const IGNORED_FIELDS_BY_FORMAT: Readonly<Record<FormatId, readonly string[]>> = Object.freeze({
+  openai: IGNORED_FIELDS,
+  anthropic: ANTHROPIC_IGNORED_FIELDS,
+  gemini: GEMINI_IGNORED_FIELDS,
+  ollama: OLLAMA_IGNORED_FIELDS,
+});
+
+const IGNORED: Readonly<Record<FormatId, ReadonlySet<string>>> = {
+  openai: new Set(IGNORED_FIELDS),
+  anthropic: new Set(ANTHROPIC_IGNORED_FIELDS),
+  gemini: new Set(GEMINI_IGNORED_FIELDS),
+  ollama: new Set(OLLAMA_IGNORED_FIELDS),
+};
+
+/** v2: the caller API joined the hash and entries became versioned envelopes (entry.ts). */
+export const KEY_PREFIX = 'llmgw:cache:v2:';
+
+/**
+ * The cache key of a chat request: `llmgw:cache:v2:<tenant>:<sha256 hex>`.
  *
- * The hash covers canonicalJson of the parsed body with the ignored top-level fields dropped and
- * `model` set to the resolved id, so key order, whitespace and number spelling (`1.0`, `1`,
- * `1e0`) in the body as sent do not matter. Top-level `null` values are dropped too: OpenAI
- * treats a null optional parameter as not given (`"stop": null` ≡ no stop). Nested values are
- * kept exactly (array order matters; nulls inside messages are kept).
+ * `format` is the caller's API and `request` its parsed JSON body. The hash covers the API id and
+ * canonicalJson of the body with that API's ignored top-level fields dropped and `model` set to
+ * the resolved id, so two APIs never share an entry (their answers are replayed in their own
+ * shapes), and key order, whitespace and number spelling (`1.0`, `1`, `1e0`) in the body as sent
+ * do not matter. Top-level `null` values are dropped too: each API reads a null optional field as
+ * not given (OpenAI documents it; Gemini's proto3 JSON maps null to the default; Ollama's Go
+ * decoder leaves the field unset; Anthropic refuses most nulls, so such a request never gets an
+ * answer to store). Nested values are kept exactly (array order matters; nulls inside messages
+ * are kept).
+ *
+ * `format` defaults to openai, the only API keyed before v2.
  *
  * The tenant is a prefix outside the hash, so one tenant's entries can be listed or dropped by
  * prefix; the hash is always the last 64 characters, so a tenant containing ':' stays unambiguous.
  */
-export function cacheKey(o: { tenant: string; model: string; request: Record<string, unknown> }): string {
+export function cacheKey(o: { tenant: string; format?: FormatId; model: string; request: Record<string, unknown> }): string {
+  const format = o.format ?? 'openai';
   const req = o.request;
+  const ignored = IGNORED[format];
   const top: Record<string, unknown> = {};
   for (const k of Object.keys(req)) {
     const v = req[k];
-    if (v === null || v === undefined || IGNORED.has(k)) continue;
-    setOwn(top, k, v);
+    if (v === null || v === undefined) continue;
+    let name = k;
+    if (format === 'gemini') {
+      const camel = camelKey(k);
+      if (ignored.has(camel)) continue;
+      // When both spellings are present each keeps its own name: a distinct key, never a collision.
+      if (camel !== k && !present(req, camel)) name = camel;
+    } else if (ignored.has(k)) {
+      continue;
+    }
+    setOwn(top, name, v);
   }
   top.model = o.model;
-  return PREFIX + o.tenant + ':' + createHash('sha256').update(canonicalJson(top), 'utf8').digest('hex');
+  // The API id ends at a newline, which no id contains, so (API, body) pairs cannot collide.
+  const hash = createHash('sha256').update(format, 'utf8').update('\n', 'utf8').update(canonicalJson(top), 'utf8').digest('hex');
+  return KEY_PREFIX + o.tenant + ':' + hash;
 }
+
+const present = (o: Record<string, unknown>, k: string): boolean => Object.hasOwn(o, k) && o[k] !== null && o[k] !== undefined;
 
 /**
  * JSON with no whitespace and the keys of every object in one fixed order whatever order they
