@@ -1,14 +1,18 @@
 import type { ChatCompletion, ChatCompletionChoice, ChatCompletionLogprobs } from './types.js';
 
-/** The stored completion as a non-stream response body, under a new id and created time. All other fields as stored. */
-export function replayJson(c: ChatCompletion, o: { id: string; created: number }): Buffer {
-  // Spreading keeps the stored key order; id and created are replaced in place.
-  return Buffer.from(JSON.stringify({ ...c, id: o.id, created: o.created }), 'utf8');
+/**
+ * The stored completion as a non-stream response body, under a new id and created time (and
+ * model, when given; else the model the stored answer reported). All other fields as stored.
+ */
+export function replayJson(c: ChatCompletion, o: { id: string; created: number; model?: string }): Buffer {
+  // Spreading keeps the stored key order; id, created and model are replaced in place.
+  return Buffer.from(JSON.stringify({ ...c, id: o.id, created: o.created, model: o.model ?? c.model }), 'utf8');
 }
 
 /**
  * The stored completion as an OpenAI chat completion SSE stream (`data: <json>\n\n` events,
- * ending with `data: [DONE]\n\n`). Per choice, in index order:
+ * ending with `data: [DONE]\n\n`), under a new id and created time (and model, when given).
+ * Per choice, in index order:
  *  - a first chunk with delta `{role: "assistant", content: "", refusal: null}` (content null
  *    when the answer has none, as OpenAI sends before tool calls);
  *  - the content in 1–4 chunks (refusal likewise);
@@ -22,8 +26,8 @@ export function replayJson(c: ChatCompletion, o: { id: string; created: number }
  * Logprobs, when stored, go whole on one chunk: the content's with the content (then sent in one
  * piece, so tokens and text stay together), the refusal's with the refusal, else on the finish chunk.
  */
-export function replaySse(c: ChatCompletion, o: { id: string; created: number; includeUsage: boolean }): Buffer {
-  const head: Record<string, unknown> = { id: o.id, object: 'chat.completion.chunk', created: o.created, model: c.model };
+export function replaySse(c: ChatCompletion, o: { id: string; created: number; includeUsage: boolean; model?: string }): Buffer {
+  const head: Record<string, unknown> = { id: o.id, object: 'chat.completion.chunk', created: o.created, model: o.model ?? c.model };
   if (c.service_tier !== undefined) head.service_tier = c.service_tier;
   if (c.system_fingerprint !== undefined) head.system_fingerprint = c.system_fingerprint;
   const events: string[] = [];
