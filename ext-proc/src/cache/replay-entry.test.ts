@@ -213,11 +213,16 @@ describe('hit latency', () => {
     const TEXT = JSON.parse(bytes('./fixtures/text.completion.json').toString()) as ChatCompletion;
     const legacyRaw = Buffer.from(JSON.stringify(TEXT));
     const canonicalRaw = serializeEntry(collectWhole('anthropic', 'openai', legacyRaw).entry!);
-    const time = (f: () => unknown, n = 5000): number => {
+    // Best of five rounds (µs per hit): other test files share the cores.
+    const time = (f: () => unknown, n = 1000): number => {
       for (let i = 0; i < 500; i++) f();
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) f();
-      return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+      let best = Infinity;
+      for (let round = 0; round < 5; round++) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < n; i++) f();
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / n);
+      }
+      return best;
     };
     const today = time(() => replaySse(JSON.parse(legacyRaw.toString()) as ChatCompletion, { id: 'x', created: 1, includeUsage: true }));
     const perApi = APIS.map((api) => [api, time(() => replayEntry(parseEntry(canonicalRaw)!, FORMATS[api], { stream: true, includeUsage: true, id: 'x', created: 1 }))] as const);
