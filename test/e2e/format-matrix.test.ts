@@ -4,21 +4,16 @@
  * simulator as the backend. Text, usage, finish reason, tool calls and gateway headers must come
  * back in the caller's own terms, whichever backend served them.
  */
-import Anthropic from '@anthropic-ai/sdk';
-import { GoogleGenAI, type GenerateContentResponse } from '@google/genai';
-import { Ollama } from 'ollama';
-import OpenAI from 'openai';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.js';
 import { echoFragment, responseWords } from '../../simulators/openai/completion.js';
+import { CALL, CALLERS, FINISH, WEATHER_TOOL, type Gateway } from '../helpers/sdk-calls.js';
 
 const KEY = 'gw-key-matrix-0001';
 const WORDS = 7;
 const TOOL_TOKENS = 12;
 
-type Caller = 'openai' | 'anthropic' | 'gemini' | 'ollama';
-const CALLERS: Caller[] = ['openai', 'anthropic', 'gemini', 'ollama'];
 
 /** One catalog model per backend API, and the provider (simulator) that serves it. */
 const BACKENDS = [
@@ -28,182 +23,17 @@ const BACKENDS = [
   { api: 'ollama', model: 'llama3.2', provider: 'ollama' },
 ] as const;
 
-const WEATHER_TOOL = {
-  name: 'get_weather',
-  description: 'Current weather for a city',
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
-
-/** What a caller saw, reduced to the same terms for every API. */
-interface Seen {
-  text: string;
-  inputTokens: number | undefined;
-  outputTokens: number | undefined;
-  finish: string | undefined;
-  toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>;
-  headers: Headers | undefined;
-}
-
-/** Each API's own words for "stopped normally" and "stopped to call a tool". */
-const FINISH: Record<Caller, { stop: string; tool: string }> = {
-  openai: { stop: 'stop', tool: 'tool_calls' },
-  anthropic: { stop: 'end_turn', tool: 'tool_use' },
-  gemini: { stop: 'STOP', tool: 'STOP' },
-  ollama: { stop: 'stop', tool: 'stop' },
-};
-
 let stack: LocalStack;
+let gw: Gateway;
 
 beforeAll(async () => {
   stack = await startLocalStack({ env: { GATEWAY_KEYS: `matrix:${KEY}`, CACHE_TTL_SECONDS: '0' }, log: pino({ level: 'silent' }) });
+  gw = { url: stack.gatewayUrl, key: KEY };
 });
 
 afterAll(async () => {
   await stack?.close(500);
 });
-
-/** A fetch that keeps the last response's headers (the Ollama client does not expose them). */
-function capturingFetch(into: { headers?: Headers }): typeof fetch {
-  return async (input, init) => {
-    const res = await fetch(input, init);
-    into.headers = res.headers;
-    return res;
-  };
-}
-
-async function callOpenAI(model: string, prompt: string, stream: boolean, tools: boolean): Promise<Seen> {
-  const client = new OpenAI({ apiKey: KEY, baseURL: `${stack.gatewayUrl}/v1`, maxRetries: 0 });
-  const params = {
-    model,
-    messages: [{ role: 'user' as const, content: prompt }],
-    ...(tools ? { tools: [{ type: 'function' as const, function: WEATHER_TOOL }] } : {}),
-  };
-  if (!stream) {
-    const { data, response } = await client.chat.completions.create(params).withResponse();
-    const choice = data.choices[0]!;
-    return {
-      text: choice.message.content ?? '',
-      inputTokens: data.usage?.prompt_tokens,
-      outputTokens: data.usage?.completion_tokens,
-      finish: choice.finish_reason,
-      toolCalls: (choice.message.tool_calls ?? []).map((c) => ({ name: (c as { function: { name: string } }).function.name, arguments: JSON.parse((c as { function: { arguments: string } }).function.arguments) as Record<string, unknown> })),
-      headers: response.headers,
-    };
-  }
-  const { data, response } = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }).withResponse();
-  const seen: Seen = { text: '', inputTokens: undefined, outputTokens: undefined, finish: undefined, toolCalls: [], headers: response.headers };
-  const args: string[] = [];
-  for await (const chunk of data) {
-    if (chunk.usage) {
-      seen.inputTokens = chunk.usage.prompt_tokens;
-      seen.outputTokens = chunk.usage.completion_tokens;
-    }
-    const c = chunk.choices[0];
-    if (!c) continue;
-    seen.text += c.delta.content ?? '';
-    for (const t of c.delta.tool_calls ?? []) {
-      if (t.function?.name) seen.toolCalls[t.index] = { name: t.function.name, arguments: {} };
-      args[t.index] = (args[t.index] ?? '') + (t.function?.arguments ?? '');
-    }
-    if (c.finish_reason) seen.finish = c.finish_reason;
-  }
-  seen.toolCalls.forEach((t, i) => (t.arguments = JSON.parse(args[i]!) as Record<string, unknown>));
-  return seen;
-}
-
-async function callAnthropic(model: string, prompt: string, stream: boolean, tools: boolean): Promise<Seen> {
-  const client = new Anthropic({ apiKey: KEY, baseURL: stack.gatewayUrl, maxRetries: 0 });
-  const params = {
-    model,
-    max_tokens: 1024,
-    messages: [{ role: 'user' as const, content: prompt }],
-    ...(tools ? { tools: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, input_schema: WEATHER_TOOL.parameters as Anthropic.Tool.InputSchema }] } : {}),
-  };
-  if (!stream) {
-    const { data, response } = await client.messages.create(params).withResponse();
-    return {
-      text: data.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join(''),
-      inputTokens: data.usage.input_tokens,
-      outputTokens: data.usage.output_tokens,
-      finish: data.stop_reason ?? undefined,
-      toolCalls: data.content.flatMap((b) => (b.type === 'tool_use' ? [{ name: b.name, arguments: b.input as Record<string, unknown> }] : [])),
-      headers: response.headers,
-    };
-  }
-  // The SDK's own stream helper accumulates the message as Anthropic's event sequence defines it.
-  const s = client.messages.stream(params);
-  const { response } = await s.withResponse();
-  const final = await s.finalMessage();
-  return {
-    text: final.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join(''),
-    inputTokens: final.usage.input_tokens,
-    outputTokens: final.usage.output_tokens,
-    finish: final.stop_reason ?? undefined,
-    toolCalls: final.content.flatMap((b) => (b.type === 'tool_use' ? [{ name: b.name, arguments: b.input as Record<string, unknown> }] : [])),
-    headers: response.headers,
-  };
-}
-
-function geminiSeen(chunks: GenerateContentResponse[]): Seen {
-  const seen: Seen = { text: '', inputTokens: undefined, outputTokens: undefined, finish: undefined, toolCalls: [], headers: undefined };
-  for (const r of chunks) {
-    for (const part of r.candidates?.[0]?.content?.parts ?? []) {
-      if (part.text) seen.text += part.text;
-      if (part.functionCall) seen.toolCalls.push({ name: part.functionCall.name!, arguments: (part.functionCall.args ?? {}) as Record<string, unknown> });
-    }
-    if (r.candidates?.[0]?.finishReason) seen.finish = r.candidates[0].finishReason;
-    if (r.usageMetadata) {
-      seen.inputTokens = r.usageMetadata.promptTokenCount;
-      seen.outputTokens = r.usageMetadata.candidatesTokenCount;
-    }
-    const h = r.sdkHttpResponse?.headers;
-    if (h) seen.headers = new Headers(h);
-  }
-  return seen;
-}
-
-async function callGemini(model: string, prompt: string, stream: boolean, tools: boolean): Promise<Seen> {
-  const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: stack.gatewayUrl } });
-  const params = {
-    model,
-    contents: prompt,
-    config: tools ? { tools: [{ functionDeclarations: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, parametersJsonSchema: WEATHER_TOOL.parameters }] }] } : {},
-  };
-  if (!stream) return geminiSeen([await ai.models.generateContent(params)]);
-  const chunks: GenerateContentResponse[] = [];
-  for await (const c of await ai.models.generateContentStream(params)) chunks.push(c);
-  return geminiSeen(chunks);
-}
-
-async function callOllama(model: string, prompt: string, stream: boolean, tools: boolean): Promise<Seen> {
-  const captured: { headers?: Headers } = {};
-  const client = new Ollama({ host: stack.gatewayUrl, headers: { authorization: `Bearer ${KEY}` }, fetch: capturingFetch(captured) });
-  const params = {
-    model,
-    messages: [{ role: 'user', content: prompt }],
-    ...(tools ? { tools: [{ type: 'function', function: WEATHER_TOOL }] } : {}),
-  };
-  const parts = stream ? [] : [await client.chat({ ...params, stream: false })];
-  if (stream) for await (const p of await client.chat({ ...params, stream: true })) parts.push(p);
-  const seen: Seen = { text: '', inputTokens: undefined, outputTokens: undefined, finish: undefined, toolCalls: [], headers: captured.headers };
-  for (const p of parts) {
-    seen.text += p.message.content;
-    for (const t of p.message.tool_calls ?? []) seen.toolCalls.push({ name: t.function.name, arguments: t.function.arguments });
-    if (p.done) {
-      seen.finish = p.done_reason;
-      seen.inputTokens = p.prompt_eval_count;
-      seen.outputTokens = p.eval_count;
-    }
-  }
-  return seen;
-}
-
-const CALL: Record<Caller, (model: string, prompt: string, stream: boolean, tools: boolean) => Promise<Seen>> = {
-  openai: callOpenAI,
-  anthropic: callAnthropic,
-  gemini: callGemini,
-  ollama: callOllama,
-};
 
 describe.each(CALLERS)('%s caller', (caller) => {
   describe.each(BACKENDS)('→ $api backend', (backend) => {
@@ -214,7 +44,7 @@ describe.each(CALLERS)('%s caller', (caller) => {
         const prompt = `matrix ${caller} to ${backend.api} ${mode} [sim:tokens=${WORDS}]`;
         const sim = stack.simulators[backend.provider]!;
         const before = sim.requestCount();
-        const seen = await CALL[caller](backend.model, prompt, stream, false);
+        const seen = await CALL[caller](gw, backend.model, prompt, stream, false);
         expect(sim.requestCount()).toBe(before + 1);
         const upstream = sim.requests.at(-1)!;
         expect(seen.text).toBe(responseWords(prompt, WORDS).join(' '));
@@ -229,7 +59,7 @@ describe.each(CALLERS)('%s caller', (caller) => {
 
       it(`${mode}: a tool call comes back as the caller's tool call`, async () => {
         const prompt = `weather please ${caller} ${backend.api} [sim:tool]`;
-        const seen = await CALL[caller](backend.model, prompt, stream, true);
+        const seen = await CALL[caller](gw, backend.model, prompt, stream, true);
         expect(seen.toolCalls).toEqual([{ name: WEATHER_TOOL.name, arguments: { echo: echoFragment(prompt) } }]);
         expect(seen.text).toBe('');
         expect(seen.outputTokens).toBe(TOOL_TOKENS);

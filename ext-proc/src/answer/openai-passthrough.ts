@@ -1,4 +1,3 @@
-import type { ChatStreamAssembler } from '../cache/assemble.js';
 import type { Usage } from '../metering/usage.js';
 import { OpenAIStreamTap } from '../providers/openai/stream.js';
 import { fromOpenAIUsage } from '../providers/openai/usage.js';
@@ -12,20 +11,14 @@ import type { AnswerReader } from './reader.js';
  */
 export class OpenAIPassthrough implements AnswerReader {
   private readonly tap: OpenAIStreamTap | undefined;
-  private readonly onWhole: ((completion: unknown, bytes: Buffer) => void) | undefined;
   private wholeUsage: Usage | undefined;
 
   constructor(o: {
     stream: boolean;
     /** The caller asked for stream_options.include_usage. */
     callerWantsUsage: boolean;
-    /** Sees every parsed chunk (the response cache rebuilds the answer from them). */
-    assembler?: ChatStreamAssembler;
-    /** Sees a whole answer's parsed JSON (the response cache stores it). */
-    onWhole?: (completion: unknown, bytes: Buffer) => void;
   }) {
-    if (o.stream) this.tap = new OpenAIStreamTap(!o.callerWantsUsage, o.assembler);
-    this.onWhole = o.onWhole;
+    if (o.stream) this.tap = new OpenAIStreamTap(!o.callerWantsUsage);
   }
 
   get usage(): Usage | undefined {
@@ -42,14 +35,7 @@ export class OpenAIPassthrough implements AnswerReader {
 
   whole(body: Buffer): undefined {
     try {
-      if (this.onWhole) {
-        // The cache needs the whole answer parsed anyway.
-        const completion = JSON.parse(body.toString('utf8')) as { usage?: unknown };
-        this.wholeUsage = fromOpenAIUsage(completion.usage);
-        this.onWhole(completion, body);
-      } else {
-        this.wholeUsage = fromOpenAIUsage(extractUsageObject(body.toString('utf8')));
-      }
+      this.wholeUsage = fromOpenAIUsage(extractUsageObject(body.toString('utf8')));
     } catch {
       // Not JSON: it passes unchanged, usage unknown (the meter says so).
     }

@@ -77,6 +77,7 @@ export class RouterAnswer implements AnswerPolicy {
 
   chunk(body: Buffer, endOfStream: boolean): Buffer | undefined {
     if (body.length > 0) this.o.meter.bodyStarted();
+    this.o.writer?.chunk(body);
     const out = this.o.reader.chunk(body, endOfStream);
     if (endOfStream) this.end(this.o.reader.usage);
     return out;
@@ -85,6 +86,7 @@ export class RouterAnswer implements AnswerPolicy {
   whole(body: Buffer): WholeDecision {
     if (this.status >= 400) return this.upstreamError(body);
     const reader = this.o.reader;
+    this.o.writer?.wholeAnswer(body);
     let out: Buffer | undefined;
     try {
       out = reader.whole(body);
@@ -133,7 +135,7 @@ export class RouterAnswer implements AnswerPolicy {
   private end(usage: Usage | undefined): number | undefined {
     this.usage = usage;
     this.usd = this.o.meter.finish(usage);
-    this.o.writer?.commit(this.status);
+    this.o.writer?.commit(this.status, this.o.meter.servedModel);
     return this.usd;
   }
 }

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { ChatStreamAssembler, isCacheableCompletion } from '../cache/assemble.js';
+import { collectWhole, StreamCollector } from '../cache/collect.js';
+import type { CacheEntry } from '../cache/entry.js';
 import { cacheKey } from '../cache/key.js';
-import { replayJson, replaySse } from '../cache/replay.js';
-import type { ChatCompletion } from '../cache/types.js';
+import { replayEntry } from '../cache/replay-entry.js';
+import type { Model } from '../catalog/load.js';
 import { METADATA_NAMESPACE, RESPONSE_HEADER } from '../contract.js';
 import { costUsd } from '../metering/cost.js';
-import { fromOpenAIUsage } from '../providers/openai/usage.js';
+import type { FormatId } from '../providers/canonical/types.js';
 import type { LocalReply } from '../server/call-handler.js';
 import type { Caller } from './caller.js';
 import type { ChatRequest } from './chat.js';
@@ -18,98 +18,111 @@ export type CachePlan = { status: 'bypass' } | { status: 'hit'; reply: LocalRepl
 const BYPASS: CachePlan = { status: 'bypass' };
 
 /**
- * Exact-match cache on the normalized request, per tenant. `cache-control: no-store` leaves it
- * out; `no-cache` skips the lookup but stores the fresh answer. A hit is answered without a
- * provider call and costs nothing against the limits.
+ * Exact-match cache on the normalized request, per tenant and caller API, for every caller API
+ * and backend (cache/README.md). `cache-control: no-store` leaves it out; `no-cache` skips the
+ * lookup but stores the fresh answer. A hit is answered without a provider call and costs
+ * nothing against the limits.
  */
 export async function consultCache(gw: GatewayContext, caller: Caller, request: ChatRequest, plan: RoutePlan): Promise<CachePlan> {
   const cache = gw.cache;
-  // The cache keeps OpenAI completions: it serves OpenAI callers of OpenAI-format backends.
-  const cacheable = caller.caller.id === 'openai' && !plan.translating && !plan.chain;
-  if (!cacheable || !cache || caller.cacheDirective === 'off' || caller.policy?.cache?.enabled === false || !cache.usable()) return BYPASS;
+  if (!cache || caller.cacheDirective === 'off' || caller.policy?.cache?.enabled === false || !cache.usable()) return BYPASS;
   const tenant = caller.principal.tenant;
-  const model = plan.model;
-  const key = cacheKey({ tenant, model: model.id, request: request.parsed });
-  const ttlSeconds = caller.policy?.cache?.ttlSeconds ?? model.cacheTtlSeconds;
-  const writer = new CacheWriter(gw, key, ttlSeconds, { tenant, gen_ai_request_model: model.id });
+  // A chained call is keyed by its head: whichever member answered, it answered that request.
+  const keyModel = plan.chain?.head ?? plan.model;
+  const key = cacheKey({ tenant, format: caller.caller.id, model: keyModel.id, request: request.parsed });
+  const ttlSeconds = caller.policy?.cache?.ttlSeconds ?? keyModel.cacheTtlSeconds;
+  const writer = new CacheWriter(gw, key, ttlSeconds, caller.caller.id, plan.answerFormat.id, { tenant, gen_ai_request_model: keyModel.id });
   if (caller.cacheDirective === 'refresh') return { status: 'refresh', writer };
-  const hit = await cache.lookup(key);
+  const entry = await cache.get(key);
+  const hit = entry && replayHit(gw, caller, request, plan, entry);
   if (!hit) {
-    gw.metrics.cacheLookups.inc({ tenant, gen_ai_request_model: model.id, result: 'miss' });
+    gw.metrics.cacheLookups.inc({ tenant, gen_ai_request_model: keyModel.id, result: 'miss' });
     return { status: 'miss', writer };
   }
-  return { status: 'hit', reply: replayHit(gw, caller, request, plan, hit) };
+  return { status: 'hit', reply: hit };
 }
 
-/** A cached answer, replayed in the shape the caller asked for (JSON or SSE): no provider call. */
-function replayHit(gw: GatewayContext, caller: Caller, request: ChatRequest, plan: RoutePlan, hit: ChatCompletion): LocalReply {
+/** A stored answer, replayed in the caller's API and shape (whole or streamed): no provider call. */
+function replayHit(gw: GatewayContext, caller: Caller, request: ChatRequest, plan: RoutePlan, entry: CacheEntry): LocalReply | undefined {
+  const { chat } = request;
+  // A miss shows the provider's own model name when the answer passes through untranslated, the
+  // name the caller used when it is rebuilt: a hit shows the same.
+  const rebuilt = plan.translating || plan.chain !== undefined || entry.kind === 'canonical';
+  const replayed = replayEntry(entry, caller.caller, { stream: chat.stream, model: rebuilt ? chat.model : undefined, includeUsage: chat.includeUsage === true });
+  if (!replayed) return undefined;
   const { tenant, keyId } = caller.principal;
-  const model = plan.model;
-  const stream = request.chat.stream;
-  const replay = { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000) };
-  const body = stream ? replaySse(hit, { ...replay, includeUsage: request.chat.includeUsage === true }) : replayJson(hit, replay);
-  const usage = fromOpenAIUsage(hit.usage);
-  const saved = usage ? costUsd(usage, model.pricing) : 0;
-  gw.metrics.cacheLookups.inc({ tenant, gen_ai_request_model: model.id, result: 'hit' });
-  gw.metrics.cacheSavedUsd.inc({ tenant, gen_ai_request_model: model.id }, saved);
+  const served: Model = (entry.origin && gw.fullCatalog.find(entry.origin.model)) || plan.chain?.head || plan.model;
+  const saved = replayed.usage ? costUsd(replayed.usage, served.pricing) : 0;
+  const keyModel = plan.chain?.head ?? plan.model;
+  gw.metrics.cacheLookups.inc({ tenant, gen_ai_request_model: keyModel.id, result: 'hit' });
+  gw.metrics.cacheSavedUsd.inc({ tenant, gen_ai_request_model: keyModel.id }, saved);
   const record: Record<string, string | number | boolean> = {
     cache: 'hit',
     saved_usd: saved,
     request_id: caller.rid,
     tenant,
     key_id: keyId,
-    model: model.id,
-    provider: model.provider.id,
-    stream,
+    model: served.id,
+    provider: served.provider.id,
+    stream: chat.stream,
     cost_usd: 0,
   };
-  if (usage) Object.assign(record, { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cached_input_tokens: usage.cachedInputTokens });
+  const u = replayed.usage;
+  if (u) Object.assign(record, { input_tokens: u.inputTokens, output_tokens: u.outputTokens, cached_input_tokens: u.cachedInputTokens });
   return {
     status: 200,
     headers: [
-      ['content-type', stream ? 'text/event-stream' : 'application/json'],
+      ['content-type', replayed.contentType],
       [RESPONSE_HEADER.requestId, caller.rid],
       [RESPONSE_HEADER.cache, 'hit'],
-      [RESPONSE_HEADER.model, model.id],
-      [RESPONSE_HEADER.provider, model.provider.id],
+      [RESPONSE_HEADER.model, served.id],
+      [RESPONSE_HEADER.provider, served.provider.id],
       [RESPONSE_HEADER.costUsd, '0'],
     ],
-    body,
+    body: replayed.body,
     details: 'llm_gateway_cache_hit',
     metadata: { [METADATA_NAMESPACE]: record },
   };
 }
 
 /**
- * Collects a call's answer for the cache as it passes and stores it, without holding up the
- * response, once the call ended with a 200 and a complete answer.
+ * Collects a call's answer for the cache as it passes (in the API it arrives in) and stores it,
+ * without holding up the response, once the call ended with a 200 and a complete answer.
  */
 export class CacheWriter {
-  /** Rebuilds a streamed answer from its chunks (fed by the stream reader). */
-  readonly assembler = new ChatStreamAssembler();
-  private whole: { completion: unknown; bytes: Buffer } | undefined;
+  private stream: StreamCollector | undefined;
+  private whole: Buffer | undefined;
 
   constructor(
     private readonly gw: GatewayContext,
     private readonly key: string,
     private readonly ttlSeconds: number | undefined,
+    private readonly caller: FormatId,
+    /** The API the answer arrives in: the backend's, or the caller's for a chained call. */
+    private readonly answerFormat: FormatId,
     private readonly labels: { tenant: string; gen_ai_request_model: string },
   ) {}
 
-  /** A whole answer as read (parsed and as bytes). */
-  offerWhole(completion: unknown, bytes: Buffer): void {
-    this.whole = { completion, bytes };
+  /** A chunk of a streamed answer, as it came from upstream. */
+  chunk(body: Buffer): void {
+    this.stream ??= new StreamCollector(this.caller, this.answerFormat);
+    this.stream.push(body);
   }
 
-  /** The call ended with `status`: store what was collected if it is a complete answer. */
-  commit(status: number): void {
+  /** A whole answer, as it came from upstream. */
+  wholeAnswer(body: Buffer): void {
+    this.whole = body;
+  }
+
+  /** The call ended with `status`, answered by `served`: store what was collected if it is a complete answer. */
+  commit(status: number, served: Model): void {
     const cache = this.gw.cache;
     if (!cache || status !== 200) return;
-    const completion = this.whole ? this.whole.completion : this.assembler.result();
-    if (!isCacheableCompletion(completion)) return;
-    const bytes = this.whole?.bytes ?? Buffer.from(JSON.stringify(completion), 'utf8');
+    const collected = this.whole ? collectWhole(this.caller, this.answerFormat, this.whole) : this.stream?.end();
+    if (!collected?.entry) return;
+    const entry: CacheEntry = { ...collected.entry, origin: { model: served.id, provider: served.provider.id } };
     // The tenant's TTL wins over the model's, which wins over the gateway default.
-    cache.save(this.key, bytes, this.ttlSeconds).then(
+    cache.put(this.key, entry, this.ttlSeconds).then(
       (ok) => this.gw.metrics.cacheWrites.inc({ ...this.labels, result: ok ? 'stored' : 'skipped' }),
       () => this.gw.metrics.cacheWrites.inc({ ...this.labels, result: 'failed' }),
     );

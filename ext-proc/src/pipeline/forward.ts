@@ -48,12 +48,7 @@ function forwardDirect(gw: GatewayContext, x: ForwardInput): Forward {
   const writer = x.cache.status === 'bypass' ? undefined : x.cache.writer;
   const reader: AnswerReader =
     caller.caller.id === 'openai' && plan.answerFormat.id === 'openai'
-      ? new OpenAIPassthrough({
-          stream: chat.stream,
-          callerWantsUsage: chat.includeUsage === true,
-          assembler: writer?.assembler,
-          onWhole: writer ? (completion, bytes) => writer.offerWhole(completion, bytes) : undefined,
-        })
+      ? new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true })
       : new AnswerTranslator(caller.caller, plan.answerFormat, { stream: chat.stream, callerModel: chat.model, includeUsage: chat.includeUsage === true });
   return {
     set: [[CLUSTER_HEADER, target.cluster], ...up.set, ...pool.headers],
@@ -97,7 +92,7 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
     // Dynamic metadata, not a header: Envoy re-sends one header map to every attempt, so a header
     // removed before the first provider would be gone for the next attempt's processor.
     metadata: { [METADATA_NAMESPACE]: { [ROUTE_CONTEXT_KEY]: route } },
-    answer: routerAnswer(gw, x, reader, undefined, undefined),
+    answer: routerAnswer(gw, x, reader, x.cache.status === 'bypass' ? undefined : x.cache.writer, undefined),
   };
 }
 
