@@ -86,8 +86,8 @@ export class AttemptHandler implements CallHandler<AttemptContext> {
     }
   }
 
-  failure(err: unknown): LocalReply {
-    return this.attemptError(DEFAULT_CALLER, err, undefined);
+  failure(err: unknown, ctx?: AttemptContext): LocalReply {
+    return this.attemptError(ctx?.caller ?? DEFAULT_CALLER, err, ctx?.route.rid);
   }
 
   private attemptError(caller: WireFormat, err: unknown, rid: string | undefined): LocalReply {

@@ -66,8 +66,9 @@ export class RouterHandler implements CallHandler<CallContext> {
     }
   }
 
-  failure(err: unknown): LocalReply {
-    return errorReply(this.gw, DEFAULT_CALLER, err);
+  failure(err: unknown, ctx?: CallContext): LocalReply {
+    const caller = ctx?.caller;
+    return errorReply(this.gw, caller?.caller ?? DEFAULT_CALLER, err, { rid: caller?.rid, tenant: caller?.principal.tenant });
   }
 
   /** The catalog in the caller's API (GET endpoints: no body, no provider call). */

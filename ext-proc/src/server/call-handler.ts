@@ -35,6 +35,9 @@ export interface CallHandler<Ctx> {
   head(headers: HeaderRecord, first: ExtProcRequest): Promise<HeadResult<Ctx>>;
   /** The rest, with the whole body. Never rejects. */
   body(ctx: Ctx, body: Buffer): Promise<BodyResult>;
-  /** The reply for a failure outside the stages (a malformed message from the proxy). */
-  failure(err: unknown): LocalReply;
+  /**
+   * The reply for a failure outside the stages (a body over the limit, a malformed message from
+   * the proxy), in the caller's API when `ctx` says which.
+   */
+  failure(err: unknown, ctx?: Ctx): LocalReply;
 }

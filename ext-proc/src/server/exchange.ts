@@ -90,7 +90,14 @@ export class Exchange<Ctx> {
     p.count++;
     p.bytes += chunk.length;
     if (p.bytes > this.maxBodyBytes) {
-      return this.reply(this.handler.failure(tooLarge(p.bytes, this.maxBodyBytes)));
+      // Refused as soon as it is known, in the caller's API (which the headers' stage knows).
+      const err = tooLarge(p.bytes, this.maxBodyBytes);
+      this.phase = { name: 'deciding', closed: false };
+      p.head.then(
+        (h) => this.reply('reply' in h ? h.reply : this.handler.failure(err, h.ctx)),
+        (e: unknown) => this.fail(e),
+      );
+      return;
     }
     if (chunk.length > 0) p.chunks.push(chunk);
     if (endOfStream) this.decide(p.head, p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.bytes), p.count);
