@@ -53,15 +53,21 @@ export interface ChainCluster {
   endpoints: ChainEndpoint[];
 }
 
+/** Where a processor listens: a TCP address, or a Unix socket (`pipe`). */
+export type ExtProcEndpoint = { host: string; port: number } | { pipe: string };
+
 export interface BootstrapOptions {
   listenAddress?: string;
   listenPort: number;
   adminAddress?: string;
   adminPort: number;
   /** The processor's gRPC address; omitted renders a bare proxy (the benchmark's baseline). */
-  extProc?: { host: string; port: number };
-  /** More processor replicas behind the same cluster (Envoy balances ext_proc streams across all). */
-  extProcReplicas?: Array<{ host: string; port: number }>;
+  extProc?: ExtProcEndpoint;
+  /**
+   * More processor endpoints behind the same cluster (replicas, or a processor's workers on their
+   * own Unix sockets): Envoy balances ext_proc streams across all.
+   */
+  extProcReplicas?: ExtProcEndpoint[];
   upstreams: UpstreamCluster[];
   /** Where non-LLM paths go, untouched by the processor; omitted: they get 404 from Envoy. */
   passthrough?: UpstreamCluster;
@@ -332,10 +338,16 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
 }
 
 /** The processor's cluster: gRPC over HTTP/2, health-checked with grpc.health.v1. */
-export function extProcCluster(host: string, port: number, replicas: Array<{ host: string; port: number }> = []): Record<string, unknown> {
+export function extProcCluster(first: ExtProcEndpoint, more: ExtProcEndpoint[] = []): Record<string, unknown> {
+  const all = [first, ...more];
+  const tcp = all.filter((e): e is { host: string; port: number } => 'host' in e);
+  const base =
+    tcp.length === all.length
+      ? cluster({ name: EXT_PROC_CLUSTER, host: tcp[0]!.host, port: tcp[0]!.port, tls: false }, true, tcp.slice(1))
+      : pipeCluster(all);
   return {
-    // Replicas share nothing in process: every ext_proc stream may land on any of them.
-    ...cluster({ name: EXT_PROC_CLUSTER, host, port, tls: false }, true, replicas),
+    // Replicas and workers share nothing in process: every ext_proc stream may land on any of them.
+    ...base,
     health_checks: [
       {
         timeout: '1s',
@@ -345,6 +357,32 @@ export function extProcCluster(host: string, port: number, replicas: Array<{ hos
         grpc_health_check: { service_name: EXT_PROC_SERVICE },
       },
     ],
+  };
+}
+
+/** The processor's cluster over Unix sockets (a processor beside Envoy, one socket per worker). */
+function pipeCluster(endpoints: ExtProcEndpoint[]): Record<string, unknown> {
+  return {
+    name: EXT_PROC_CLUSTER,
+    type: 'STATIC',
+    connect_timeout: '5s',
+    load_assignment: {
+      cluster_name: EXT_PROC_CLUSTER,
+      endpoints: [
+        {
+          lb_endpoints: endpoints.map((e) => ({
+            endpoint: { address: 'pipe' in e ? { pipe: { path: e.pipe } } : { socket_address: { address: e.host, port_value: e.port } } },
+          })),
+        },
+      ],
+    },
+    typed_extension_protocol_options: {
+      [HTTP_PROTOCOL_OPTIONS]: {
+        '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+        common_http_protocol_options: { idle_timeout: '300s' },
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
   };
 }
 
@@ -447,7 +485,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const clusters = o.upstreams.map((u) => cluster(u));
   for (const c of o.chains ?? []) clusters.push(chainCluster(c, bufferLimit, o.messageTimeoutMs));
   if (o.passthrough) clusters.push(cluster(o.passthrough));
-  if (o.extProc) clusters.push(extProcCluster(o.extProc.host, o.extProc.port, o.extProcReplicas));
+  if (o.extProc) clusters.push(extProcCluster(o.extProc, o.extProcReplicas));
 
   return {
     // Envoy otherwise resets each finished ext_proc stream; Node's HTTP/2 layer counts those resets

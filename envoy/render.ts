@@ -81,7 +81,7 @@ export function renderedConfigs(): Record<string, string> {
 
   const bufferLimit = envoyBufferLimit(DEFAULT_MAX_REQUEST_BYTES);
   const processorService = 'llm-gateway-ext-proc.llm-gateway.svc.cluster.local';
-  const meshClusters = [...providerClusters('real').map((u) => cluster(u)), ...chains('real').map((c) => chainCluster(c, bufferLimit)), extProcCluster(processorService, 50051)];
+  const meshClusters = [...providerClusters('real').map((u) => cluster(u)), ...chains('real').map((c) => chainCluster(c, bufferLimit)), extProcCluster({ host: processorService, port: 50051 })];
   out['envoy/istio/egress-gateway.yaml'] =
     HEADER('Istio: the LLM gateway inside the egress gateway (transparent mode for the whole mesh). See README "Istio".') +
     istioEgress({ filter: extProcFilter({ bufferLimit }), routes: [chainRoute(bufferLimit), processorRoute(bufferLimit)], clusters: meshClusters })
@@ -97,7 +97,7 @@ export function renderedConfigs(): Record<string, string> {
     // Bootstrap runtime: finish ext_proc streams with a graceful close instead of a reset.
     layered_runtime_static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true },
     http_filters_insert_before_router: [extProcFilter({ bufferLimit })],
-    clusters_add: [extProcCluster('llm-gateway-ext-proc.llm-gateway.svc.cluster.local', 50051)],
+    clusters_add: [extProcCluster({ host: 'llm-gateway-ext-proc.llm-gateway.svc.cluster.local', port: 50051 })],
     // In this order, before the virtual host's other routes.
     routes_insert_first: [chainRoute(bufferLimit), processorRoute(bufferLimit)],
     // Fallback chains: one cluster per usable subset of each chain (see models/catalog.yaml `fallbacks`).

@@ -4,6 +4,7 @@
  * the bundled provider simulators (demo mode). Ctrl-C / SIGTERM drains and stops everything.
  */
 import { readEnv } from '../ext-proc/src/config/env.js';
+import { workerCount } from '../ext-proc/src/workers/count.js';
 import { stopOnSignals } from '../ext-proc/src/lifecycle.js';
 import { flushLogs, rootLogger as log } from '../ext-proc/src/log/logger.js';
 import { startLocalStack } from './lib/local-stack.js';
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
     adminPort: port('ENVOY_ADMIN_PORT', 9901),
     grpcPort: config.GRPC_PORT,
     metricsPort: config.METRICS_PORT,
+    // The processor runs as a supervised child: one worker per CPU (PROCESSOR_WORKERS overrides),
+    // each on a Unix socket Envoy balances streams across; one that dies is started again.
+    processorProcess: { workers: workerCount(config.PROCESSOR_WORKERS) },
     onEnvoyStdout: (chunk) => process.stdout.write(chunk),
     // Demo-mode simulator pacing, to watch streaming (tokens/s) and latency in action.
     simulator: { tokensPerSecond: Number(process.env.SIM_TOKENS_PER_SECOND ?? 0), latencyMs: Number(process.env.SIM_LATENCY_MS ?? 0) },
@@ -26,8 +30,9 @@ async function main(): Promise<void> {
   const firstKey = stack.gatewayKeys.split(',')[0]?.split(':')[1] ?? '';
   const out: string[] = [];
   out.push('');
-  out.push(`  LLM gateway ready on ${stack.gatewayUrl}  (${stack.demo ? 'demo mode: bundled provider simulators' : `providers: ${stack.gateway.providers.join(', ')}`})`);
+  out.push(`  LLM gateway ready on ${stack.gatewayUrl}  (${stack.demo ? 'demo mode: bundled provider simulators' : `providers: ${stack.providers.join(', ')}`})`);
   out.push(`  metrics  ${stack.metricsUrl}`);
+  out.push(`  processor workers: ${workerCount(config.PROCESSOR_WORKERS)}`);
   out.push(`  envoy    ${stack.adminUrl}`);
   if (!process.env.GATEWAY_KEYS) out.push(`  demo gateway key: ${firstKey}`);
   out.push('');

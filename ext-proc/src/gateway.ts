@@ -11,7 +11,7 @@ import type { RedisKvStore } from './store/redis.js';
 import { filterCatalog, loadCatalog } from './catalog/load.js';
 import type { EnvConfig } from './config/env.js';
 import { repoRoot } from './config/paths.js';
-import type { Logger } from './log/logger.js';
+import { flushLogs, type Logger } from './log/logger.js';
 import { createMetrics, type GatewayMetrics } from './metering/metrics.js';
 import { startMetricsServer } from './metering/metrics-server.js';
 import { registerRedisMetrics, type RedisComponent } from './metering/redis-metrics.js';
@@ -38,6 +38,9 @@ import type { GatewayContext } from './pipeline/context.js';
 import { startExtProcServer } from './server/grpc-server.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { openStore } from './store/open.js';
+import { AggregatorRegistry } from 'prom-client';
+import { ipcLimiter, ipcStore, type SharedStateClient } from './workers/ipc.js';
+import { workerSocketPath } from './workers/count.js';
 
 export interface Gateway {
   grpcPort: number;
@@ -48,8 +51,16 @@ export interface Gateway {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How this process runs: alone, or as one worker of a multi-worker processor (workers/primary.ts). */
+export interface ProcessRole {
+  /** This worker's number (0 alone): names its Unix socket in GRPC_SOCKET_DIR. */
+  index: number;
+  /** A worker: its metrics are served by the primary, which also holds the limits and cache when there is no Redis. */
+  worker?: { shared: SharedStateClient | undefined };
+}
+
 /** Builds the processor from validated configuration and starts its gRPC and metrics servers. */
-export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, log: Logger): Promise<Gateway> {
+export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, log: Logger, role: ProcessRole = { index: 0 }): Promise<Gateway> {
   const full = loadCatalog(config.CATALOG_PATH ?? path.join(repoRoot(), 'models', 'catalog.yaml'));
   const credentials = credentialsFromEnv(full, env);
   // Models whose provider has no credential are not offered at all: listing them would invite 503s.
@@ -77,10 +88,13 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       })
     : undefined;
   const routing = buildRouting({ config: routingConfig, catalog, env, redisUrl: config.REDIS_URL, log, metrics, sharedRoute });
-  const store = config.CACHE_TTL_SECONDS > 0 ? openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log }) : undefined;
+  // A worker without Redis uses the limits and cache its primary holds for all workers.
+  const shared = config.REDIS_URL ? undefined : role.worker?.shared;
+  const store =
+    config.CACHE_TTL_SECONDS <= 0 ? undefined : shared ? ipcStore(shared) : openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log });
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   // One instance without Redis: limits are then per process, like the cache (said at start by openStore).
-  const limiter = config.REDIS_URL ? createRedisLimiter({ url: config.REDIS_URL, log }) : createMemoryLimiter();
+  const limiter = config.REDIS_URL ? createRedisLimiter({ url: config.REDIS_URL, log }) : shared ? ipcLimiter(shared) : createMemoryLimiter();
   const masterKey = loadMasterKey(env);
   if (masterKey && !config.REDIS_URL) log.warn('GATEWAY_MASTER_KEY is set but REDIS_URL is not: tenant credentials are unavailable');
   const tenantCredentials = masterKey && config.REDIS_URL ? new TenantCredentials(config.REDIS_URL, masterKey, log) : undefined;
@@ -114,13 +128,22 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   }
   if (keyDirectory) redisParts.push({ name: 'keys', healthy: () => keyDirectory.healthy(), errors: () => keyDirectory.errors(), latency: () => keyDirectory.latency() });
   registerRedisMetrics(metrics.registry, redisParts);
-  const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT);
-  const metricsServer = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
+  const socketPath = config.GRPC_SOCKET_DIR ? workerSocketPath(config.GRPC_SOCKET_DIR, role.index) : undefined;
+  const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT, socketPath);
+  // A worker's metrics are collected by the primary, which serves them all on METRICS_PORT.
+  if (role.worker) {
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    // Constructing one installs the worker's answer to the primary's collection requests.
+    new AggregatorRegistry();
+  }
+  const metricsServer = role.worker ? { port: config.METRICS_PORT, close: async () => undefined } : await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
   const providers = [...credentials.keys()];
   log.info(
-    { grpcPort: grpcServer.port, metricsPort: metricsServer.port, providers, models: catalog.models.length, tenants: keys.size, cache: store?.kind ?? 'off' },
+    { pid: process.pid, grpcPort: grpcServer.port, socket: socketPath, metricsPort: metricsServer.port, providers, models: catalog.models.length, tenants: keys.size, cache: store?.kind ?? 'off' },
     'processor listening',
   );
+  // Start-up lines are what an operator looks for first: out at once, not with the next 4 KB.
+  flushLogs();
 
   return {
     grpcPort: grpcServer.port,

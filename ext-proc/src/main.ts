@@ -1,13 +1,22 @@
+import cluster from 'node:cluster';
 import { ConfigError, readEnv } from './config/env.js';
 import { startGateway } from './gateway.js';
 import { stopOnSignals } from './lifecycle.js';
 import { flushLogs, rootLogger as log } from './log/logger.js';
+import { workerCount } from './workers/count.js';
+import { SharedStateClient } from './workers/ipc.js';
+import { runPrimary } from './workers/primary.js';
 
-/** Process entry: start, then drain gracefully on SIGTERM/SIGINT. */
+/** Process entry: one processor, or a primary and its workers; each drains gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = readEnv();
-  const gateway = await startGateway(config, process.env, log);
-  stopOnSignals(log, () => gateway.close(), () => ({ inFlight: gateway.inFlight() }));
+  const workers = workerCount(config.PROCESSOR_WORKERS);
+  if (cluster.isPrimary && workers > 1) return runPrimary(config, workers, log);
+  const index = cluster.isWorker ? Number(process.env.PROCESSOR_WORKER_INDEX ?? 0) : 0;
+  const role = cluster.isWorker ? { index, worker: { shared: config.REDIS_URL ? undefined : new SharedStateClient() } } : { index };
+  const wlog = cluster.isWorker ? log.child({ worker: index }) : log;
+  const gateway = await startGateway(config, process.env, wlog, role);
+  stopOnSignals(wlog, () => gateway.close(), () => ({ inFlight: gateway.inFlight() }));
 }
 
 main().catch((err: unknown) => {

@@ -5,7 +5,7 @@ import { readEnv } from '../../ext-proc/src/config/env.js';
 import { repoRoot } from '../../ext-proc/src/config/paths.js';
 import { startGateway, type Gateway } from '../../ext-proc/src/gateway.js';
 import type { Logger } from '../../ext-proc/src/log/logger.js';
-import { renderBootstrap, type UpstreamCluster } from '../../envoy/bootstrap.js';
+import { renderBootstrap, type ExtProcEndpoint, type UpstreamCluster } from '../../envoy/bootstrap.js';
 import { chainClusters } from '../../envoy/chains.js';
 import type { ProviderFormat } from '../../ext-proc/src/catalog/load.js';
 import { startOpenAISimulator, type OpenAISimulator, type OpenAISimulatorOptions } from '../../simulators/openai/server.js';
@@ -14,6 +14,8 @@ import { startGeminiSimulator } from '../../simulators/gemini/server.js';
 import { startOllamaSimulator } from '../../simulators/ollama/server.js';
 import { startVllmSimulator } from '../../simulators/vllm/server.js';
 import { endpointAddress, EndpointAddressError } from '../../ext-proc/src/upstream/pools/address.js';
+import { credentialsFromEnv } from '../../ext-proc/src/upstream/resolver.js';
+import { startProcessorProcess } from './processor-process.js';
 import { startEnvoy, type EnvoyProcess } from './envoy-process.js';
 import { freePort } from './ports.js';
 
@@ -71,6 +73,12 @@ export interface LocalStackOptions {
   identityHeader?: string;
   /** Processor replicas (default 1): each its own gateway instance, sharing only Redis. */
   replicas?: number;
+  /**
+   * Run the processor as a supervised child process with this many workers (on Unix sockets
+   * beside Envoy), as `npm start` does, instead of in this process. `gateway` and `gateways` are
+   * then empty.
+   */
+  processorProcess?: { workers: number };
   /** Where non-LLM paths go (e.g. a test's plain HTTP server). */
   passthrough?: { host: string; port: number };
   accessLog?: string;
@@ -92,9 +100,12 @@ export interface LocalStack {
   simulators: Record<string, ProviderSimulator>;
   /** Every endpoint's simulator of each local pool, by provider id (demo mode). */
   poolSimulators: Record<string, ProviderSimulator[]>;
-  gateway: Gateway;
-  /** All processor replicas (gateway is the first). */
+  /** The in-process processor (absent with `processorProcess`). */
+  gateway: Gateway | undefined;
+  /** All in-process processor replicas (gateway is the first). */
   gateways: Gateway[];
+  /** Providers with a credential (demo mode: every one, through the simulators). */
+  providers: string[];
   envoy: EnvoyProcess;
   /** Stops taking new connections, lets in-flight calls finish (up to graceMs), then stops all. */
   close(graceMs?: number): Promise<void>;
@@ -167,15 +178,33 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const gatewayKeys = env.GATEWAY_KEYS || `demo:gw-demo-${randomBytes(12).toString('hex')}`;
     env.GATEWAY_KEYS = gatewayKeys;
 
-    const grpcPort = o.grpcPort ?? (await freePort());
-    const config = readEnv({ ...env, GRPC_PORT: String(grpcPort), METRICS_PORT: String(o.metricsPort ?? (await freePort())), CATALOG_PATH: catalogPath });
-    const gateway = await startGateway(config, env, o.log);
-    cleanups.push(() => gateway.close(2000));
-    const gateways = [gateway];
-    for (let i = 1; i < (o.replicas ?? 1); i++) {
-      const replica = await startGateway({ ...config, GRPC_PORT: 0, METRICS_PORT: 0 }, env, o.log);
-      cleanups.push(() => replica.close(2000));
-      gateways.push(replica);
+    const metricsPort = o.metricsPort ?? (await freePort());
+    const config = readEnv({ ...env, GRPC_PORT: String(o.grpcPort ?? 0), METRICS_PORT: String(metricsPort), CATALOG_PATH: catalogPath });
+    const gateways: Gateway[] = [];
+    let extProc: ExtProcEndpoint;
+    const extProcReplicas: ExtProcEndpoint[] = [];
+    let metricsUrl: string;
+    let inFlight = () => gateways.reduce((n, g) => n + g.inFlight(), 0);
+    let stopProcessor: ((graceMs: number) => Promise<void>) | undefined;
+    if (o.processorProcess) {
+      const proc = await startProcessorProcess({ env: { ...env, CATALOG_PATH: catalogPath, GRPC_PORT: String(config.GRPC_PORT) }, workers: o.processorProcess.workers, metricsPort, log: o.log });
+      stopProcessor = proc.stop;
+      extProc = { pipe: proc.sockets[0]! };
+      extProcReplicas.push(...proc.sockets.slice(1).map((pipe) => ({ pipe })));
+      metricsUrl = proc.metricsUrl;
+      inFlight = () => 0;
+    } else {
+      const gateway = await startGateway(config, env, o.log);
+      cleanups.push(() => gateway.close(2000));
+      gateways.push(gateway);
+      for (let i = 1; i < (o.replicas ?? 1); i++) {
+        const replica = await startGateway({ ...config, GRPC_PORT: 0, METRICS_PORT: 0 }, env, o.log);
+        cleanups.push(() => replica.close(2000));
+        gateways.push(replica);
+      }
+      extProc = { host: '127.0.0.1', port: gateway.grpcPort };
+      extProcReplicas.push(...gateways.slice(1).map((g) => ({ host: '127.0.0.1', port: g.grpcPort })));
+      metricsUrl = `http://127.0.0.1:${gateway.metricsPort}/metrics`;
     }
 
     const gatewayPort = o.gatewayPort ?? (await freePort());
@@ -183,8 +212,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const bootstrap = renderBootstrap({
       listenPort: gatewayPort,
       adminPort,
-      extProc: { host: '127.0.0.1', port: gateway.grpcPort },
-      extProcReplicas: gateways.slice(1).map((g) => ({ host: '127.0.0.1', port: g.grpcPort })),
+      extProc,
+      extProcReplicas,
       upstreams,
       passthrough: o.passthrough ? { name: 'passthrough', host: o.passthrough.host, port: o.passthrough.port, tls: false } : undefined,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
@@ -197,10 +226,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     cleanups.push(() => envoy.stop());
 
     const drainingClose = async (graceMs = 2000) => {
-      // New connections stop at Envoy first; calls already inside finish through the processor.
+      // New connections stop at Envoy first; calls already inside finish through the processor,
+      // which itself waits for its streams when it is a child process.
       await fetch(`${envoy.adminUrl}/drain_listeners`, { method: 'POST' }).catch(() => undefined);
       const deadline = Date.now() + graceMs;
-      while (gateways.some((g) => g.inFlight() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await stopProcessor?.(Math.max(0, deadline - Date.now()));
       await close();
     };
 
@@ -208,13 +239,14 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       demo,
       gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
       adminUrl: envoy.adminUrl,
-      metricsUrl: `http://127.0.0.1:${gateway.metricsPort}/metrics`,
-      grpcPort: gateway.grpcPort,
+      metricsUrl,
+      grpcPort: gateways[0]?.grpcPort ?? 0,
+      providers: [...credentialsFromEnv(catalog, env).keys()],
       gatewayKeys,
       simulator,
       simulators,
       poolSimulators,
-      gateway,
+      gateway: gateways[0],
       gateways,
       envoy,
       close: drainingClose,

@@ -87,6 +87,8 @@ export class CanaryMetrics {
       name: 'llm_gateway_canary_active',
       help: '1 while the canary receives its share of traffic, 0 once it has been rolled back.',
       labelNames: ['canary'],
+      // Several workers: active only while no worker has rolled it back.
+      aggregator: 'min',
       registers: [registry],
       collect() {
         this.reset();
@@ -123,6 +125,8 @@ export class CanaryMetrics {
         name,
         help,
         labelNames: ['canary', 'variant'],
+        // Several workers each watch their own share of the calls: the worst figure counts.
+        aggregator: 'max',
         registers: [registry],
         collect() {
           this.reset();

@@ -39,6 +39,16 @@ const EnvSchema = z.object({
   /** How long a backend that answered 5xx is skipped by fallback chains and the router (a 429 names its own wait). */
   COOLDOWN_SECONDS: z.coerce.number().min(0).max(300).default(5),
   FALLBACK_CHAINS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
+   * Processor worker processes: `auto` (one per CPU available) or a count. Several workers share
+   * GRPC_PORT (connections are spread among them) and each also listens on its own Unix socket in
+   * GRPC_SOCKET_DIR, if set, so an Envoy beside it can balance single streams across them.
+   */
+  PROCESSOR_WORKERS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(256)])
+    .default('auto'),
+  /** A directory for per-worker Unix sockets (`ext-proc-<n>.sock`), besides the TCP port. */
+  GRPC_SOCKET_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

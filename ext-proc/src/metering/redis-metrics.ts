@@ -15,6 +15,8 @@ export function registerRedisMetrics(registry: Registry, components: RedisCompon
     name: 'llm_gateway_redis_up',
     help: '1 while the component is connected to Redis, 0 while it is failing fast.',
     labelNames: ['component'],
+    // Several workers: up only if every worker is.
+    aggregator: 'min',
     registers: [registry],
     collect() {
       for (const c of components) this.set({ component: c.name }, c.healthy() ? 1 : 0);
@@ -34,6 +36,7 @@ export function registerRedisMetrics(registry: Registry, components: RedisCompon
     name: 'llm_gateway_redis_latency_mean_seconds',
     help: 'Mean latency of successful Redis commands since start.',
     labelNames: ['component'],
+    aggregator: 'average',
     registers: [registry],
     collect() {
       for (const c of components) {

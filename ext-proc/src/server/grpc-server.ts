@@ -20,11 +20,12 @@ export interface ExtProcServer {
   inFlight(): number;
 }
 
-export async function startExtProcServer(ctx: GatewayContext, host: string, port: number): Promise<ExtProcServer> {
+export async function startExtProcServer(ctx: GatewayContext, host: string, port: number, socketPath?: string): Promise<ExtProcServer> {
   const router = new RouterHandler(ctx);
   const server = await startH2GrpcServer({
     host,
     port,
+    socketPath,
     maxMessageBytes: maxMessageBytes(ctx.maxRequestBytes),
     healthServices: [EXT_PROC_SERVICE],
     onError: (err) => ctx.log.debug({ err: err.message }, 'ext_proc transport error'),

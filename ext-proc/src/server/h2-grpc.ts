@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import net from 'node:net';
 import http2 from 'node:http2';
 
 /*
@@ -125,6 +128,8 @@ function decodeHealthService(buf: Buffer): string {
 export async function startH2GrpcServer(o: {
   host: string;
   port: number;
+  /** A Unix socket to listen on as well (a stale file from a previous run is replaced). */
+  socketPath?: string;
   maxMessageBytes: number;
   methods: BidiMethod<any, any>[];
   healthServices: string[];
@@ -248,6 +253,22 @@ export async function startH2GrpcServer(o: {
     });
   });
   const addr = server.address();
+  // The same HTTP/2 server behind a second listener: each accepted socket is handed to it.
+  let unixServer: net.Server | undefined;
+  if (o.socketPath) {
+    mkdirSync(path.dirname(o.socketPath), { recursive: true, mode: 0o700 });
+    if (existsSync(o.socketPath)) unlinkSync(o.socketPath);
+    const srv = net.createServer((socket) => server.emit('connection', socket));
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      // Exclusive: a worker's own socket, not one shared through a cluster primary.
+      srv.listen({ path: o.socketPath, exclusive: true }, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    unixServer = srv;
+  }
 
   return {
     port: typeof addr === 'object' && addr ? addr.port : o.port,
@@ -258,6 +279,7 @@ export async function startH2GrpcServer(o: {
     shutdown(graceMs) {
       closing = true;
       server.close();
+      unixServer?.close();
       // GOAWAY: the peer opens no new streams here; streams in flight continue.
       for (const s of sessions) s.close();
       return new Promise<boolean>((resolve) => {

@@ -9,11 +9,14 @@ export function registerPoolMetrics(registry: Registry | undefined, pools: reado
   const reg = registry ?? new Registry();
   const labelNames = ['pool', 'endpoint'] as const;
 
-  const gauge = (name: string, help: string, value: (s: EndpointSnapshot, pool: EndpointPool) => number | undefined): void => {
+  // With several processor workers the primary aggregates their registries: an endpoint's own
+  // figures (scraped by every worker) are taken once, the workers' in-flight counts are added.
+  const gauge = (name: string, help: string, value: (s: EndpointSnapshot, pool: EndpointPool) => number | undefined, aggregator: 'max' | 'sum' = 'max'): void => {
     new Gauge({
       name,
       help,
       labelNames,
+      aggregator,
       registers: [reg],
       collect() {
         // Reset first, so an endpoint whose numbers went stale drops out instead of repeating them.
@@ -34,7 +37,7 @@ export function registerPoolMetrics(registry: Registry | undefined, pools: reado
   gauge('llm_gateway_pool_running', 'Requests the endpoint is running (vllm:num_requests_running), while its metrics are fresh.', (s) =>
     s.fresh ? s.running : undefined,
   );
-  gauge('llm_gateway_pool_in_flight', 'Requests this processor has sent to the endpoint that have not ended.', (s) => s.inFlight);
+  gauge('llm_gateway_pool_in_flight', 'Requests this processor has sent to the endpoint that have not ended.', (s) => s.inFlight, 'sum');
   gauge('llm_gateway_pool_kv_cache_usage', "The endpoint's KV-cache usage, 0 to 1, while its metrics are fresh.", (s) =>
     s.fresh ? s.kvCacheUsage : undefined,
   );
