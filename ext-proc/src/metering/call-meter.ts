@@ -5,11 +5,10 @@ import type { Logger } from '../log/logger.js';
 import type { RoutingContext } from '../route/routing-context.js';
 import type { StructObject } from '../server/codec/messages.js';
 import type { UsageRecordKey } from '../contract.js';
+import { callInstruments, type CallInstruments } from './bound-metrics.js';
 import { costUsd } from './cost.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Usage } from './usage.js';
-
-const OPERATION = 'chat';
 
 /** What the meter reports to; built once, shared by every call. */
 export interface MeterDeps {
@@ -75,7 +74,7 @@ export class CallMeter {
   bodyStarted(): void {
     if (this.firstByte) return;
     this.firstByte = true;
-    this.deps.metrics.timeToFirstToken.observe({ ...this.labels(), gen_ai_operation_name: OPERATION }, this.elapsedSeconds());
+    this.instruments().timeToFirstToken.observe(this.elapsedSeconds());
   }
 
   get done(): boolean {
@@ -86,13 +85,13 @@ export class CallMeter {
   finish(usage: Usage | undefined, aborted = false): number | undefined {
     if (this.finished) return undefined;
     this.finished = true;
-    const { metrics, log, limiter } = this.deps;
-    const labels = this.labels();
+    const { log, limiter } = this.deps;
+    const m = this.instruments();
     const seconds = this.elapsedSeconds();
-    if (aborted) metrics.streamsAborted.inc(labels);
+    if (aborted) m.aborted.inc();
     const errorType = aborted ? 'aborted' : this.status >= 400 ? String(this.status) : '';
-    metrics.requestDuration.observe({ ...labels, gen_ai_operation_name: OPERATION, error_type: errorType }, seconds);
-    metrics.requests.inc({ ...labels, status_code: aborted ? 'aborted' : String(this.status) });
+    m.duration(errorType).observe(seconds);
+    m.requests(aborted ? 'aborted' : String(this.status)).inc();
     const usd = usage ? costUsd(usage, this.model.pricing) : undefined;
     if (this.call.reservation) {
       // Without reported usage (an error, a cut stream) nothing is known to be billed: release it.
@@ -103,9 +102,9 @@ export class CallMeter {
     }
     this.teachRouting(usage, usd, seconds, aborted);
     if (usage && usd !== undefined) {
-      metrics.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input', gen_ai_operation_name: OPERATION }, usage.inputTokens);
-      metrics.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output', gen_ai_operation_name: OPERATION }, usage.outputTokens);
-      metrics.costUsd.inc(labels, usd);
+      m.inputTokens.observe(usage.inputTokens);
+      m.outputTokens.observe(usage.outputTokens);
+      m.cost.inc(usd);
     }
     // Debug level: Envoy's access log already carries one line per call with the same record.
     if (log.isLevelEnabled('debug')) {
@@ -152,6 +151,10 @@ export class CallMeter {
 
   labels() {
     return { tenant: this.call.tenant, gen_ai_provider_name: this.model.provider.id, gen_ai_request_model: this.model.id };
+  }
+
+  private instruments(): CallInstruments {
+    return callInstruments(this.deps.metrics, this.call.tenant, this.model.provider.id, this.model.id);
   }
 
   /** What routing learns from a finished call: latency, provider quota, canary health, pool load, savings. */
