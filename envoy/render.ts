@@ -13,7 +13,6 @@ import {
   chainRoute,
   processorRoute,
   cluster,
-  CLUSTER_HEADER,
   DEFAULT_MAX_REQUEST_BYTES,
   envoyBufferLimit,
   extProcCluster,

@@ -242,7 +242,9 @@ export function report(r: EvalResults, out: Output): void {
   w(`tier accuracy: ${pct(T.accuracy)}`);
   w('tier confusion (rows = labelled, columns = predicted):');
   w(`  ${''.padEnd(9)}${T.labels.map((l) => l.padStart(9)).join('')}`);
-  T.confusion.forEach((row, i) => w(`  ${T.labels[i]!.padEnd(9)}${row.map((v) => String(v).padStart(9)).join('')}`));
+  T.confusion.forEach((row, i) => {
+    w(`  ${T.labels[i]!.padEnd(9)}${row.map((v) => String(v).padStart(9)).join('')}`);
+  });
   w(`recall of complex: ${pct(T.recallComplex)} (precision ${pct(T.precisionComplex)})`);
   w(`routed below the labelled tier: ${pct(T.underRouted)}, above: ${pct(T.overRouted)}`);
   for (const [l, v] of Object.entries(T.perLanguage)) w(`tier accuracy [${l}]: ${pct(v.accuracy)} (${v.examples})`);

@@ -137,7 +137,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const poolSimulators: Record<string, ProviderSimulator[]> = {};
     const env: NodeJS.ProcessEnv = { ...o.env };
     const upstreams: UpstreamCluster[] = [];
-    let chains;
+    let chains: ReturnType<typeof chainClusters>;
     if (demo) {
       simulator = await startOpenAISimulator({ apiKey: SIMULATOR_PROVIDER_KEY, ...o.simulator });
       cleanups.push(() => simulator!.close());

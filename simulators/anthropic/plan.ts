@@ -95,7 +95,7 @@ export function planMessage(req: AnthropicPlanInput): AnthropicPlan {
 
 /** One chunk per word, spaces kept on the following word so the chunks concatenate to the text. */
 export function wordChunks(words: readonly string[]): string[] {
-  return words.map((w, i) => (i === 0 ? w : ' ' + w));
+  return words.map((w, i) => (i === 0 ? w : ` ${w}`));
 }
 
 /** Splits a JSON text into `n` pieces at code point boundaries (never inside a surrogate pair). */

@@ -235,7 +235,7 @@ describe('Anthropic simulator', () => {
   });
 
   it('requires x-api-key: 401 authentication_error when missing or wrong', async () => {
-    const missing = await fetch(sim.url + '/v1/messages', {
+    const missing = await fetch(`${sim.url}/v1/messages`, {
       method: 'POST',
       headers: { 'anthropic-version': VERSION, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }),
@@ -257,24 +257,24 @@ describe('Anthropic simulator', () => {
 
   it('accepts the key as x-api-key or as a bearer token, as the SDK sends it', async () => {
     const body = JSON.stringify({ model: 'm', max_tokens: 3, messages: [{ role: 'user', content: 'x' }] });
-    const viaHeader = await fetch(sim.url + '/v1/messages', { method: 'POST', headers: { 'x-api-key': API_KEY, 'anthropic-version': VERSION }, body });
+    const viaHeader = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'anthropic-version': VERSION }, body });
     expect(viaHeader.status).toBe(200);
-    const viaBearer = await fetch(sim.url + '/v1/messages', { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'anthropic-version': VERSION }, body });
+    const viaBearer = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'anthropic-version': VERSION }, body });
     expect(viaBearer.status).toBe(200);
-    const wrongBearer = await fetch(sim.url + '/v1/messages', { method: 'POST', headers: { authorization: 'Bearer nope', 'anthropic-version': VERSION }, body });
+    const wrongBearer = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { authorization: 'Bearer nope', 'anthropic-version': VERSION }, body });
     expect(wrongBearer.status).toBe(401);
     expect(await wrongBearer.json()).toMatchObject({ error: { type: 'authentication_error', message: 'invalid x-api-key' } });
   });
 
   it('requires a well-formed anthropic-version header', async () => {
     const body = { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] };
-    const none = await fetch(sim.url + '/v1/messages', { method: 'POST', headers: { 'x-api-key': API_KEY }, body: JSON.stringify(body) });
+    const none = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': API_KEY }, body: JSON.stringify(body) });
     expect(none.status).toBe(400);
     expect(await none.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' } });
     const bad = await post(body, { 'anthropic-version': 'latest' });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
-    const models = await fetch(sim.url + '/v1/models', { headers: { 'x-api-key': API_KEY } });
+    const models = await fetch(`${sim.url}/v1/models`, { headers: { 'x-api-key': API_KEY } });
     expect(models.status).toBe(400);
   });
 
@@ -398,10 +398,10 @@ describe('Anthropic simulator', () => {
   it('resets the connection with x-sim-fail: reset and hangs with x-sim-fail: hang', async () => {
     const body = JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
     const headers = { 'x-api-key': API_KEY, 'anthropic-version': VERSION };
-    await expect(fetch(sim.url + '/v1/messages', { method: 'POST', headers: { ...headers, 'x-sim-fail': 'reset' }, body })).rejects.toThrow();
+    await expect(fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { ...headers, 'x-sim-fail': 'reset' }, body })).rejects.toThrow();
 
     const ac = new AbortController();
-    const outcome = fetch(sim.url + '/v1/messages', { method: 'POST', signal: ac.signal, headers: { ...headers, 'x-sim-fail': 'hang' }, body }).then(
+    const outcome = fetch(`${sim.url}/v1/messages`, { method: 'POST', signal: ac.signal, headers: { ...headers, 'x-sim-fail': 'hang' }, body }).then(
       () => 'answered',
       () => 'aborted',
     );

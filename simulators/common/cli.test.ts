@@ -60,8 +60,14 @@ describe('runSimulatorCli', () => {
     const out: string[] = [];
     const err: string[] = [];
     const handlers = new Map<string, (signal: NodeJS.Signals) => void>();
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err.push(String(chunk));
+      return true;
+    });
     vi.spyOn(process, 'on').mockImplementation(((event: string, fn: (signal: NodeJS.Signals) => void) => {
       handlers.set(event, fn);
       return process;

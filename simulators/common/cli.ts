@@ -96,7 +96,7 @@ export function runSimulatorCli<O extends { apiKey?: string }>(
     const opts = options(process.env);
     const sim = await start(opts);
     process.stdout.write(
-      JSON.stringify({ event: 'simulator ready', simulator, url: sim.url, port: sim.port, auth: opts.apiKey !== undefined }) + '\n',
+      `${JSON.stringify({ event: 'simulator ready', simulator, url: sim.url, port: sim.port, auth: opts.apiKey !== undefined })}\n`,
     );
 
     let stopping = false;
@@ -105,7 +105,7 @@ export function runSimulatorCli<O extends { apiKey?: string }>(
       stopping = true;
       sim.close().then(
         () => {
-          process.stdout.write(JSON.stringify({ event: 'simulator stopped', signal }) + '\n');
+          process.stdout.write(`${JSON.stringify({ event: 'simulator stopped', signal })}\n`);
           process.exit(0);
         },
         (err: unknown) => {
@@ -119,7 +119,7 @@ export function runSimulatorCli<O extends { apiKey?: string }>(
   };
 
   main().catch((err: unknown) => {
-    process.stderr.write(JSON.stringify({ event: 'simulator failed', error: err instanceof Error ? err.message : String(err) }) + '\n');
+    process.stderr.write(`${JSON.stringify({ event: 'simulator failed', error: err instanceof Error ? err.message : String(err) })}\n`);
     process.exit(1);
   });
 }

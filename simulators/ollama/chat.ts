@@ -67,20 +67,20 @@ export function chatResponse(model: string, plan: CompletionPlan, m: Metrics, no
 
 /** One stream line before the end. */
 export function chunkLine(model: string, message: Record<string, unknown>, now = new Date()): string {
-  return JSON.stringify({ model, created_at: now.toISOString(), message, done: false }) + '\n';
+  return `${JSON.stringify({ model, created_at: now.toISOString(), message, done: false })}\n`;
 }
 
 /** The last stream line, with the counts. */
 export function doneLine(model: string, plan: CompletionPlan, m: Metrics, now = new Date()): string {
   return (
-    JSON.stringify({
+    `${JSON.stringify({
       model,
       created_at: now.toISOString(),
       message: { role: 'assistant', content: '' },
       done_reason: doneReason(plan),
       done: true,
       ...metricsFields(plan, m),
-    }) + '\n'
+    })}\n`
   );
 }
 

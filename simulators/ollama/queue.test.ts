@@ -10,8 +10,14 @@ describe('SlotQueue', () => {
     const b = await q.acquire();
     expect(q.inFlight()).toBe(2);
     const order: string[] = [];
-    const c = q.acquire().then((r) => (order.push('c'), r));
-    const d = q.acquire().then((r) => (order.push('d'), r));
+    const c = q.acquire().then((r) => {
+      order.push('c');
+      return r;
+    });
+    const d = q.acquire().then((r) => {
+      order.push('d');
+      return r;
+    });
     expect(q.queued()).toBe(2);
     await Promise.resolve();
     expect(order).toEqual([]);

@@ -350,7 +350,7 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
       return;
     }
     if (cut === 'stream-error') {
-      if (await write(res, signal, JSON.stringify({ error: MODEL_ERROR_MESSAGE }) + '\n')) res.end();
+      if (await write(res, signal, `${JSON.stringify({ error: MODEL_ERROR_MESSAGE })}\n`)) res.end();
       return;
     }
     await nextTurn();

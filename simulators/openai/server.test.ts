@@ -51,7 +51,7 @@ describe('OpenAI simulator', () => {
 
   beforeAll(async () => {
     sim = await startOpenAISimulator({ apiKey: API_KEY });
-    client = new OpenAI({ apiKey: API_KEY, baseURL: sim.url + '/v1', maxRetries: 0 });
+    client = new OpenAI({ apiKey: API_KEY, baseURL: `${sim.url}/v1`, maxRetries: 0 });
   });
   afterAll(async () => {
     await sim.close();
@@ -141,7 +141,7 @@ describe('OpenAI simulator', () => {
   });
 
   it('uses exact SSE framing; usage only when asked; [DONE] last', async () => {
-    const url = sim.url + '/v1/chat/completions';
+    const url = `${sim.url}/v1/chat/completions`;
     const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi [sim:tokens=6]' }], stream: true };
 
     const plain = await sse(url, body);
@@ -179,7 +179,7 @@ describe('OpenAI simulator', () => {
   });
 
   it('rejects a wrong API key with 401 invalid_api_key and masks the key', async () => {
-    const bad = new OpenAI({ apiKey: 'sk-wrong-key-abcdefgh9876', baseURL: sim.url + '/v1', maxRetries: 0 });
+    const bad = new OpenAI({ apiKey: 'sk-wrong-key-abcdefgh9876', baseURL: `${sim.url}/v1`, maxRetries: 0 });
     const err = await bad.chat.completions
       .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
       .then(() => null, (e: unknown) => e);
@@ -192,7 +192,7 @@ describe('OpenAI simulator', () => {
     expect(apiErr.message).toContain('9876');
     expect(apiErr.message).not.toContain('sk-wrong-key');
 
-    const missing = await fetch(sim.url + '/v1/models');
+    const missing = await fetch(`${sim.url}/v1/models`);
     expect(missing.status).toBe(401);
     const body = (await missing.json()) as { error: Record<string, unknown> };
     expect(body.error.code).toBe('invalid_api_key');
@@ -200,7 +200,7 @@ describe('OpenAI simulator', () => {
   });
 
   it('returns 400 for invalid JSON and for missing/empty messages', async () => {
-    const url = sim.url + '/v1/chat/completions';
+    const url = `${sim.url}/v1/chat/completions`;
     const badJson = await postRaw(url, '{"model": "gpt-4o", "messages": [');
     expect(badJson.status).toBe(400);
     const b1 = (await badJson.json()) as { error: Record<string, unknown> };
@@ -233,7 +233,7 @@ describe('OpenAI simulator', () => {
   });
 
   it('injects failures via x-sim-fail', async () => {
-    const url = sim.url + '/v1/chat/completions';
+    const url = `${sim.url}/v1/chat/completions`;
     const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] };
 
     const r429 = await postRaw(url, body, { 'x-sim-fail': '429' });
@@ -265,7 +265,7 @@ describe('OpenAI simulator', () => {
     const before = sim.requestCount();
     const ac = new AbortController();
     const started = Date.now();
-    const outcome = fetch(sim.url + '/v1/chat/completions', {
+    const outcome = fetch(`${sim.url}/v1/chat/completions`, {
       method: 'POST',
       signal: ac.signal,
       headers: { authorization: `Bearer ${API_KEY}`, 'x-sim-fail': 'hang' },
@@ -285,7 +285,7 @@ describe('OpenAI simulator', () => {
   it('honours x-sim-latency-ms', async () => {
     const t = Date.now();
     const res = await postRaw(
-      sim.url + '/v1/chat/completions',
+      `${sim.url}/v1/chat/completions`,
       { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] },
       { 'x-sim-latency-ms': '120' },
     );
@@ -296,7 +296,7 @@ describe('OpenAI simulator', () => {
 
   it('matches routes by path suffix (Groq, OpenRouter, DeepSeek prefixes)', async () => {
     for (const prefix of ['/openai/v1', '/api/v1', '/v1', '']) {
-      const res = await postRaw(sim.url + prefix + '/chat/completions', {
+      const res = await postRaw(`${sim.url + prefix}/chat/completions`, {
         model: 'llama-3.3-70b',
         messages: [{ role: 'user', content: 'prefix test' }],
       });
@@ -305,7 +305,7 @@ describe('OpenAI simulator', () => {
       expect(body.model).toBe('llama-3.3-70b');
       expect(body.choices[0]!.message.content).toContain('You said: prefix test');
     }
-    const groq = new OpenAI({ apiKey: API_KEY, baseURL: sim.url + '/openai/v1', maxRetries: 0 });
+    const groq = new OpenAI({ apiKey: API_KEY, baseURL: `${sim.url}/openai/v1`, maxRetries: 0 });
     const r = await groq.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hey' }] });
     expect(r.choices[0]!.message.content).toContain('You said: hey');
 
@@ -318,7 +318,7 @@ describe('OpenAI simulator', () => {
       expect(typeof m.owned_by).toBe('string');
     }
 
-    const notFound = await fetch(sim.url + '/v1/embeddings', {
+    const notFound = await fetch(`${sim.url}/v1/embeddings`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}` },
       body: '{}',
@@ -352,7 +352,7 @@ describe('OpenAI simulator', () => {
 
   it('sets rate-limit and request-id headers and records requests', async () => {
     const before = sim.requests.length;
-    const res = await postRaw(sim.url + '/v1/chat/completions?x=1', {
+    const res = await postRaw(`${sim.url}/v1/chat/completions?x=1`, {
       model: 'gpt-4o',
       messages: [{ role: 'user', content: 'record me' }],
     });
@@ -386,7 +386,7 @@ describe('OpenAI simulator options', () => {
   it('paces streams with tokensPerSecond (first chunk well before the end)', async () => {
     const sim = await startOpenAISimulator({ tokensPerSecond: 200 });
     try {
-      const client = new OpenAI({ apiKey: 'unused', baseURL: sim.url + '/v1', maxRetries: 0 });
+      const client = new OpenAI({ apiKey: 'unused', baseURL: `${sim.url}/v1`, maxRetries: 0 });
       const t0 = Date.now();
       const stream = await client.chat.completions.create({
         model: 'gpt-4o',
@@ -418,7 +418,7 @@ describe('OpenAI simulator options', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) {
-        const res = await fetch(sim.url + '/v1/chat/completions', {
+        const res = await fetch(`${sim.url}/v1/chat/completions`, {
           method: 'POST',
           body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }),
         });
@@ -436,7 +436,7 @@ describe('OpenAI simulator options', () => {
     const sim = await startOpenAISimulator({ latencyMs: 100 });
     try {
       const t0 = Date.now();
-      const res = await fetch(sim.url + '/v1/models');
+      const res = await fetch(`${sim.url}/v1/models`);
       expect(res.status).toBe(200);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
       expect(await res.json()).toMatchObject({ object: 'list' });
@@ -448,7 +448,7 @@ describe('OpenAI simulator options', () => {
   it('drops the connection mid-stream with x-sim-fail: midstream', async () => {
     const sim = await startOpenAISimulator();
     try {
-      const res = await fetch(sim.url + '/v1/chat/completions', {
+      const res = await fetch(`${sim.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'x-sim-fail': 'midstream' },
         body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], stream: true }),

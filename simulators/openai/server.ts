@@ -498,7 +498,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       ? splitPieces(plan.toolCall.arguments, TOOL_ARGUMENT_PIECES).map((a) =>
           JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: a } }] }),
         )
-      : plan.words.map((w, i) => JSON.stringify({ content: i > 0 ? ' ' + w : w }));
+      : plan.words.map((w, i) => JSON.stringify({ content: i > 0 ? ` ${w}` : w }));
     // Completion tokens delivered once delta i is out, for pacing.
     const tokensAfter = (i: number): number => (plan.toolCall ? ((i + 1) * plan.completionTokens) / deltas.length : i + 1);
     const paced = tokensPerSecond > 0;

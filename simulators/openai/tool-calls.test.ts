@@ -27,7 +27,7 @@ describe('OpenAI simulator: tool calls', () => {
 
   beforeAll(async () => {
     sim = await startOpenAISimulator();
-    client = new OpenAI({ apiKey: 'unused', baseURL: sim.url + '/v1', maxRetries: 0 });
+    client = new OpenAI({ apiKey: 'unused', baseURL: `${sim.url}/v1`, maxRetries: 0 });
   });
   afterAll(async () => {
     await sim.close();

@@ -26,7 +26,7 @@ function fakeState(): EngineState & { r: number; w: number; kv: number; ra: stri
   };
 }
 
-const lines = (text: string, name: string): string[] => text.split('\n').filter((l) => l.startsWith(name + '{'));
+const lines = (text: string, name: string): string[] => text.split('\n').filter((l) => l.startsWith(`${name}{`));
 const value = (line: string | undefined): number => Number(line?.slice(line.lastIndexOf(' ') + 1));
 
 describe('engine metrics', () => {

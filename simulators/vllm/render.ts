@@ -16,7 +16,7 @@ export interface VllmErrorBody {
 /** vLLM names error types after the HTTP status: 404 NotFoundError, 503 ServiceUnavailableError. */
 export function errorType(status: number): string {
   const phrase = STATUS_CODES[status] ?? 'Unknown';
-  return phrase.replace(/[^A-Za-z]/g, '').replace(/Error$/, '') + 'Error';
+  return `${phrase.replace(/[^A-Za-z]/g, '').replace(/Error$/, '')}Error`;
 }
 
 export function vllmError(status: number, message: string, param: string | null = null): VllmErrorBody {
@@ -95,13 +95,17 @@ export function streamEvents(meta: ChatMeta, plan: CompletionPlan): StreamEvent[
       deltas.push({ token: Math.max(1, Math.ceil(((j + 1) * n) / pieces.length)), delta: JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: p } }] }) });
     });
   } else {
-    plan.words.forEach((w, i) => deltas.push({ token: i + 1, delta: JSON.stringify({ content: i > 0 ? ' ' + w : w }) }));
+    plan.words.forEach((w, i) => {
+      deltas.push({ token: i + 1, delta: JSON.stringify({ content: i > 0 ? ` ${w}` : w }) });
+    });
   }
   // An empty answer still ends with a chunk that carries the finish reason.
   if (deltas.length === 0) deltas.push({ token: Math.max(1, plan.completionTokens), delta: '{"content":""}' });
 
   const events: StreamEvent[] = [{ token: 1, data: `${prefix}{"role":"assistant","content":""},${open}` }];
-  deltas.forEach((d, i) => events.push({ token: d.token, data: `${prefix}${d.delta},${i === deltas.length - 1 ? last : open}` }));
+  deltas.forEach((d, i) => {
+    events.push({ token: d.token, data: `${prefix}${d.delta},${i === deltas.length - 1 ? last : open}` });
+  });
   return events;
 }
 

@@ -11,11 +11,11 @@ const WEATHER_TOOL: OpenAI.Chat.ChatCompletionTool = {
 };
 
 function clientFor(sim: VllmSimulator, apiKey = 'unused'): OpenAI {
-  return new OpenAI({ apiKey, baseURL: sim.url + '/v1', maxRetries: 0 });
+  return new OpenAI({ apiKey, baseURL: `${sim.url}/v1`, maxRetries: 0 });
 }
 
 async function post(sim: VllmSimulator, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-  return fetch(sim.url + '/v1/chat/completions', {
+  return fetch(`${sim.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -63,7 +63,7 @@ async function streamChat(client: OpenAI, body: Omit<OpenAI.Chat.ChatCompletionC
 /** The value of the first sample of `name` whose labels include all of `labels`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
     return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
@@ -71,7 +71,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 async function scrape(sim: VllmSimulator): Promise<string> {
-  const res = await fetch(sim.url + '/metrics');
+  const res = await fetch(`${sim.url}/metrics`);
   expect(res.status).toBe(200);
   return res.text();
 }
@@ -185,18 +185,18 @@ describe('vLLM simulator: API', () => {
   });
 
   it('serves /health, /version, and FastAPI-style 404 and 405', async () => {
-    expect((await fetch(sim.url + '/health')).status).toBe(200);
-    expect(await (await fetch(sim.url + '/version')).json()).toHaveProperty('version');
-    const missing = await fetch(sim.url + '/v1/nothing');
+    expect((await fetch(`${sim.url}/health`)).status).toBe(200);
+    expect(await (await fetch(`${sim.url}/version`)).json()).toHaveProperty('version');
+    const missing = await fetch(`${sim.url}/v1/nothing`);
     expect([missing.status, await missing.json()]).toEqual([404, { detail: 'Not Found' }]);
-    expect((await fetch(sim.url + '/v1/chat/completions')).status).toBe(405);
+    expect((await fetch(`${sim.url}/v1/chat/completions`)).status).toBe(405);
   });
 
   it('counts only /v1 requests, not scrapes and health checks', async () => {
     const before = sim.requestCount();
     const scrapes = sim.scrapeCount();
     await scrape(sim);
-    await fetch(sim.url + '/health');
+    await fetch(`${sim.url}/health`);
     await client.models.list();
     expect(sim.requestCount()).toBe(before + 1);
     expect(sim.scrapeCount()).toBe(scrapes + 1);
@@ -409,8 +409,8 @@ describe('vLLM simulator: failure hooks and auth', () => {
   it('requires the key on /v1 only, answering as vLLM does', async () => {
     const res = await post(sim, body);
     expect([res.status, await res.json()]).toEqual([401, { error: 'Unauthorized' }]);
-    expect((await fetch(sim.url + '/metrics')).status).toBe(200);
-    expect((await fetch(sim.url + '/health')).status).toBe(200);
+    expect((await fetch(`${sim.url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${sim.url}/health`)).status).toBe(200);
   });
 
   it('injects failures by header: status, reset, hang, midstream', async () => {
@@ -431,8 +431,8 @@ describe('vLLM simulator: failure hooks and auth', () => {
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
         statuses.push((await post(fresh, body)).status);
-        await fetch(fresh.url + '/metrics');
-        await fetch(fresh.url + '/v1/models');
+        await fetch(`${fresh.url}/metrics`);
+        await fetch(`${fresh.url}/v1/models`);
       }
       expect(statuses).toEqual([200, 502, 200, 502]);
     } finally {

@@ -85,7 +85,9 @@ async function callOpenAI(gw: Gateway, model: string, prompt: string, stream: bo
     }
     if (c.finish_reason) seen.finish = c.finish_reason;
   }
-  seen.toolCalls.forEach((t, i) => (t.arguments = JSON.parse(args[i]!) as Record<string, unknown>));
+  seen.toolCalls.forEach((t, i) => {
+    t.arguments = JSON.parse(args[i]!) as Record<string, unknown>;
+  });
   return seen;
 }
 

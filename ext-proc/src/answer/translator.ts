@@ -57,7 +57,7 @@ export class AnswerTranslator implements AnswerReader {
    * passes unchanged between same-API ends (usage unknown) and is a 502 when it would need translating.
    */
   whole(body: Buffer): Buffer | undefined {
-    let answer;
+    let answer: ReturnType<WireFormat['parseResponse']>;
     try {
       answer = this.backend.parseResponse(JSON.parse(body.toString('utf8')));
     } catch {

@@ -95,6 +95,7 @@ export function encryptCredential(masterKey: MasterKey, tenant: string, provider
   checkNames(tenant, provider);
   // Provider keys are single tokens; whitespace or control characters would be a paste accident or
   // a header injection waiting to happen.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
   if (plaintext.length === 0 || plaintext.length > 4096 || /[\s\u0000-\u001f\u007f]/.test(plaintext)) {
     throw new CredentialError('the credential must be 1-4096 characters with no whitespace or control characters');
   }

@@ -86,6 +86,7 @@ function validateNewKey(o: CreateKeyOptions, nowMs: number): Omit<KeyRecord, 'ke
   const record: Omit<KeyRecord, 'keyId'> = { tenant: o.tenant, createdAt: new Date(nowMs).toISOString(), revoked: false };
 
   if (o.name !== undefined) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
     if (o.name.length === 0 || o.name.length > 200 || /[\u0000-\u001f\u007f]/.test(o.name)) {
       throw new KeyInputError('name must be 1-200 characters without control characters');
     }

@@ -67,7 +67,7 @@ export function parseGatewayKeys(spec: string): KeyStore {
  * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini).
  */
 export function extractKey(headers: Record<string, string>, query: URLSearchParams | undefined): string | undefined {
-  const auth = headers['authorization'];
+  const auth = headers.authorization;
   if (auth) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (m?.[1]) return m[1].trim();

@@ -128,7 +128,9 @@ describe('ChatStreamAssembler', () => {
     a.push(chunk([choice(0, { role: 'assistant', content: null, refusal: null })]));
     // Each call opens with id/type/name; later deltas carry only arguments, with the other fields
     // absent or null (how the Python SDK prints them), and the calls interleave.
-    args.forEach((_, i) => a.push(chunk([choice(0, { tool_calls: [{ index: i, id: `call_${i}`, type: 'function', function: { name: `fn_${i}`, arguments: '' } }] })])));
+    args.forEach((_, i) => {
+      a.push(chunk([choice(0, { tool_calls: [{ index: i, id: `call_${i}`, type: 'function', function: { name: `fn_${i}`, arguments: '' } }] })]));
+    });
     const longest = Math.max(...args.map((s) => s.length));
     for (let p = 0; p < longest; p++) {
       const deltas = args.flatMap((s, i) => (p < s.length ? [{ index: i, id: null, type: null, function: { name: null, arguments: s[p] } }] : []));

@@ -204,7 +204,7 @@ describe('canonicalJson', () => {
 
   it('handles nesting deeper than the call stack (JSON.parse accepts it)', () => {
     const depth = 200_000;
-    const deep = JSON.parse('['.repeat(depth) + '{"b":1,"a":2}' + ']'.repeat(depth)) as unknown;
+    const deep = JSON.parse(`${'['.repeat(depth)}{"b":1,"a":2}${']'.repeat(depth)}`) as unknown;
     const out = canonicalJson(deep);
     expect(out.length).toBe(2 * depth + '{"a":2,"b":1}'.length);
     expect(out.slice(depth - 1, depth + 14)).toBe('[{"a":2,"b":1}]');

@@ -133,7 +133,7 @@ export function cacheKey(o: { tenant: string; format?: FormatId; model: string; 
   top.model = o.model;
   // The API id ends at a newline, which no id contains, so (API, body) pairs cannot collide.
   const hash = createHash('sha256').update(format, 'utf8').update('\n', 'utf8').update(canonicalJson(top), 'utf8').digest('hex');
-  return KEY_PREFIX + o.tenant + ':' + hash;
+  return `${KEY_PREFIX + o.tenant}:${hash}`;
 }
 
 const present = (o: Record<string, unknown>, k: string): boolean => Object.hasOwn(o, k) && o[k] !== null && o[k] !== undefined;
@@ -265,7 +265,7 @@ function canonicalJsonIterative(root: unknown): string {
           if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
           if (top.wrote) out += ',';
           top.wrote = true;
-          out += JSON.stringify(k) + ':';
+          out += `${JSON.stringify(k)}:`;
           value = v;
           found = true;
           break;

@@ -196,7 +196,7 @@ describe('parseCatalog', () => {
   });
 
   it('rejects a provider defined twice (duplicate mapping key)', () => {
-    const text = PROVIDERS + PROVIDERS.replace('providers:\n', '') + `models:\n${SMALL}`;
+    const text = `${PROVIDERS + PROVIDERS.replace('providers:\n', '')}models:\n${SMALL}`;
     const err = catalogError(text);
     expect(err.message).toContain('YAML syntax error');
     expect(err.message).toContain(`${SRC}:${lineOf(text, '  openai:', 1)}:`);

@@ -55,9 +55,13 @@ export class Classifier {
     };
     if (this.withScores) {
       const t = {} as Record<ComplexityTier, number>;
-      COMPLEXITY_TIERS.forEach((name, k) => (t[name] = round4(l[k]!)));
+      COMPLEXITY_TIERS.forEach((name, k) => {
+        t[name] = round4(l[k]!);
+      });
       const d = {} as Record<Domain, number>;
-      DOMAINS.forEach((name, k) => (d[name] = round4(l[N_TIER + k]!)));
+      DOMAINS.forEach((name, k) => {
+        d[name] = round4(l[N_TIER + k]!);
+      });
       out.scores = { tier: t, domain: d };
     }
     return out;

@@ -662,7 +662,6 @@ function segment(t: string, out: Int32Array): void {
 // Line statistics and token estimate
 
 // ASCII character classes for the line scanner.
-const K_OTHER = 0;
 const K_LETTER = 1;
 const K_DIGIT = 2;
 const K_SPACE = 3;

@@ -72,9 +72,9 @@ describe('redis limiter', () => {
     );
     const keys = (await probe.keys('llmgw:rl:*')).sort();
     expect(keys).toEqual([
-      'llmgw:rl:key:key-7:m:' + minute,
+      `llmgw:rl:key:key-7:m:${minute}`,
       'llmgw:rl:tenant:acme%20corp:d:20250704',
-      'llmgw:rl:tenant:acme%20corp:m:' + minute,
+      `llmgw:rl:tenant:acme%20corp:m:${minute}`,
       'llmgw:rl:tenant:acme%20corp:mo:202507',
     ]);
     expect(await probe.hgetall(`llmgw:rl:tenant:acme%20corp:m:${minute}`)).toEqual({ r: '1', t: '120' });

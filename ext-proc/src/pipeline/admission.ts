@@ -26,7 +26,7 @@ export async function admit(gw: GatewayContext, caller: Caller, request: ChatReq
   if (subjects.length === 0) return NO_LIMITS;
   const tenant = caller.principal.tenant;
   const estimate = worstCase(request.bodyBytes, { max_tokens: request.chat.maxTokens, n: choicesAsked(caller.caller.id, request.parsed) }, plan.model);
-  let adm;
+  let adm: Awaited<ReturnType<GatewayContext['limiter']['admit']>>;
   try {
     adm = await gw.limiter.admit(subjects, estimate);
   } catch (err) {

@@ -379,7 +379,7 @@ describe('non-stream chat completion', () => {
     expect(set['x-gateway-cluster']).toBe('openai');
     expect(set[':path']).toBe('/v1/chat/completions');
     expect(set[':authority']).toBe('api.openai.com');
-    expect(set['authorization']).toBe('Bearer test-provider-key');
+    expect(set.authorization).toBe('Bearer test-provider-key');
     expect(set['content-length']).toBeUndefined();
     expect(bc.clear_route_cache).toBe(true);
     expect(bc.body_mutation ?? undefined).toBeUndefined();

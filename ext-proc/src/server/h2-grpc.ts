@@ -131,6 +131,8 @@ export async function startH2GrpcServer(o: {
   /** A Unix socket to listen on as well (a stale file from a previous run is replaced). */
   socketPath?: string;
   maxMessageBytes: number;
+  // Each method has its own message types; the server only moves their bytes.
+  // biome-ignore lint/suspicious/noExplicitAny: a list of methods of different message types
   methods: BidiMethod<any, any>[];
   healthServices: string[];
   onError?: (err: Error) => void;

@@ -2,7 +2,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { SseDecoder } from '../canonical/sse-decoder.js';
 import { kindForStatus } from '../../errors.js';
 import type { Usage } from '../../metering/usage.js';
-import type { EncoderContext, FinishReason, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
+import type { EncoderContext, FinishReason, StreamEncoder, StreamEvent } from '../canonical/types.js';
 import { anthropicErrorBody, anthropicErrorType, statusForAnthropicErrorType } from './errors.js';
 import { fromAnthropicStopReason, toAnthropicStopReason } from './stop-reason.js';
 import { fromAnthropicUsage, overlayAnthropicUsage, readAnthropicUsage, toAnthropicUsage, type AnthropicUsageCounters } from './usage.js';

@@ -21,7 +21,7 @@ export abstract class SseDecoder implements StreamDecoder {
   end(): StreamEvent[] {
     this.ending = true;
     // A last event the backend did not close with a blank line is still whole if its data parses.
-    this.parser.feed(this.utf8.decode() + '\n\n');
+    this.parser.feed(`${this.utf8.decode()}\n\n`);
     this.onEnd();
     return this.take();
   }

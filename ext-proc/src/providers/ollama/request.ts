@@ -251,7 +251,9 @@ export function buildOllamaRequest(req: CanonicalRequest, upstreamModel: string)
 
   // Ollama pairs results with calls by function name; results that do not carry it borrow it from their call.
   const callNames = new Map<string, string>();
-  req.messages.forEach((m, i) => messages.push(...toOllamaMessages(m, i, callNames)));
+  req.messages.forEach((m, i) => {
+    messages.push(...toOllamaMessages(m, i, callNames));
+  });
 
   const body: Record<string, unknown> = { model: upstreamModel, messages, stream: req.stream };
 

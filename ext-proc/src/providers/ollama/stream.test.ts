@@ -38,7 +38,7 @@ const STREAM_EVENTS: StreamEvent[] = [
   { type: 'usage', usage: usage(26, 282) },
 ];
 
-const line = (obj: unknown) => JSON.stringify(obj) + '\n';
+const line = (obj: unknown) => `${JSON.stringify(obj)}\n`;
 const chunkLine = (content: string, extra: Record<string, unknown> = {}) =>
   line({ model: 'llama3.2', created_at: '2024-01-01T00:00:00Z', message: { role: 'assistant', content, ...extra }, done: false });
 const doneLine = (extra: Record<string, unknown> = {}) =>
@@ -187,7 +187,7 @@ describe('OllamaStreamEncoder', () => {
     clock.advance(200);
     const first = enc.encode([{ type: 'text', text: 'The' }]);
     expect(first).toBe(
-      JSON.stringify({ model: 'caller-model', created_at: '2024-05-01T12:00:00.000Z', message: { role: 'assistant', content: 'The' }, done: false }) + '\n',
+      `${JSON.stringify({ model: 'caller-model', created_at: '2024-05-01T12:00:00.000Z', message: { role: 'assistant', content: 'The' }, done: false })}\n`,
     );
     clock.advance(50);
     expect(lines(enc.encode([{ type: 'text', text: ' sky' }, { type: 'text', text: '' }]))).toHaveLength(1);

@@ -222,14 +222,14 @@ export class OllamaStreamEncoder implements StreamEncoder {
       ...(this.usage ? { eval_count: this.usage.outputTokens } : {}),
       eval_duration: msToNs(last - first),
     };
-    return calls + JSON.stringify(final) + '\n';
+    return `${calls + JSON.stringify(final)}\n`;
   }
 
   private chunk(message: Record<string, unknown>): string {
     const t = this.clock.monotonicMs();
     this.firstOutputAt ??= t;
     this.lastOutputAt = t;
-    return JSON.stringify({ model: this.ctx.model, created_at: this.clock.now().toISOString(), message, done: false }) + '\n';
+    return `${JSON.stringify({ model: this.ctx.model, created_at: this.clock.now().toISOString(), message, done: false })}\n`;
   }
 
   private sendCall(call: PendingCall, args: ArgumentsObject): string {
@@ -257,7 +257,7 @@ export class OllamaStreamEncoder implements StreamEncoder {
   private fail(message: string): string {
     this.closed = true;
     this.calls.clear();
-    return JSON.stringify({ error: message }) + '\n';
+    return `${JSON.stringify({ error: message })}\n`;
   }
 }
 

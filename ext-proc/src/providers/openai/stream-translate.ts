@@ -2,7 +2,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { SseDecoder } from '../canonical/sse-decoder.js';
 import { GatewayError, kindForStatus } from '../../errors.js';
 import type { Usage } from '../../metering/usage.js';
-import type { EncoderContext, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
+import type { EncoderContext, StreamEncoder, StreamEvent } from '../canonical/types.js';
 import { renderOpenAIError } from './errors.js';
 import { finishFromOpenAI, finishToOpenAI } from './finish.js';
 import { argumentsText } from './response.js';
@@ -175,7 +175,7 @@ export class OpenAIStreamEncoder implements StreamEncoder {
     let out = this.role();
     if (!this.finishSent) out += this.chunk({}, 'stop');
     if (this.ctx.includeUsage && this.usage) out += this.data({ ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage) });
-    return out + 'data: [DONE]\n\n';
+    return `${out}data: [DONE]\n\n`;
   }
 
   private error(message: string, status: number): string {

@@ -104,7 +104,7 @@ describe('OpenAIStreamTap: usage extraction', () => {
 
   it('chunks carrying "usage":null do not set usage', () => {
     const tap = new OpenAIStreamTap(true);
-    const noUsageChunk = WITH_USAGE.toString('utf8').split('\n\n').slice(0, 4).join('\n\n') + '\n\n';
+    const noUsageChunk = `${WITH_USAGE.toString('utf8').split('\n\n').slice(0, 4).join('\n\n')}\n\n`;
     run(tap, [Buffer.from(noUsageChunk)]);
     expect(tap.usage).toBeUndefined();
   });
@@ -214,7 +214,7 @@ describe('OpenAIStreamTap: other SSE content', () => {
   it('the literal text "usage":{ inside generated content is not mistaken for usage', () => {
     const ev = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'the "usage":{ key' } }], usage: null })}\n\n`;
     const tap = new OpenAIStreamTap(true);
-    expect(run(tap, [Buffer.from(ev + 'data: [DONE]\n\n')]).toString()).toBe(ev + 'data: [DONE]\n\n');
+    expect(run(tap, [Buffer.from(`${ev}data: [DONE]\n\n`)]).toString()).toBe(`${ev}data: [DONE]\n\n`);
     expect(tap.usage).toBeUndefined();
   });
 });
@@ -267,8 +267,8 @@ describe('OpenAIStreamTap: multi-byte UTF-8', () => {
     (c) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: c }, finish_reason: null }], usage: null })}\n\n`,
   );
   const usageEvent = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 12, completion_tokens: 34 } })}\n\n`;
-  const sse = Buffer.from(events.join('') + usageEvent + 'data: [DONE]\n\n', 'utf8');
-  const expected = Buffer.from(events.join('') + 'data: [DONE]\n\n', 'utf8');
+  const sse = Buffer.from(`${events.join('') + usageEvent}data: [DONE]\n\n`, 'utf8');
+  const expected = Buffer.from(`${events.join('')}data: [DONE]\n\n`, 'utf8');
 
   it('characters split across chunks at every byte offset survive intact', () => {
     const multiByteOffsets: number[] = [];

@@ -315,7 +315,9 @@ const REASONING_MODEL = /(^|\/)(o\d|gpt-5)/;
 export function toOpenAIRequestBody(req: CanonicalRequest, upstreamModel: string): Rec {
   const messages: Rec[] = [];
   if (req.system) messages.push({ role: 'system', content: req.system });
-  req.messages.forEach((m, i) => messages.push(...openAIMessages(m, i)));
+  req.messages.forEach((m, i) => {
+    messages.push(...openAIMessages(m, i));
+  });
 
   const body: Rec = { model: upstreamModel, messages };
   if (req.stream) {

@@ -130,10 +130,7 @@ export class ProtoWriter {
   private readonly open: number[] = [];
 
   /** `reserve` bytes are left free at the front (the gRPC frame header goes there). */
-  constructor(
-    initial = 256,
-    private readonly reserve = 0,
-  ) {
+  constructor(initial = 256, reserve = 0) {
     this.buf = Buffer.allocUnsafe(Math.max(initial, reserve + 16));
     this.pos = reserve;
   }

@@ -52,7 +52,7 @@ describe('parseVllmMetrics', () => {
   it('falls back on the older gpu_cache_usage_perc name, and prefers the new one when both exist', () => {
     const old = 'vllm:num_requests_running{model_name="m"} 0\nvllm:gpu_cache_usage_perc{model_name="m"} 0.9\n';
     expect(parseVllmMetrics(old).kvCacheUsage).toBe(0.9);
-    expect(parseVllmMetrics(old + 'vllm:kv_cache_usage_perc{model_name="m"} 0.25\n').kvCacheUsage).toBe(0.25);
+    expect(parseVllmMetrics(`${old}vllm:kv_cache_usage_perc{model_name="m"} 0.25\n`).kvCacheUsage).toBe(0.25);
   });
 
   it('sums queues over engines, takes the fullest KV cache and the newest LoRA series of each engine', () => {
