@@ -7,7 +7,7 @@ import type { WireFormat } from '../providers/canonical/format.js';
 import type { CanonicalRequest } from '../providers/canonical/types.js';
 import { FORMATS } from '../providers/formats.js';
 import { conversationKey } from '../route/affinity.js';
-import { AUTO_MODEL } from '../route/router.js';
+import { AUTO_MODEL, isLocal } from '../route/router.js';
 import type { UpstreamTarget } from '../upstream/resolver.js';
 import type { Caller, Identity } from './caller.js';
 import type { GatewayContext } from './context.js';
@@ -84,8 +84,8 @@ export function planRoute(gw: GatewayContext, caller: Caller, chat: CanonicalReq
   if (c.canary) {
     const canaryModel = c.variant === 'canary' ? gw.catalog.find(c.model) : undefined;
     if (c.variant === 'stable') canary = { name: c.canary, variant: 'stable' };
-    // A canary model not servable here is left out of this call.
-    else if (canaryModel && refusedBy(caller, canaryModel) === undefined) {
+    // A canary model not servable here, or off-premises for a local-only call, is left out of it.
+    else if (canaryModel && refusedBy(caller, canaryModel) === undefined && (!localOnly || isLocal(canaryModel))) {
       model = canaryModel;
       canary = { name: c.canary, variant: 'canary' };
       decision = { ...decision, reason: `${decision.reason}+canary:${c.canary}` };
@@ -93,7 +93,7 @@ export function planRoute(gw: GatewayContext, caller: Caller, chat: CanonicalReq
   }
 
   const chain = gw.fallbackChains ? chainOf(gw.fullCatalog, model) : undefined;
-  const members = chain ? usableMembers(gw, caller, chain, chat) : { models: [] as Model[] };
+  const members = chain ? usableMembers(gw, caller, chain, chat, localOnly) : { models: [] as Model[] };
   if (chain && 'mask' in members && members.mask !== undefined) {
     // Labels and pricing until the answer says which member served it.
     const first = members.models[0]!;
@@ -128,11 +128,12 @@ export function planRoute(gw: GatewayContext, caller: Caller, chat: CanonicalReq
 
 /**
  * The chain members this call may use, in chain order: configured here, allowed for the key and
- * tenant, able to take the request's fields, and not cooling down (unless all are). `mask` is set
- * when two or more remain: the call is then chained.
+ * tenant, local when the call must stay local, able to take the request's fields, and not
+ * cooling down (unless all are). `mask` is set when two or more remain: the call is then chained.
  */
-function usableMembers(gw: GatewayContext, caller: Caller, chain: Chain, chat: CanonicalRequest): { models: Model[]; mask?: number } {
-  const usable = (m: Model) => servable(gw, caller, m) && (chat.sameFormatOnly.length === 0 || m.provider.format === caller.caller.id);
+function usableMembers(gw: GatewayContext, caller: Caller, chain: Chain, chat: CanonicalRequest, localOnly: boolean): { models: Model[]; mask?: number } {
+  const usable = (m: Model) =>
+    servable(gw, caller, m) && (!localOnly || isLocal(m)) && (chat.sameFormatOnly.length === 0 || m.provider.format === caller.caller.id);
   let mask = maskOf(chain, (m) => usable(m) && !gw.cooldowns.cooling(m.id));
   if (mask === 0) mask = maskOf(chain, usable);
   const models = chain.members.filter((_, i) => (mask & (1 << i)) !== 0);

@@ -96,7 +96,13 @@ export class Router {
       pool = candidates.filter((m) => fitsRequest(m) && fitsContext(m));
       reason = 'quota-exhausted';
     }
-    if (pool.length === 0) throw this.noRoute(r, needTokens);
+    if (pool.length === 0) {
+      // Nothing this caller may use could ever hold it (too long, or a capability none has): the
+      // request's problem, not a passing one.
+      const servable = (m: Model) => (!r.localOnly || isLocal(m)) && (!c.capabilities.tools || m.capabilities.has('tools')) && (!c.capabilities.vision || m.capabilities.has('vision'));
+      const ever = this.catalog.models.some((m) => servable(m) && fitsContext(m));
+      throw this.noRoute(r, needTokens, !ever);
+    }
 
     const prior = r.affinityKey ? this.deps.affinity.get(r.affinityKey) : undefined;
     let chosen: Model | undefined;
@@ -170,7 +176,7 @@ export class Router {
     return pool[bestIdx]!;
   }
 
-  private noRoute(r: RouteInput, needTokens: number): GatewayError {
+  private noRoute(r: RouteInput, needTokens: number, never: boolean): GatewayError {
     const c = r.classification;
     const needs = [
       c.capabilities.tools && 'tools',
@@ -179,6 +185,7 @@ export class Router {
       r.localOnly && 'a local backend',
       `${needTokens} tokens of context`,
     ].filter(Boolean);
+    if (never) return new GatewayError('invalid_request', `No model this request may use can serve it (it needs ${needs.join(', ')}).`, { code: 'no_route' });
     return new GatewayError('unavailable', `No available model can serve this request (it needs ${needs.join(', ')}).`, { code: 'no_route' });
   }
 }
