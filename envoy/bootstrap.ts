@@ -103,7 +103,8 @@ const ACCESS_LOG_FORMAT: Record<string, string> = {
   time: '%START_TIME%',
   request_id: '%REQ(X-REQUEST-ID)%',
   method: '%REQ(:METHOD)%',
-  path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+  // Without the query string: Gemini callers may send their gateway key there (`?key=`).
+  path: '%REQ_WITHOUT_QUERY(:PATH)%',
   status: '%RESPONSE_CODE%',
   flags: '%RESPONSE_FLAGS%',
   details: '%RESPONSE_CODE_DETAILS%',
@@ -130,7 +131,10 @@ export const LLM_ROUTES: Array<{ prefix?: string; path?: string }> = [
 ];
 
 function accessLog(dest: string) {
-  const format = { json_format: ACCESS_LOG_FORMAT };
+  const format = {
+    json_format: ACCESS_LOG_FORMAT,
+    formatters: [{ name: 'envoy.formatter.req_without_query', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery' } }],
+  };
   if (dest === 'stdout') {
     return [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: format } }];
   }
@@ -509,6 +513,11 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
                     stat_prefix: 'gateway',
                     codec_type: 'AUTO',
                     generate_request_id: true,
+                    // Every caller is external: Envoy strips the x-envoy-* headers callers send and
+                    // makes each request's id itself, so neither can be forged.
+                    use_remote_address: true,
+                    // An empty list reads as Envoy's default (private ranges are internal): name one no peer has.
+                    internal_address_config: { unix_sockets: false, cidr_ranges: [{ address_prefix: '255.255.255.255', prefix_len: 32 }] },
                     ...(o.downstreamMtls ? { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: { uri: true } } : {}),
                     // Streams can be long (reasoning models); the route timeout bounds a whole call.
                     stream_idle_timeout: '300s',

@@ -110,7 +110,7 @@ export class LatencyWindow {
       return;
     }
     // A NaN or negative latency is a caller's bug; count the call rather than lose it.
-    const ms = Math.max(latencyMs , 0);
+    const ms = latencyMs > 0 ? latencyMs : 0;
     const bin = binOf(this.bounds, ms);
     this.hist[slot * this.bins + bin]!++;
     this.sumHist[bin]!++;

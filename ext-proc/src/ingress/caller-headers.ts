@@ -14,6 +14,8 @@ export const CALLER_ENVOY_HEADERS = [
   'x-envoy-upstream-rq-timeout-ms',
   'x-envoy-upstream-rq-per-try-timeout-ms',
   'x-envoy-hedge-on-per-try-timeout',
+  // Envoy's record of a rewritten path: a caller's own would forge the access log and reach providers.
+  'x-envoy-original-path',
 ];
 
 /** Version and client headers some API's backend call sets itself. */

@@ -42,7 +42,8 @@ export function upstreamRequest(o: {
   if (translating) set.push(['content-type', 'application/json']);
   // The gateway reads every answer (usage, translation): it must not arrive compressed. Credential
   // headers of any API the call does not set go, and so do another API's version headers.
-  const remove = ['accept-encoding'];
+  // The caller's address is nobody's business at a provider.
+  const remove = ['accept-encoding', 'x-forwarded-for', 'x-envoy-external-address'];
   const setByCall = new Set(call.headers.map(([k]) => k));
   for (const name of translating ? [...API_HEADERS, ...CALLER_ONLY_HEADERS] : CREDENTIAL_HEADERS) {
     if (!setByCall.has(name) && !remove.includes(name)) remove.push(name);

@@ -17,7 +17,7 @@ export const KV_SOFT_LIMIT = 0.8;
 export function loadScore(running: number, waiting: number, capacity: number, confirmed = true): number {
   const cap = capacity > 0 ? capacity : 1;
   if (!confirmed) return (running + QUEUE_WEIGHT * waiting) / cap;
-  const busy = Math.min(running , cap);
+  const busy = running < cap ? running : cap;
   const queued = waiting + (running > cap ? running - cap : 0);
   return (busy + QUEUE_WEIGHT * queued) / cap;
 }
@@ -38,7 +38,7 @@ export function kvPenalty(usage: number | undefined): number {
 export function learnCapacity(previous: Capacity, running: number, waiting: number): Capacity {
   const queued = waiting > 0;
   if (queued && previous.queued && running > 0) return { slots: running, confirmed: true, queued };
-  const slots = Math.max(running , previous.slots);
+  const slots = running > previous.slots ? running : previous.slots;
   return { slots, confirmed: previous.confirmed, queued };
 }
 
