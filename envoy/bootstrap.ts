@@ -17,6 +17,7 @@ import {
   HOST_METADATA_ATTRIBUTE,
   METADATA_NAMESPACE,
   PROCESSING_MODE,
+  PROCESSOR_TOKEN_HEADER,
   SEND_BODY_WITHOUT_WAITING_FOR_HEADER_RESPONSE,
   USAGE_RECORD_KEYS,
 } from '../ext-proc/src/contract.js';
@@ -63,6 +64,8 @@ export interface BootstrapOptions {
   adminPort: number;
   /** The processor's gRPC address; omitted renders a bare proxy (the benchmark's baseline). */
   extProc?: ExtProcEndpoint;
+  /** Sent on every ext_proc stream; the processor refuses streams without it (PROCESSOR_TOKEN). */
+  processorToken?: string;
   /**
    * More processor endpoints behind the same cluster (replicas, or a processor's workers on their
    * own Unix sockets): Envoy balances ext_proc streams across all.
@@ -245,8 +248,8 @@ const UPSTREAM_FORWARDED_HEADERS = [...FORWARDED_HEADER_PATTERNS, { exact: ATTEM
  * endpoint: the endpoint's metadata (sent as the `xds.upstream_host_metadata` attribute) names
  * the chain member, and the processor translates the caller's request for it.
  */
-function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number): Record<string, unknown> {
-  const base = extProcFilter({ bufferLimit, messageTimeoutMs }) as { typed_config: Record<string, unknown> };
+function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number, processorToken?: string): Record<string, unknown> {
+  const base = extProcFilter({ bufferLimit, messageTimeoutMs, processorToken }) as { typed_config: Record<string, unknown> };
   return {
     name: EXT_PROC_FILTER,
     typed_config: {
@@ -260,7 +263,7 @@ function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number): 
 }
 
 /** A fallback-chain cluster: member i at priority i, so Envoy fails over in chain order. */
-export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeoutMs?: number): Record<string, unknown> {
+export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeoutMs?: number, processorToken?: string): Record<string, unknown> {
   const tlsHosts = [...new Set(c.endpoints.filter((e) => e.tls).map((e) => e.host))];
   return {
     name: c.name,
@@ -304,7 +307,7 @@ export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeou
         common_http_protocol_options: { idle_timeout: '300s' },
         explicit_http_config: { http_protocol_options: {} },
         http_filters: [
-          upstreamExtProcFilter(bufferLimit, messageTimeoutMs),
+          upstreamExtProcFilter(bufferLimit, messageTimeoutMs, processorToken),
           { name: 'envoy.filters.http.upstream_codec', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' } },
         ],
       },
@@ -313,7 +316,7 @@ export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeou
 }
 
 /** The ext_proc HTTP filter stanza, placed before the router. */
-export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: number; identityHeader?: string }): Record<string, unknown> {
+export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: number; identityHeader?: string; processorToken?: string }): Record<string, unknown> {
   return {
     name: EXT_PROC_FILTER,
     typed_config: {
@@ -321,6 +324,8 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
       grpc_service: {
         envoy_grpc: { cluster_name: EXT_PROC_CLUSTER, max_receive_message_length: 2 * o.bufferLimit },
         timeout: '30s',
+        // Only Envoy may open a processing stream: the processor checks this on each one.
+        ...(o.processorToken ? { initial_metadata: [{ key: PROCESSOR_TOKEN_HEADER, value: o.processorToken }] } : {}),
       },
       // Fail closed: an LLM call that skips auth and metering is a leak.
       failure_mode_allow: false,
@@ -483,11 +488,11 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   ];
 
   const httpFilters: Record<string, unknown>[] = [];
-  if (o.extProc) httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader }));
+  if (o.extProc) httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader, processorToken: o.processorToken }));
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const clusters = o.upstreams.map((u) => cluster(u));
-  for (const c of o.chains ?? []) clusters.push(chainCluster(c, bufferLimit, o.messageTimeoutMs));
+  for (const c of o.chains ?? []) clusters.push(chainCluster(c, bufferLimit, o.messageTimeoutMs, o.processorToken));
   if (o.passthrough) clusters.push(cluster(o.passthrough));
   if (o.extProc) clusters.push(extProcCluster(o.extProc, o.extProcReplicas));
 

@@ -62,6 +62,11 @@ export type UsageRecordKey = (typeof USAGE_RECORD_KEYS)[number];
 export const ROUTE_CONTEXT_KEY = 'route';
 /** Endpoint metadata key (in METADATA_NAMESPACE) naming the chain member an endpoint serves. */
 export const BACKEND_METADATA_KEY = 'backend';
+/**
+ * gRPC metadata Envoy sends on each ext_proc stream when PROCESSOR_TOKEN is set: the processor
+ * hands provider credentials to whoever holds a stream, so only Envoy may open one.
+ */
+export const PROCESSOR_TOKEN_HEADER = 'x-gateway-processor-token';
 /** Request attribute carrying the picked endpoint's metadata to the per-attempt filter. */
 export const HOST_METADATA_ATTRIBUTE = 'xds.upstream_host_metadata';
 

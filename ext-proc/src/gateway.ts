@@ -22,6 +22,7 @@ import { ollamaTagsBody } from './providers/ollama/models.js';
 import type { Catalog } from './catalog/load.js';
 import type { FormatId } from './providers/canonical/types.js';
 import { Cooldowns } from './fallback/cooldown.js';
+import { routeContextKey } from './fallback/route-context.js';
 import { SharedRouteState } from './route/shared-state.js';
 import { createHash } from 'node:crypto';
 import { Affinity } from './route/affinity.js';
@@ -116,6 +117,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     metrics,
     log,
     maxRequestBytes: config.MAX_REQUEST_BYTES,
+    routeKey: routeContextKey(config.ROUTE_CONTEXT_SECRET),
   };
   const redisParts: RedisComponent[] = [];
   if (store?.kind === 'redis') {
@@ -129,7 +131,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   if (keyDirectory) redisParts.push({ name: 'keys', healthy: () => keyDirectory.healthy(), errors: () => keyDirectory.errors(), latency: () => keyDirectory.latency() });
   registerRedisMetrics(metrics.registry, redisParts);
   const socketPath = config.GRPC_SOCKET_DIR ? workerSocketPath(config.GRPC_SOCKET_DIR, role.index) : undefined;
-  const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT, socketPath);
+  const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT, socketPath, config.PROCESSOR_TOKEN);
   // A worker's metrics are collected by the primary, which serves them all on METRICS_PORT.
   if (role.worker) {
     AggregatorRegistry.setRegistries([metrics.registry]);

@@ -175,6 +175,10 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       for (const p of catalog.providers.values()) upstreams.push({ name: p.cluster, ...realAddress(p, env), pool: poolAddresses(p, env) });
       chains = chainClusters(catalog, (p) => realAddress(p, env));
     }
+    // Several processors serve this Envoy's fallback attempts: they must share the signing key.
+    env.ROUTE_CONTEXT_SECRET ||= randomBytes(32).toString('hex');
+    // Only this Envoy may open processing streams.
+    env.PROCESSOR_TOKEN ||= randomBytes(24).toString('hex');
     const gatewayKeys = env.GATEWAY_KEYS || `demo:gw-demo-${randomBytes(12).toString('hex')}`;
     env.GATEWAY_KEYS = gatewayKeys;
 
@@ -214,6 +218,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       adminPort,
       extProc,
       extProcReplicas,
+      processorToken: env.PROCESSOR_TOKEN,
       upstreams,
       passthrough: o.passthrough ? { name: 'passthrough', host: o.passthrough.host, port: o.passthrough.port, tls: false } : undefined,
       maxRequestBytes: config.MAX_REQUEST_BYTES,

@@ -47,6 +47,18 @@ const EnvSchema = z.object({
   PROCESSOR_WORKERS: z
     .union([z.literal('auto'), z.coerce.number().int().min(1).max(256)])
     .default('auto'),
+  /**
+   * Key that signs the routing context handed from the router-level processor to fallback
+   * attempts. Set it, the same on every replica, when several processors serve one Envoy; unset,
+   * each processor (and its workers) uses a key of its own.
+   */
+  ROUTE_CONTEXT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /**
+   * A shared secret Envoy sends on every ext_proc stream (its `grpc_service.initial_metadata`,
+   * x-gateway-processor-token): streams without it are refused. Set it wherever anything but
+   * Envoy can reach the gRPC port.
+   */
+  PROCESSOR_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** A directory for per-worker Unix sockets (`ext-proc-<n>.sock`), besides the TCP port. */
   GRPC_SOCKET_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

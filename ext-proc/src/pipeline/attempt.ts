@@ -61,7 +61,11 @@ export class AttemptHandler implements CallHandler<AttemptContext> {
     let route: RouteContext | undefined;
     try {
       const meta = first.metadata?.[METADATA_NAMESPACE]?.[ROUTE_CONTEXT_KEY];
-      route = decodeRouteContext(typeof meta === 'string' ? meta : undefined);
+      route = decodeRouteContext(typeof meta === 'string' ? meta : undefined, this.gw.routeKey);
+      // The endpoint's metadata names the member; the signed context says which ones this call may use.
+      if (!route.members.includes(this.backendId)) {
+        throw new GatewayError('permission', `A fallback attempt at ${this.backendId} is not one this call may make.`, { code: 'route_context_invalid' });
+      }
       const model = this.gw.catalog.find(this.backendId);
       if (!model) throw new GatewayError('unavailable', `Fallback member ${this.backendId} is not configured on this gateway.`, { code: 'provider_not_configured' });
       const attempt = Number(headers[ATTEMPT_COUNT_HEADER] ?? '1') || 1;

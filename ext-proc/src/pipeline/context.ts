@@ -44,4 +44,6 @@ export interface GatewayContext {
   identity?: IdentityAuthenticator;
   /** Let calls through when the limiter's store is down (default: refuse with 503). */
   limitsFailOpen: boolean;
+  /** Signs and checks the routing context of fallback attempts (fallback/route-context.ts). */
+  routeKey: Buffer;
 }

@@ -4,7 +4,7 @@ import { AnswerTranslator } from '../answer/translator.js';
 import type { Model } from '../catalog/load.js';
 import { CLUSTER_HEADER, DESTINATION_HEADER, METADATA_NAMESPACE, ROUTE_CONTEXT_KEY } from '../contract.js';
 import { chainClusterName } from '../fallback/chains.js';
-import { encodeRouteContext } from '../fallback/route-context.js';
+import { encodeRouteContext, ROUTE_CONTEXT_TTL_MS } from '../fallback/route-context.js';
 import { CallMeter } from '../metering/call-meter.js';
 import type { Forward } from '../server/call-handler.js';
 import type { HeaderPair } from '../server/codec/messages.js';
@@ -76,7 +76,9 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
     // OpenAI streams always carry usage to this side, which hides it again if the caller did not ask.
     includeUsage: caller.caller.id === 'openai' ? true : chat.includeUsage === true,
     tenant: caller.principal.tenant,
-  });
+    members: chain.members.map((m) => m.id),
+    exp: Date.now() + ROUTE_CONTEXT_TTL_MS,
+  }, gw.routeKey);
   const reader: AnswerReader =
     caller.caller.id === 'openai'
       ? new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true })
@@ -84,7 +86,7 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
   return {
     set: [
       [CLUSTER_HEADER, chainClusterName(chain.head, chain.mask)],
-      ['x-envoy-max-retries', String(chain.size - 1)],
+      ['x-envoy-max-retries', String(chain.members.length - 1)],
     ],
     remove: ['accept-encoding'],
     body: undefined,

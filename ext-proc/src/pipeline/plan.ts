@@ -35,7 +35,7 @@ export interface RoutePlan {
   /** Caller and backend speak different APIs: bodies and streams are translated both ways. */
   translating: boolean;
   /** The call goes down a fallback chain; the per-attempt processor translates each attempt. */
-  chain?: { head: Model; mask: number; size: number };
+  chain?: { head: Model; mask: number; members: Model[] };
   decision: Decision;
   canary?: { name: string; variant: Variant };
   /** The conversation's key (route/affinity.ts), when routing or pool picking needed it. */
@@ -103,7 +103,7 @@ export function planRoute(gw: GatewayContext, caller: Caller, chat: CanonicalReq
       target: gw.resolver.chatTarget(first),
       answerFormat: caller.caller,
       translating: false,
-      chain: { head: chain.head, mask: members.mask, size: members.models.length },
+      chain: { head: chain.head, mask: members.mask, members: members.models },
       decision,
       canary,
       conversation,

@@ -232,3 +232,33 @@ describe('response: full duplex', () => {
     expect(Number(after)).toBe(Number(before) + 1);
   });
 });
+
+describe('a stream posing as a fallback attempt', () => {
+  const HOST_METADATA = 'filter_metadata { key: "llm_gateway" value { fields { key: "backend" value { string_value: "gpt-4o-mini" } } } }';
+  const attempt = (route?: string): PeerRequest => ({
+    kind: 'request_headers',
+    protocol: GATEWAY_PROTOCOL,
+    headers: { ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json' },
+    attributes: { 'envoy.filters.http.ext_proc': { 'xds.upstream_host_metadata': HOST_METADATA } },
+    ...(route === undefined ? {} : { metadata: { llm_gateway: { route } } }),
+  });
+  const forged = (fields: Record<string, unknown>) => {
+    const payload = Buffer.from(JSON.stringify({ rid: 'x', caller: 'openai', model: 'gpt-4o-mini', stream: false, includeUsage: false, tenant: 'duplex', members: ['gpt-4o-mini'], exp: Date.now() + 60_000, ...fields })).toString('base64url');
+    return `${payload}.${Buffer.alloc(32, 7).toString('base64url')}`;
+  };
+
+  it('gets a refusal and no provider credential, without a signed routing context or with a forged one', async () => {
+    for (const route of [undefined, 'not-a-context', forged({})]) {
+      const peer = new EnvoyPeer(session);
+      const body = chat();
+      peer.send(attempt(route), { kind: 'request_body', body, endOfStream: true });
+      const [r] = await peer.next(1);
+      expect(r!.kind).toBe('immediate');
+      expect(r!.immediate!.status).toBe(403);
+      expect(JSON.stringify(r)).not.toContain('test-provider-key');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(peer.received()).toBe(0);
+      peer.end();
+    }
+  });
+});

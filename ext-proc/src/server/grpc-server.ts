@@ -1,4 +1,5 @@
-import { EXT_PROC_SERVICE } from '../contract.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { EXT_PROC_SERVICE, PROCESSOR_TOKEN_HEADER } from '../contract.js';
 import { AttemptHandler, chainAttemptBackend } from '../pipeline/attempt.js';
 import type { GatewayContext } from '../pipeline/context.js';
 import { RouterHandler } from '../pipeline/request.js';
@@ -7,6 +8,11 @@ import { Exchange } from './exchange.js';
 import { startH2GrpcServer } from './h2-grpc.js';
 
 const PROCESS_PATH = `/${EXT_PROC_SERVICE}/Process`;
+
+/** Digests compare in constant time whatever the lengths. */
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
 
 /** Large prompts arrive in body messages of up to Envoy's buffer: allow well above the request limit. */
 function maxMessageBytes(maxRequestBytes: number): number {
@@ -20,12 +26,17 @@ export interface ExtProcServer {
   inFlight(): number;
 }
 
-export async function startExtProcServer(ctx: GatewayContext, host: string, port: number, socketPath?: string): Promise<ExtProcServer> {
+export async function startExtProcServer(ctx: GatewayContext, host: string, port: number, socketPath?: string, token?: string): Promise<ExtProcServer> {
   const router = new RouterHandler(ctx);
+  const expected = token === undefined ? undefined : digest(token);
   const server = await startH2GrpcServer({
     host,
     port,
     socketPath,
+    authorize: expected && ((headers) => {
+      const given = headers[PROCESSOR_TOKEN_HEADER];
+      return typeof given === 'string' && timingSafeEqual(digest(given), expected);
+    }),
     maxMessageBytes: maxMessageBytes(ctx.maxRequestBytes),
     healthServices: [EXT_PROC_SERVICE],
     onError: (err) => ctx.log.debug({ err: err.message }, 'ext_proc transport error'),

@@ -46,7 +46,7 @@ export interface H2GrpcServer {
   shutdown(graceMs: number): Promise<boolean>;
 }
 
-export const GRPC_STATUS = { OK: '0', NOT_FOUND: '5', RESOURCE_EXHAUSTED: '8', UNIMPLEMENTED: '12', INTERNAL: '13', UNAVAILABLE: '14' } as const;
+export const GRPC_STATUS = { OK: '0', NOT_FOUND: '5', UNAUTHENTICATED: '16', RESOURCE_EXHAUSTED: '8', UNIMPLEMENTED: '12', INTERNAL: '13', UNAVAILABLE: '14' } as const;
 const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 
 function frame(payload: Buffer): Buffer {
@@ -130,6 +130,8 @@ export async function startH2GrpcServer(o: {
   port: number;
   /** A Unix socket to listen on as well (a stale file from a previous run is replaced). */
   socketPath?: string;
+  /** Decides whether a method call may proceed, from its request headers (health checks are always answered). */
+  authorize?: (headers: http2.IncomingHttpHeaders) => boolean;
   maxMessageBytes: number;
   // Each method has its own message types; the server only moves their bytes.
   // biome-ignore lint/suspicious/noExplicitAny: a list of methods of different message types
@@ -162,6 +164,10 @@ export async function startH2GrpcServer(o: {
     const path = headers[':path'] as string | undefined;
     if (path === HEALTH_CHECK_PATH) return serveHealth(stream);
     const method = path ? methods.get(path) : undefined;
+    if (method && o.authorize && !o.authorize(headers)) {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': GRPC_STATUS.UNAUTHENTICATED, 'grpc-message': 'not authorized' }, { endStream: true });
+      return;
+    }
     if (!method || closing) {
       const status = closing ? GRPC_STATUS.UNAVAILABLE : GRPC_STATUS.UNIMPLEMENTED;
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': status, 'grpc-message': closing ? 'server is shutting down' : 'unknown method' }, { endStream: true });

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
 import type { EnvConfig } from '../config/env.js';
@@ -28,10 +29,12 @@ export async function runPrimary(config: EnvConfig, workers: number, log: Logger
   });
 
   const metrics = await serveAggregatedMetrics(config.METRICS_HOST, config.METRICS_PORT);
+  // Workers verify each other's fallback attempts: they share one key, the configured one or ours.
+  const routeSecret = config.ROUTE_CONTEXT_SECRET ?? randomBytes(32).toString('hex');
   let stopping = false;
   const restarts = new Map<number, number>();
   const fork = (index: number): Worker => {
-    const w = cluster.fork({ PROCESSOR_WORKER_INDEX: String(index) });
+    const w = cluster.fork({ PROCESSOR_WORKER_INDEX: String(index), ROUTE_CONTEXT_SECRET: routeSecret });
     w.on('exit', (code, signal) => {
       if (stopping) return;
       const n = (restarts.get(index) ?? 0) + 1;
