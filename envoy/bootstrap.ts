@@ -67,6 +67,11 @@ export interface BootstrapOptions {
   /** Sent on every ext_proc stream; the processor refuses streams without it (PROCESSOR_TOKEN). */
   processorToken?: string;
   /**
+   * A listener that serves only the admin interface's `/stats/prometheus`, for a Prometheus that
+   * cannot reach the admin interface (which stays on loopback: `/quitquitquit`, `/config_dump`).
+   */
+  statsListener?: { address: string; port: number };
+  /**
    * More processor endpoints behind the same cluster (replicas, or a processor's workers on their
    * own Unix sockets): Envoy balances ext_proc streams across all.
    */
@@ -496,6 +501,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   if (o.passthrough) clusters.push(cluster(o.passthrough));
   if (o.extProc) clusters.push(extProcCluster(o.extProc, o.extProcReplicas));
 
+  if (o.statsListener) clusters.push(cluster({ name: ADMIN_CLUSTER, host: '127.0.0.1', port: o.adminPort, tls: false }));
   return {
     // Envoy otherwise resets each finished ext_proc stream; Node's HTTP/2 layer counts those resets
     // as a rapid-reset attack (~1,000 per connection) and drops the connection, failing the calls
@@ -536,8 +542,46 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
             },
           ],
         },
+        ...(o.statsListener ? [statsListener(o.statsListener)] : []),
       ],
       clusters,
     },
+  };
+}
+
+const ADMIN_CLUSTER = 'envoy_admin';
+
+/** Prometheus' view of Envoy: `/stats/prometheus` of the loopback admin interface, and nothing else. */
+function statsListener(l: { address: string; port: number }): Record<string, unknown> {
+  return {
+    name: 'stats',
+    address: { socket_address: { address: l.address, port_value: l.port } },
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'stats',
+              route_config: {
+                name: 'stats',
+                virtual_hosts: [
+                  {
+                    name: 'stats',
+                    domains: ['*'],
+                    routes: [
+                      { match: { path: '/stats/prometheus' }, route: { cluster: ADMIN_CLUSTER, timeout: '10s' } },
+                      { match: { prefix: '/' }, direct_response: { status: 404, body: { inline_string: 'not found\n' } } },
+                    ],
+                  },
+                ],
+              },
+              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+            },
+          },
+        ],
+      },
+    ],
   };
 }

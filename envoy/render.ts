@@ -50,15 +50,30 @@ function chains(target: Target) {
   return chainClusters(catalog(), (p) => address(p, target));
 }
 
+/**
+ * docker-compose: the gateway listener on every interface, admin on loopback (Prometheus gets
+ * `/stats/prometheus` on 9902), and the processor token substituted at container start
+ * (docker-compose.yml) for its placeholder.
+ */
+export const PROCESSOR_TOKEN_PLACEHOLDER = '__PROCESSOR_TOKEN__';
+const COMPOSE = {
+  listenAddress: '0.0.0.0',
+  listenPort: 10000,
+  adminPort: 9901,
+  statsListener: { address: '0.0.0.0', port: 9902 },
+  extProc: { host: 'ext-proc', port: 50051 },
+  processorToken: PROCESSOR_TOKEN_PLACEHOLDER,
+};
+
 /** Relative path → file content. */
 export function renderedConfigs(): Record<string, string> {
   const out: Record<string, string> = {};
   out['envoy/envoy.yaml'] = HEADER('Standalone gateway: Envoy on :10000 in front of the processor on 127.0.0.1:50051, real providers over TLS.') +
     stringify(renderBootstrap({ listenAddress: '0.0.0.0', listenPort: 10000, adminPort: 9901, extProc: { host: '127.0.0.1', port: 50051 }, upstreams: providerClusters('real'), chains: chains('real') }));
   out['envoy/compose.yaml'] = HEADER('docker-compose: real providers (set their API keys in the ext-proc service environment).') +
-    stringify(renderBootstrap({ listenAddress: '0.0.0.0', listenPort: 10000, adminAddress: '0.0.0.0', adminPort: 9901, extProc: { host: 'ext-proc', port: 50051 }, upstreams: providerClusters('compose'), chains: chains('compose') }));
+    stringify(renderBootstrap({ ...COMPOSE, upstreams: providerClusters('compose'), chains: chains('compose') }));
   out['envoy/compose-demo.yaml'] = HEADER('docker-compose demo: every provider cluster points at the bundled simulator service of its wire format.') +
-    stringify(renderBootstrap({ listenAddress: '0.0.0.0', listenPort: 10000, adminAddress: '0.0.0.0', adminPort: 9901, extProc: { host: 'ext-proc', port: 50051 }, upstreams: providerClusters(DEMO_SIMULATORS), chains: chains(DEMO_SIMULATORS) }));
+    stringify(renderBootstrap({ ...COMPOSE, upstreams: providerClusters(DEMO_SIMULATORS), chains: chains(DEMO_SIMULATORS) }));
 
   out['envoy/egress.yaml'] =
     HEADER(

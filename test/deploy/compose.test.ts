@@ -24,6 +24,8 @@ const services = compose.services;
 
 /** Expands `${VAR:-default}` with the default, as compose does when VAR is unset. */
 const expandDefault = (s: string) => s.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+/** A required variable (`${X:?msg}`) filled with a stand-in, as `docker compose` would with a value set. */
+const expandRequired = (s: string) => s.replace(/\$\{[A-Z_]+:\?[^}]*\}/g, 'set-in-env');
 
 describe('docker-compose.yml', () => {
   it('has the stack DESIGN §2 lists', () => {
@@ -38,10 +40,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('mounts only files and folders that exist', () => {
+  it('mounts only files and folders that exist, and named volumes it declares', () => {
+    const named = Object.keys((compose as { volumes?: Record<string, unknown> }).volumes ?? {});
     for (const [name, s] of Object.entries(services)) {
       for (const v of s.volumes ?? []) {
         const host = expandDefault(v).split(':')[0]!;
+        if (!host.startsWith('.') && !host.startsWith('/')) {
+          expect(named, `${name}: volume ${host}`).toContain(host);
+          continue;
+        }
         expect(existsSync(path.join(root, host)), `${name}: ${host}`).toBe(true);
       }
     }
@@ -49,10 +56,36 @@ describe('docker-compose.yml', () => {
     expect(existsSync(path.join(root, 'envoy', 'compose.yaml'))).toBe(true);
   });
 
-  it('publishes distinct host ports, including the contract ports', () => {
-    const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
-    expect(new Set(hostPorts).size).toBe(hostPorts.length);
-    expect(hostPorts).toEqual(expect.arrayContaining(['10000', '9901', '9464']));
+  it('publishes only the gateway to the network, and the dashboards on the host\'s loopback only', () => {
+    const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => ({ name, p })));
+    const open = published.filter(({ p }) => !p.startsWith('127.0.0.1:')).map(({ name, p }) => `${name} ${p}`);
+    // Profiles that run real local models publish their own API for the operator's tools.
+    expect(open.filter((x) => !/^(ollama|vllm) /.test(x))).toEqual(['envoy 10000:10000']);
+    for (const name of ['ext-proc', 'redis']) expect(services[name]!.ports ?? [], name).toEqual([]);
+  });
+
+  it('keeps Envoy admin on loopback, requires the processor token, Redis auth and persistence, and a Grafana login', () => {
+    for (const file of ['compose-demo.yaml', 'compose.yaml']) {
+      const cfg = parse(readFileSync(path.join(root, 'envoy', file), 'utf8')) as Record<string, any>;
+      expect(cfg.admin.address.socket_address.address, file).toBe('127.0.0.1');
+      const stats = cfg.static_resources.listeners.find((l: { name: string }) => l.name === 'stats');
+      expect(stats.address.socket_address.port_value).toBe(9902);
+      const routes = stats.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
+      expect(routes[0].match).toEqual({ path: '/stats/prometheus' });
+      const extProc = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config;
+      expect(extProc.grpc_service.initial_metadata).toEqual([{ key: 'x-gateway-processor-token', value: '__PROCESSOR_TOKEN__' }]);
+    }
+    expect(services.envoy!.environment!.PROCESSOR_TOKEN).toMatch(/\$\{PROCESSOR_TOKEN:\?/);
+    expect(services['ext-proc']!.environment!.PROCESSOR_TOKEN).toMatch(/\$\{PROCESSOR_TOKEN:\?/);
+    expect(String((services.envoy as { command?: unknown }).command)).toContain('__PROCESSOR_TOKEN__');
+    const redisCmd = String((services.redis as { command?: unknown }).command);
+    expect(redisCmd).toContain('--requirepass');
+    expect(redisCmd).toContain('--appendonly yes');
+    expect(services.redis!.volumes!.some((v) => v.endsWith(':/data'))).toBe(true);
+    expect(services['ext-proc']!.environment!.REDIS_URL).toContain('${REDIS_PASSWORD:?');
+    expect(services.grafana!.environment!.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+    expect(services.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD).toMatch(/\$\{GRAFANA_ADMIN_PASSWORD:\?/);
+    expect(existsSync(path.join(root, '.env.example'))).toBe(true);
   });
 
   it('builds the processor image from a Dockerfile whose sources exist', () => {
@@ -93,7 +126,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('points the processor at the Redis service', () => {
-    const url = new URL(services['ext-proc']!.environment!.REDIS_URL!);
+    const url = new URL(expandRequired(services['ext-proc']!.environment!.REDIS_URL!));
     expect(Object.keys(services)).toContain(url.hostname);
     expect(services[url.hostname]!.image).toMatch(/^redis:/);
   });
@@ -102,6 +135,6 @@ describe('docker-compose.yml', () => {
     const prom = parse(readFileSync(path.join(root, 'grafana', 'prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
     const targets = prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
     for (const t of targets) expect(Object.keys(services)).toContain(t.split(':')[0]);
-    expect(targets).toEqual(expect.arrayContaining(['ext-proc:9464', 'envoy:9901']));
+    expect(targets).toEqual(expect.arrayContaining(['ext-proc:9464', 'envoy:9902']));
   });
 });

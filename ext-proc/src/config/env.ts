@@ -74,5 +74,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
   }
-  return parsed.data;
+  const c = parsed.data;
+  // Whoever opens a processing stream is handed provider credentials: beyond loopback, only a
+  // peer holding the token (Envoy) may.
+  if (!LOOPBACK.test(c.GRPC_HOST) && !c.PROCESSOR_TOKEN) {
+    throw new ConfigError(
+      `GRPC_HOST=${c.GRPC_HOST} is reachable beyond this host: set PROCESSOR_TOKEN (and the same value in Envoy's ext_proc grpc_service.initial_metadata, x-gateway-processor-token)`,
+    );
+  }
+  return c;
 }
+
+const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|::1|localhost)$/;
