@@ -23,6 +23,9 @@ import {
 } from '../ext-proc/src/contract.js';
 
 export { CHAIN_CLUSTER_PREFIX, CLUSTER_HEADER, DESTINATION_HEADER, EXT_PROC_CLUSTER } from '../ext-proc/src/contract.js';
+import { GatewayError } from '../ext-proc/src/errors.js';
+import type { FormatId } from '../ext-proc/src/providers/canonical/types.js';
+import { FORMATS } from '../ext-proc/src/providers/formats.js';
 
 export interface UpstreamCluster {
   /** Cluster name; the processor selects it through the `x-gateway-cluster` header. */
@@ -365,7 +368,9 @@ export function extProcCluster(first: ExtProcEndpoint, more: ExtProcEndpoint[] =
     health_checks: [
       {
         timeout: '1s',
-        interval: '5s',
+        interval: '2s',
+        // Idle or not, a processor that went away must show (in /healthz) within seconds, not a minute.
+        no_traffic_interval: '2s',
         unhealthy_threshold: 2,
         healthy_threshold: 1,
         grpc_health_check: { service_name: EXT_PROC_SERVICE },
@@ -493,6 +498,8 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   ];
 
   const httpFilters: Record<string, unknown>[] = [];
+  // /healthz says whether calls can be served: it fails while no processor passes its health checks.
+  if (o.extProc) httpFilters.push(healthFilter());
   if (o.extProc) httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader, processorToken: o.processorToken }));
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
@@ -534,6 +541,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
                     stream_idle_timeout: '300s',
                     request_timeout: '0s',
                     access_log: accessLog(o.accessLog ?? 'stdout'),
+                    ...(o.extProc ? { local_reply_config: processorDownReplies() } : {}),
                     route_config: { name: 'gateway', virtual_hosts: [{ name: 'all', domains: ['*'], routes, include_request_attempt_count: true }] },
                     http_filters: httpFilters,
                   },
@@ -550,6 +558,56 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
 }
 
 const ADMIN_CLUSTER = 'envoy_admin';
+
+/** Answers /healthz itself: 200 while some processor endpoint passes Envoy's health checks, else 503. */
+function healthFilter(): Record<string, unknown> {
+  return {
+    name: 'envoy.filters.http.health_check',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck',
+      pass_through_mode: false,
+      headers: [{ name: ':path', string_match: { exact: '/healthz' } }],
+      cluster_min_healthy_percentages: { [EXT_PROC_CLUSTER]: { value: 1 } },
+    },
+  };
+}
+
+/** Which API a path belongs to, for Envoy's own error replies (ingress/endpoints.ts decides it for the processor). */
+const API_PATHS: Array<{ api: FormatId; match: Record<string, unknown> }> = [
+  { api: 'anthropic', match: { prefix: '/v1/messages' } },
+  { api: 'gemini', match: { safe_regex: { regex: '^/(v1beta|v1)/models/[^?]*:(generateContent|streamGenerateContent).*' } } },
+  { api: 'ollama', match: { prefix: '/api/' } },
+];
+
+/**
+ * Envoy's reply when it cannot reach the processor (killed, restarting, overloaded): a 503 with
+ * `retry-after`, in the caller's own API, instead of an empty 500. Replies the processor decided
+ * (its errors, cache hits) and anything after it sent the call upstream carry its request id in
+ * the dynamic metadata and are left alone.
+ */
+function processorDownReplies(): Record<string, unknown> {
+  const err = new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', { code: 'gateway_unavailable' });
+  const noProcessorAnswer = {
+    metadata_filter: {
+      matcher: { filter: METADATA_NAMESPACE, path: [{ key: 'request_id' }], value: { string_match: { exact: '\u0000never' } } },
+      match_if_key_not_found: true,
+    },
+  };
+  const failed = { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 500, runtime_key: 'llm_gateway.processor_down_status' } } } };
+  const mapper = (api: FormatId, pathMatch?: Record<string, unknown>) => ({
+    filter: { and_filter: { filters: [failed, noProcessorAnswer, ...(pathMatch ? [{ header_filter: { header: { name: ':path', ...pathMatch } } }] : [])] } },
+    status_code: 503,
+    headers_to_add: [{ header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    body_format_override: { text_format_source: { inline_string: FORMATS[api].renderError(err) }, content_type: 'application/json' },
+  });
+  return { mappers: [...API_PATHS.map((p) => mapper(p.api, headerMatch(p.match))), mapper('openai')] };
+}
+
+/** A route-style path match as a header matcher on :path. */
+function headerMatch(m: Record<string, unknown>): Record<string, unknown> {
+  if ('prefix' in m) return { string_match: { prefix: m.prefix } };
+  return { string_match: { safe_regex: (m.safe_regex as { regex: string }) } };
+}
 
 /** Prometheus' view of Envoy: `/stats/prometheus` of the loopback admin interface, and nothing else. */
 function statsListener(l: { address: string; port: number }): Record<string, unknown> {

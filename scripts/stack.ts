@@ -3,6 +3,7 @@
  * 9901), the processor on gRPC 50051 with metrics on 9464, and, without provider credentials,
  * the bundled provider simulators (demo mode). Ctrl-C / SIGTERM drains and stops everything.
  */
+import net from 'node:net';
 import { readEnv } from '../ext-proc/src/config/env.js';
 import { workerCount } from '../ext-proc/src/workers/count.js';
 import { stopOnSignals } from '../ext-proc/src/lifecycle.js';
@@ -11,8 +12,27 @@ import { startLocalStack } from './lib/local-stack.js';
 
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
+/** Fails with a clear message when a port is taken (a gateway already running, or one left behind). */
+async function ensureFree(name: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', () => reject(new Error(`port ${port} (${name}) is in use: is a gateway already running? Stop it, or set ${name} to another port`)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 async function main(): Promise<void> {
   const config = readEnv();
+  // Never report ready on a port another process holds.
+  for (const [name, p] of [
+    ['GATEWAY_PORT', port('GATEWAY_PORT', 10000)],
+    ['ENVOY_ADMIN_PORT', port('ENVOY_ADMIN_PORT', 9901)],
+    ['GRPC_PORT', config.GRPC_PORT],
+    ['METRICS_PORT', config.METRICS_PORT],
+  ] as const) {
+    await ensureFree(name, p);
+  }
   const stack = await startLocalStack({
     env: process.env,
     log,

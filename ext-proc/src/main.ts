@@ -10,6 +10,11 @@ import { runPrimary } from './workers/primary.js';
 /** Process entry: one processor, or a primary and its workers; each drains gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = readEnv();
+  // Started by a supervisor (npm start) that holds our stdin: when it is gone, so are we.
+  if (process.env.EXIT_WITH_PARENT === '1' && cluster.isPrimary) {
+    process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    process.stdin.resume();
+  }
   const workers = workerCount(config.PROCESSOR_WORKERS);
   if (cluster.isPrimary && workers > 1) return runPrimary(config, workers, log);
   const index = cluster.isWorker ? Number(process.env.PROCESSOR_WORKER_INDEX ?? 0) : 0;

@@ -33,18 +33,28 @@ export interface EnvoyStartOptions {
   /** Pipe Envoy's stdout (the access log when it goes to stdout) here. */
   onStdout?: (chunk: Buffer) => void;
   readyTimeoutMs?: number;
+  /**
+   * Envoy goes when this process goes, even when it is killed outright (SIGKILL leaves no chance
+   * to stop it): a watcher stops Envoy once its stdin, a pipe from this process, closes.
+   */
+  exitWithParent?: boolean;
 }
+
+/** Runs "$@" and stops it with SIGTERM when stdin reaches its end (the parent is gone) or on SIGTERM/SIGINT. */
+const WATCHER =
+  // A background job's stdin would be /dev/null: the watcher reads the pipe through fd 3.
+  'exec 3<&0; trap \'kill -TERM "$c" 2>/dev/null\' TERM INT; "$@" </dev/null 3<&- & c=$!; ' +
+  '(while read -r _ <&3; do :; done; kill -TERM "$c" 2>/dev/null) & exec 3<&-; wait "$c"; wait "$c"';
 
 /** Writes the config, starts Envoy and resolves once its admin `/ready` says LIVE. */
 export async function startEnvoy(config: Record<string, unknown>, o: EnvoyStartOptions): Promise<EnvoyProcess> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-envoy-'));
   const configPath = path.join(dir, 'envoy.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const child = spawn(
-    envoyBinary(),
-    ['-c', configPath, '--disable-hot-restart', '--file-flush-interval-msec', '200', '--concurrency', String(o.concurrency ?? 1), '-l', o.logLevel ?? 'warning', '--log-format', '[%Y-%m-%d %T.%e][%l] %v'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = ['-c', configPath, '--disable-hot-restart', '--file-flush-interval-msec', '200', '--concurrency', String(o.concurrency ?? 1), '-l', o.logLevel ?? 'warning', '--log-format', '[%Y-%m-%d %T.%e][%l] %v'];
+  const child = o.exitWithParent
+    ? spawn('/bin/sh', ['-c', WATCHER, 'envoy', envoyBinary(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(envoyBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-20_000);

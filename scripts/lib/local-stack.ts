@@ -15,7 +15,7 @@ import { startOllamaSimulator } from '../../simulators/ollama/server.js';
 import { startVllmSimulator } from '../../simulators/vllm/server.js';
 import { endpointAddress, EndpointAddressError } from '../../ext-proc/src/upstream/pools/address.js';
 import { credentialsFromEnv } from '../../ext-proc/src/upstream/resolver.js';
-import { startProcessorProcess } from './processor-process.js';
+import { startProcessorProcess, type ProcessorProcess } from './processor-process.js';
 import { startEnvoy, type EnvoyProcess } from './envoy-process.js';
 import { freePort } from './ports.js';
 
@@ -106,6 +106,8 @@ export interface LocalStack {
   gateways: Gateway[];
   /** Providers with a credential (demo mode: every one, through the simulators). */
   providers: string[];
+  /** The processor child process (with `processorProcess`). */
+  processor: ProcessorProcess | undefined;
   envoy: EnvoyProcess;
   /** Stops taking new connections, lets in-flight calls finish (up to graceMs), then stops all. */
   close(graceMs?: number): Promise<void>;
@@ -190,9 +192,11 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     let metricsUrl: string;
     let inFlight = () => gateways.reduce((n, g) => n + g.inFlight(), 0);
     let stopProcessor: ((graceMs: number) => Promise<void>) | undefined;
+    let processor: ProcessorProcess | undefined;
     if (o.processorProcess) {
       const proc = await startProcessorProcess({ env: { ...env, CATALOG_PATH: catalogPath, GRPC_PORT: String(config.GRPC_PORT) }, workers: o.processorProcess.workers, metricsPort, log: o.log });
       stopProcessor = proc.stop;
+      processor = proc;
       extProc = { pipe: proc.sockets[0]! };
       extProcReplicas.push(...proc.sockets.slice(1).map((pipe) => ({ pipe })));
       metricsUrl = proc.metricsUrl;
@@ -227,7 +231,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       attemptIdleTimeoutMs: o.attemptIdleTimeoutMs,
       identityHeader: o.identityHeader,
     });
-    const envoy = await startEnvoy(bootstrap, { adminPort, logLevel: o.envoyLogLevel, onStdout: o.onEnvoyStdout });
+    // Under npm start's supervision Envoy must not outlive the stack, even one killed outright.
+    const envoy = await startEnvoy(bootstrap, { adminPort, logLevel: o.envoyLogLevel, onStdout: o.onEnvoyStdout, exitWithParent: o.processorProcess !== undefined });
     cleanups.push(() => envoy.stop());
 
     const drainingClose = async (graceMs = 2000) => {
@@ -247,6 +252,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       metricsUrl,
       grpcPort: gateways[0]?.grpcPort ?? 0,
       providers: [...credentialsFromEnv(catalog, env).keys()],
+      processor,
       gatewayKeys,
       simulator,
       simulators,

@@ -18,6 +18,8 @@ export interface ProcessorProcess {
   /** The workers' Unix sockets, for Envoy's ext_proc cluster. */
   sockets: string[];
   metricsUrl: string;
+  /** The running processor's pid (it changes when it is restarted). */
+  pid(): number | undefined;
   /** SIGTERM, then wait up to `graceMs` (the processor drains its streams meanwhile). */
   stop(graceMs: number): Promise<void>;
 }
@@ -27,7 +29,7 @@ export async function startProcessorProcess(o: { env: NodeJS.ProcessEnv; workers
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const socketDir = mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-sock-'));
   const sockets = Array.from({ length: o.workers }, (_, i) => workerSocketPath(socketDir, i));
-  const env = { ...o.env, PROCESSOR_WORKERS: String(o.workers), GRPC_SOCKET_DIR: socketDir, METRICS_PORT: String(o.metricsPort) };
+  const env = { ...o.env, PROCESSOR_WORKERS: String(o.workers), GRPC_SOCKET_DIR: socketDir, METRICS_PORT: String(o.metricsPort), EXIT_WITH_PARENT: '1' };
   const metricsUrl = `http://127.0.0.1:${o.metricsPort}/metrics`;
 
   let child: ChildProcess;
@@ -36,7 +38,8 @@ export async function startProcessorProcess(o: { env: NodeJS.ProcessEnv; workers
   let lastStart = Date.now();
   const launch = (): ChildProcess => {
     lastStart = Date.now();
-    const c = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    // stdin is a pipe from this process: the processor stops when it closes (this process is gone).
+    const c = spawn(process.execPath, [entry], { env, stdio: ['pipe', 'inherit', 'inherit'] });
     c.once('exit', (code, signal) => {
       if (stopping) return;
       // One that served for a while starts its back-off afresh.
@@ -66,6 +69,7 @@ export async function startProcessorProcess(o: { env: NodeJS.ProcessEnv; workers
   return {
     sockets,
     metricsUrl,
+    pid: () => child.pid,
     async stop(graceMs) {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) {

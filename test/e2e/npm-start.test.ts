@@ -62,3 +62,57 @@ it('starts in demo mode, prints ready and a key, and drains a stream on SIGTERM'
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 }, 60_000);
+
+it('refuses to start on ports another gateway holds, and leaves nothing behind when killed outright', async () => {
+  const entry = path.join(repoRoot(), 'dist', 'scripts', 'stack.js');
+  const [gatewayPort, adminPort, grpcPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GATEWAY_PORT: String(gatewayPort),
+    ENVOY_ADMIN_PORT: String(adminPort),
+    GRPC_PORT: String(grpcPort),
+    METRICS_PORT: String(metricsPort),
+  };
+  if (process.env.ENVOY_BIN) env.ENVOY_BIN = process.env.ENVOY_BIN;
+  const start = () => {
+    const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const state = { out: '' };
+    child.stdout.on('data', (d: Buffer) => (state.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (state.out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, state, exited };
+  };
+  const first = start();
+  try {
+    for (let i = 0; i < 300 && !/ready/.test(first.state.out); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(first.state.out).toMatch(/ready on/);
+
+    const second = start();
+    expect(await second.exited).not.toBe(0);
+    expect(second.state.out).toMatch(/port \d+ \(GATEWAY_PORT\) is in use/);
+    expect(second.state.out).not.toMatch(/ready on/);
+
+    // SIGKILL gives the stack no chance to stop its children: they must go by themselves.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const deadline = Date.now() + 10_000;
+    let up = true;
+    while (up && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      up = await fetch(`http://127.0.0.1:${gatewayPort}/healthz`).then(
+        () => true,
+        () => false,
+      );
+    }
+    expect(up).toBe(false);
+    // ... and a new stack can take the ports again.
+    const third = start();
+    for (let i = 0; i < 300 && !/ready/.test(third.state.out); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(third.state.out).toMatch(/ready on/);
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+  } finally {
+    if (first.child.exitCode === null) first.child.kill('SIGKILL');
+  }
+}, 90_000);

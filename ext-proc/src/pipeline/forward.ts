@@ -55,6 +55,8 @@ function forwardDirect(gw: GatewayContext, x: ForwardInput): Forward {
     remove: up.remove,
     body: up.body,
     clearRouteCache: true,
+    // Marks the call as the processor's from here on (Envoy's local replies tell it from "processor down").
+    metadata: { [METADATA_NAMESPACE]: { request_id: caller.rid } },
     answer: routerAnswer(gw, x, reader, writer, pool.done),
   };
 }
@@ -93,7 +95,7 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
     clearRouteCache: true,
     // Dynamic metadata, not a header: Envoy re-sends one header map to every attempt, so a header
     // removed before the first provider would be gone for the next attempt's processor.
-    metadata: { [METADATA_NAMESPACE]: { [ROUTE_CONTEXT_KEY]: route } },
+    metadata: { [METADATA_NAMESPACE]: { [ROUTE_CONTEXT_KEY]: route, request_id: caller.rid } },
     answer: routerAnswer(gw, x, reader, x.cache.status === 'bypass' ? undefined : x.cache.writer, undefined),
   };
 }
