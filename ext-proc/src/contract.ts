@@ -52,6 +52,8 @@ export const USAGE_RECORD_KEYS = [
   'output_tokens',
   'cached_input_tokens',
   'cost_usd',
+  /** true when the tokens are the gateway's estimate (a stream cut off before the provider's report). */
+  'usage_estimated',
   'cache',
   'saved_usd',
   'error',

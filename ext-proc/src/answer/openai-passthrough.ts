@@ -25,6 +25,11 @@ export class OpenAIPassthrough implements AnswerReader {
     return this.tap ? this.tap.usage : this.wholeUsage;
   }
 
+  /** OpenAI streams carry about one token per chunk: the chunks read, less the opening one. */
+  deliveredTokens(): number {
+    return this.tap ? Math.max(0, this.tap.events - 1) : 0;
+  }
+
   contentType(): undefined {
     return undefined;
   }

@@ -14,4 +14,14 @@ export interface AnswerReader {
   chunk(body: Buffer, endOfStream: boolean): Buffer | undefined;
   /** A whole (non-stream) answer; returns the caller's bytes, or undefined to pass it unchanged. */
   whole(body: Buffer): Buffer | undefined;
+  /**
+   * Output tokens passed on to the caller so far, estimated from what was read: what a stream cut
+   * off before the provider's usage report is metered by.
+   */
+  deliveredTokens(): number;
+}
+
+/** Tokens in a piece of generated text, estimated (about four characters each) without a tokenizer. */
+export function estimateTokens(chars: number): number {
+  return Math.ceil(chars / 4);
 }

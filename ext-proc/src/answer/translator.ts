@@ -3,7 +3,7 @@ import type { Usage } from '../metering/usage.js';
 import type { WireFormat } from '../providers/canonical/format.js';
 import type { StreamDecoder, StreamEncoder } from '../providers/canonical/types.js';
 import { responseId } from '../providers/formats.js';
-import type { AnswerReader } from './reader.js';
+import { estimateTokens, type AnswerReader } from './reader.js';
 
 /**
  * Reads an answer in any API (usage, always) and, when the caller speaks another one, rewrites
@@ -17,6 +17,8 @@ export class AnswerTranslator implements AnswerReader {
   private readonly translating: boolean;
   private decoder: StreamDecoder | undefined;
   private encoder: StreamEncoder | undefined;
+  /** Characters of text and tool-call arguments read from the stream. */
+  private outputChars = 0;
 
   constructor(
     private readonly caller: WireFormat,
@@ -32,6 +34,10 @@ export class AnswerTranslator implements AnswerReader {
     }
   }
 
+  deliveredTokens(): number {
+    return estimateTokens(this.outputChars);
+  }
+
   /** `content-type` of the caller's answer when it is rewritten; undefined when bytes pass unchanged. */
   contentType(): string | undefined {
     if (!this.translating) return undefined;
@@ -45,6 +51,8 @@ export class AnswerTranslator implements AnswerReader {
     for (const e of events) {
       if (e.type === 'usage') this.usage = e.usage;
       else if (e.type === 'finish') this.finished = true;
+      else if (e.type === 'text') this.outputChars += e.text.length;
+      else if (e.type === 'tool_call_delta') this.outputChars += e.arguments.length;
     }
     if (!this.encoder) return undefined;
     let out = this.encoder.encode(events);

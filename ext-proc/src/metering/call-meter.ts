@@ -49,6 +49,7 @@ export class CallMeter {
   private status = 0;
   private firstByte = false;
   private finished = false;
+  private estimated = false;
 
   constructor(
     private readonly deps: MeterDeps,
@@ -81,10 +82,14 @@ export class CallMeter {
     return this.finished;
   }
 
-  /** Records the call (once); returns its cost when the usage is known. */
-  finish(usage: Usage | undefined, aborted = false): number | undefined {
+  /**
+   * Records the call (once); returns its cost when the usage is known. `estimated`: the usage is
+   * the gateway's estimate (a stream cut off before the provider reported it), recorded as such.
+   */
+  finish(usage: Usage | undefined, aborted = false, estimated = false): number | undefined {
     if (this.finished) return undefined;
     this.finished = true;
+    this.estimated = estimated;
     const { log, limiter } = this.deps;
     const m = this.instruments();
     const seconds = this.elapsedSeconds();
@@ -94,7 +99,8 @@ export class CallMeter {
     m.requests(aborted ? 'aborted' : String(this.status)).inc();
     const usd = usage ? costUsd(usage, this.model.pricing) : undefined;
     if (this.call.reservation) {
-      // Without reported usage (an error, a cut stream) nothing is known to be billed: release it.
+      // Without usage (an error) nothing is known to be billed: release it. A cut stream has its
+      // usage (reported or estimated) and keeps that much of the reservation.
       const actual = { tokens: usage ? usage.inputTokens + usage.outputTokens : 0, usd: usd ?? 0 };
       limiter.reconcile(this.call.reservation, actual).catch((err: unknown) => {
         log.warn({ rid: this.call.rid, err: err instanceof Error ? err.message : String(err) }, 'limit reconcile failed');
@@ -146,6 +152,7 @@ export class CallMeter {
       r.cached_input_tokens = usage.cachedInputTokens;
     }
     if (usd !== undefined) r.cost_usd = usd;
+    if (this.estimated) r.usage_estimated = true;
     return r as StructObject;
   }
 

@@ -35,6 +35,8 @@ export class RouterAnswer implements AnswerPolicy {
       stream: boolean;
       /** `miss` when the cache was looked up for this call, else `bypass` (a refresh included). */
       cacheStatus: 'miss' | 'bypass';
+      /** The prompt's size in tokens, estimated, for a call cut off before the provider said. */
+      promptTokens: number;
     },
   ) {}
 
@@ -109,8 +111,20 @@ export class RouterAnswer implements AnswerPolicy {
     if (meter.done) return;
     const labels = meter.labels();
     this.gw.log.warn({ rid: caller.rid, tenant: labels.tenant, model: labels.gen_ai_request_model }, 'exchange ended before the response completed');
-    this.usage = reader.usage;
-    this.usd = meter.finish(reader.usage, true);
+    // What the provider reported, where it did; what was read of the answer, where it did not.
+    // The prompt was sent in full either way, and is billed.
+    const reported = reader.usage;
+    const delivered = reader.deliveredTokens();
+    const complete = reported !== undefined && reported.outputTokens >= delivered && reported.inputTokens > 0;
+    this.usage = complete
+      ? reported
+      : {
+          inputTokens: reported?.inputTokens || this.o.promptTokens,
+          outputTokens: Math.max(reported?.outputTokens ?? 0, delivered),
+          cachedInputTokens: reported?.cachedInputTokens ?? 0,
+          reasoningTokens: reported?.reasoningTokens ?? 0,
+        };
+    this.usd = meter.finish(this.usage, true, !complete);
   }
 
   /** A provider's error, in the caller's API and with a status it knows. */

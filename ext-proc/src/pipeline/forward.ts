@@ -1,5 +1,6 @@
 import type { AnswerReader } from '../answer/reader.js';
 import { OpenAIPassthrough } from '../answer/openai-passthrough.js';
+import { estimateTokens } from '../answer/reader.js';
 import { AnswerTranslator } from '../answer/translator.js';
 import type { Model } from '../catalog/load.js';
 import { CLUSTER_HEADER, DESTINATION_HEADER, METADATA_NAMESPACE, ROUTE_CONTEXT_KEY } from '../contract.js';
@@ -116,7 +117,7 @@ function routerAnswer(gw: GatewayContext, x: ForwardInput, reader: AnswerReader,
     poolDone,
     cache: cacheStatus,
   });
-  return new RouterAnswer(gw, { caller, plan, meter, reader, writer, quotaHeaders: x.admission.quotaHeaders, stream: x.request.chat.stream, cacheStatus });
+  return new RouterAnswer(gw, { caller, plan, meter, reader, writer, quotaHeaders: x.admission.quotaHeaders, stream: x.request.chat.stream, cacheStatus, promptTokens: estimateTokens(x.request.bodyBytes) });
 }
 
 /**
