@@ -1,11 +1,12 @@
 /**
- * Streaming client: one keep-alive connection, one `stream: true` chat call at a time, for
- * `durationS` seconds after a `warmupS` warm-up. For each call it records the time to the first
+ * Streaming client: `connections` keep-alive connections (default 1), each carrying one
+ * `stream: true` chat call at a time (a closed loop), for `durationS` seconds after a `warmupS`
+ * warm-up. For each call it records the time to the first
  * response body byte (the first SSE event: what a user waits for before text appears) and the
  * time to the end of the stream. A call counts as OK only if it is a 200 `text/event-stream`
  * that ends with `data: [DONE]`.
  *
- * Config (one JSON argument): { url, key, body, durationS, warmupS, timeoutMs }.
+ * Config (one JSON argument): { url, key, body, api?, connections?, durationS, warmupS, timeoutMs }.
  * Output: one JSON line (samples in microseconds).
  */
 import http from 'node:http';
@@ -17,6 +18,8 @@ interface Config {
   body: string;
   /** The caller's API (default openai): its path, key header and last event. */
   api?: 'openai' | 'anthropic';
+  /** Concurrent calls, each on its own keep-alive connection (default 1). */
+  connections?: number;
   durationS: number;
   warmupS: number;
   timeoutMs: number;
@@ -99,7 +102,9 @@ function once(agent: http.Agent, url: URL, headers: Record<string, string>, body
 async function main(): Promise<void> {
   const cfg = readConfig<Config>();
   const url = new URL(cfg.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const connections = Math.max(1, Math.floor(cfg.connections ?? 1));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const loops = <T>(fn: () => Promise<T>) => Promise.all(Array.from({ length: connections }, fn));
   const body = Buffer.from(cfg.body, 'utf8');
   const api = cfg.api ?? 'openai';
   const headers: Record<string, string> = {
@@ -111,7 +116,9 @@ async function main(): Promise<void> {
   const isLast = LAST_EVENT[api];
 
   const warmEnd = process.hrtime.bigint() + BigInt(Math.round(cfg.warmupS * 1e9));
-  while (process.hrtime.bigint() < warmEnd) await once(agent, url, headers, body, cfg.timeoutMs, isLast);
+  await loops(async () => {
+    while (process.hrtime.bigint() < warmEnd) await once(agent, url, headers, body, cfg.timeoutMs, isLast);
+  });
 
   const r: StreamResult = {
     durationS: cfg.durationS,
@@ -131,32 +138,34 @@ async function main(): Promise<void> {
   let events = 0;
   const start = process.hrtime.bigint();
   const end = start + BigInt(Math.round(cfg.durationS * 1e9));
-  while (process.hrtime.bigint() < end) {
-    const o = await once(agent, url, headers, body, cfg.timeoutMs, isLast);
-    switch (o.kind) {
-      case 'ok':
-        r.ok++;
-        r.ttfbUs.push(nsToUs(o.ttfbNs));
-        r.totalUs.push(nsToUs(o.totalNs));
-        events += o.events;
-        break;
-      case 'status':
-        r.non200++;
-        r.statusCounts[String(o.status)] = (r.statusCounts[String(o.status)] ?? 0) + 1;
-        break;
-      case 'bad':
-        r.badStreams++;
-        r.firstError ??= o.detail;
-        break;
-      case 'timeout':
-        r.timeouts++;
-        break;
-      case 'error':
-        r.socketErrors++;
-        r.firstError ??= o.detail;
-        break;
+  await loops(async () => {
+    while (process.hrtime.bigint() < end) {
+      const o = await once(agent, url, headers, body, cfg.timeoutMs, isLast);
+      switch (o.kind) {
+        case 'ok':
+          r.ok++;
+          r.ttfbUs.push(nsToUs(o.ttfbNs));
+          r.totalUs.push(nsToUs(o.totalNs));
+          events += o.events;
+          break;
+        case 'status':
+          r.non200++;
+          r.statusCounts[String(o.status)] = (r.statusCounts[String(o.status)] ?? 0) + 1;
+          break;
+        case 'bad':
+          r.badStreams++;
+          r.firstError ??= o.detail;
+          break;
+        case 'timeout':
+          r.timeouts++;
+          break;
+        case 'error':
+          r.socketErrors++;
+          r.firstError ??= o.detail;
+          break;
+      }
     }
-  }
+  });
   r.elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
   r.rps = r.ok / r.elapsedS;
   r.meanEvents = r.ok > 0 ? events / r.ok : 0;
