@@ -6,16 +6,21 @@
  *   Envoy "gateway"  renderBootstrap with extProc -> processor, provider clusters -> simulator
  * and, only for the cache-hit scenarios, a second processor with the response cache on (in-process
  * store, or Redis with --redis) behind its own gateway Envoy.
+ *
+ * This module's exports are also the interface a later tree's benchmark uses to run this tree as
+ * its "baseline" side (--baseline-ref): keep startProcessor and startGatewayEnvoy compatible.
+ * It depends only on envoy/bootstrap.ts, models/catalog.yaml and the built entry points
+ * (dist/ext-proc/src/main.js, dist/simulators/openai/main.js), not on the processor's modules.
  */
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { loadCatalog } from '../../ext-proc/src/catalog/load.js';
-import { repoRoot } from '../../ext-proc/src/config/paths.js';
+import { parse as parseYaml } from 'yaml';
 import { renderBootstrap, type UpstreamCluster } from '../../envoy/bootstrap.js';
 import { startEnvoy, type EnvoyProcess } from '../../scripts/lib/envoy-process.js';
 import { freePort } from '../../scripts/lib/ports.js';
+import { benchRoot as repoRoot } from './paths.js';
 import { BENCH_MODEL, CHAT_PATH } from './payload.js';
 import { spawnTracked, stopChild, track } from './procs.js';
 
@@ -96,6 +101,11 @@ export interface ProcessorOptions {
   cache?: { ttlSeconds: number; redisUrl?: string };
   /** Name in the process list (teardown messages). */
   name?: string;
+  /**
+   * Worker processes the processor should run (PROCESSOR_WORKERS). Absent: the variable is not
+   * set and the processor decides.
+   */
+  workers?: number;
 }
 
 export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
@@ -116,6 +126,7 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     ...(o.cache?.redisUrl ? { REDIS_URL: o.cache.redisUrl } : {}),
     // The production default, stated explicitly so a LOG_LEVEL in the caller's shell can't leak in.
     LOG_LEVEL: 'info',
+    ...(o.workers !== undefined ? { PROCESSOR_WORKERS: String(o.workers) } : {}),
   };
   const fd = openSync(o.logFile, 'a');
   let child: ChildProcess;
@@ -187,9 +198,8 @@ export async function startGatewayEnvoy(
 ): Promise<Proxy> {
   const listenPort = await freePort();
   const adminPort = await freePort();
-  const catalog = loadCatalog(path.join(repoRoot(), 'models', 'catalog.yaml'));
   // Every provider cluster of the catalog points at the simulator (only openai is used).
-  const upstreams: UpstreamCluster[] = [...catalog.providers.values()].map((p) => ({ name: p.cluster, host: '127.0.0.1', port: simPort, tls: false }));
+  const upstreams: UpstreamCluster[] = catalogClusters().map((name) => ({ name, host: '127.0.0.1', port: simPort, tls: false }));
   const config = renderBootstrap({
     listenPort,
     adminPort,
@@ -200,6 +210,18 @@ export async function startGatewayEnvoy(
   const envoy = await startEnvoy(withRuntime(config, runtime), { adminPort, concurrency });
   track(name, envoy.child);
   return { target: 'gateway', url: `http://127.0.0.1:${listenPort}${CHAT_PATH}`, envoy };
+}
+
+/**
+ * The provider clusters the processor can route to: one per provider of models/catalog.yaml, named
+ * after the provider's id (the catalog's rule). Read from the YAML itself, so that the benchmark
+ * does not depend on the processor's catalog loader.
+ */
+export function catalogClusters(): string[] {
+  const doc = parseYaml(readFileSync(path.join(repoRoot(), 'models', 'catalog.yaml'), 'utf8')) as { providers?: Record<string, unknown> } | null;
+  const names = Object.keys(doc?.providers ?? {});
+  if (names.length === 0) throw new Error('models/catalog.yaml lists no providers');
+  return names;
 }
 
 /** Envoy's downstream counters for the listener (and the ext_proc filter's, if any). */
