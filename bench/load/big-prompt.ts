@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   }
   r.elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
   agent.destroy();
-  emit(r);
+  await emit(r);
 }
 
 main().catch(fail);

@@ -12,8 +12,12 @@ export function readConfig<T>(): T {
   return JSON.parse(raw) as T;
 }
 
-export function emit(result: unknown): void {
-  process.stdout.write(JSON.stringify(result) + '\n');
+/**
+ * Writes the result line. Resolves once it has been handed to the OS: stdout to a pipe is
+ * asynchronous, so a process that calls process.exit() right after a large write loses its tail.
+ */
+export function emit(result: unknown): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(JSON.stringify(result) + '\n', (err) => (err ? reject(err) : resolve())));
 }
 
 /** Nanoseconds (bigint) to microseconds, rounded to 0.1 µs. */

@@ -356,8 +356,9 @@ function main(): void {
       connectionsOpened: opened,
       timeline,
     };
-    emit(result);
-    process.exit(0);
+    // Exit explicitly (the ticker worker and idle sockets would keep the process alive), but only
+    // once the whole result line is written.
+    emit(result).then(() => process.exit(0), fail);
   };
 
   const finish = (req: Req, o: Outcome) => {

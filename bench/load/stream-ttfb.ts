@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   r.rps = r.ok / r.elapsedS;
   r.meanEvents = r.ok > 0 ? events / r.ok : 0;
   agent.destroy();
-  emit(r);
+  await emit(r);
 }
 
 main().catch(fail);
