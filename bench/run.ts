@@ -23,7 +23,7 @@ import { Dist, ms, summaryMs } from './lib/dist.js';
 import { envoyBinary } from '../scripts/lib/envoy-process.js';
 import { benchRoot } from './lib/paths.js';
 import { allowedCpus, defaultCpuSets, formatCpuList, parseCpuList, pinProcess, pinTree, threadAffinities, type PinReport } from './lib/pin.js';
-import { killAllSync, liveProcesses, runToEnd, stopAll, stopChild, track } from './lib/procs.js';
+import { killAllSync, liveProcesses, runToEnd, stopAll, track } from './lib/procs.js';
 import { clockTicks, treeCpuSeconds, treeRssBytes } from './lib/proctree.js';
 import { formatProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
 import { anthropicStreamBody, BENCH_MODEL, BIG_BODY_BYTES, CHAT_PATH, chatBody, UNIQUE_MARKER, uniqueChatBodyTemplate, USER_TEXT_CHARS } from './lib/payload.js';
@@ -558,7 +558,8 @@ function cpuSnapshot(pids: Record<string, number | undefined>): CpuSnapshot {
 
 function pinGatewaySide(c: Ctx, name: string, pid: number | undefined): void {
   const r = pinTree(pid, c.opts.gatewayCpus);
-  if (r) c.pins[name] = r;
+  // Keep a count of every taskset made for this process over the run (0 after the first: nothing drifted).
+  if (r) c.pins[name] = { ...r, pinned: r.pinned + (c.pins[name]?.pid === r.pid ? c.pins[name]!.pinned : 0) };
 }
 
 function trackRss(c: Ctx, name: string, pid: number | undefined, when: string, phase: 'start' | 'sample' | 'after'): void {
@@ -607,6 +608,9 @@ async function startSideProcessor(c: Ctx, side: ProcessorSide, o: Omit<Processor
   return p;
 }
 
+/** Every Envoy started, so that each one's temporary config directory is removed on every way out. */
+const startedEnvoys: Array<{ stop(): Promise<void> }> = [];
+
 async function startSideGatewayEnvoy(c: Ctx, side: ProcessorSide, grpcPort: number, name: string): Promise<Proxy> {
   const o = c.opts;
   const px =
@@ -614,6 +618,7 @@ async function startSideGatewayEnvoy(c: Ctx, side: ProcessorSide, grpcPort: numb
       ? await c.baseline!.stack.startGatewayEnvoy(c.sim.port, grpcPort, o.envoyConcurrency, o.envoyRuntime, name)
       : await startGatewayEnvoy(c.sim.port, grpcPort, o.envoyConcurrency, o.envoyRuntime, name);
   track(name, px.envoy.child);
+  startedEnvoys.push(px.envoy);
   pinGatewaySide(c, name, px.envoy.child.pid);
   return px;
 }
@@ -641,13 +646,13 @@ async function startHitStack(c: Ctx, side: ProcessorSide): Promise<HitStack> {
       `(hit after ${cache.firstHitAfterMs} ms), simulator calls ${cache.simulatorCallsForHit ?? 'unreadable'}, processor hits +${cache.hitsCounted}; ` +
       `cache-control: no-store -> x-gateway-cache: ${cache.noStoreHeader}, simulator calls ${cache.noStoreSimulatorCalls ?? 'unreadable'}`,
   );
+  trackRss(c, `${side} (cache on)`, processor.child.pid, 'start', 'start');
   const wrkScript = writeWrkScript(c.tmp, `chat-hit-${side}`, c.body, c.key, { name: 'x-gateway-cache', value: 'hit' });
   log(`warm-up cache hits (${side}): wrk -t${wrkThreads(o)} -c16 ${o.warmupS}s`);
   const w = await runWrk({ url: proxy.url, script: wrkScript, threads: wrkThreads(o), connections: 16, durationS: o.warmupS });
   if (w.requests - w.non200 - w.missingHeader === 0) {
     throw new Error(`warm-up of the ${side} cache-hit gateway: no hit among ${w.requests} responses (${w.non200} non-200, first status ${w.firstBadStatus}; ${w.missingHeader} 200s without x-gateway-cache: hit)`);
   }
-  trackRss(c, `${side} (cache on)`, processor.child.pid, 'start', 'start');
   return { processor, proxy, redis, wrkScript, preflight: { gateway, cache } };
 }
 
@@ -876,9 +881,9 @@ function pool(runs: Array<{ record: RunRecord; dist: Dist }>): PooledSide | unde
   let wall = 0;
   let achievedShare: number | undefined;
   let sendLagP99Ms: number | undefined;
-  let foreign = 0;
+  let foreign = NaN;
   for (const r of runs) {
-    if (Number.isFinite(r.record.cpu.foreignGatewayCores)) foreign = Math.max(foreign, r.record.cpu.foreignGatewayCores);
+    if (Number.isFinite(r.record.cpu.foreignGatewayCores)) foreign = Math.max(Number.isNaN(foreign) ? 0 : foreign, r.record.cpu.foreignGatewayCores);
     d.addDist(r.dist);
     ok += r.record.ok;
     seconds += r.record.durationS;
@@ -944,7 +949,7 @@ async function profilePhase(c: Ctx, stamp: string): Promise<ProfileOutcome> {
   const r = await runWrk({ url: gw.url, script: c.wrkScript, threads, connections, durationS: o.durationS });
   const toUs = Number(process.hrtime.bigint() / 1000n);
   const envoy = counterDelta(before, await envoyCounters(gw));
-  await stopChild(gw.envoy.child);
+  await gw.envoy.stop();
   const code = await proc.stop();
   if (code !== 0) throw new Error(`profiled processor exited with ${code} on SIGTERM: no profile written\n${proc.stderr()}`);
   const file = path.join(dir, name);
@@ -1014,7 +1019,7 @@ async function soakPhase(c: Ctx): Promise<{ report: SoakReport; detail: Record<s
     clearInterval(timer);
   }
   sample((Date.now() - t0) / 1000);
-  await stopChild(gw.envoy.child);
+  await gw.envoy.stop();
   const exit = await proc.stop();
 
   const before = samples[0]!.rssBytes;
@@ -1127,6 +1132,7 @@ async function main(): Promise<void> {
     const sides: Side[] = defs.length > 0 ? ['bare', ...procSides] : [];
     if (defs.length > 0) {
       const bare = await startBareEnvoy(sim.port, opts.envoyConcurrency, opts.envoyRuntime);
+      startedEnvoys.push(bare.envoy);
       pinGatewaySide(c, 'envoy-bare', bare.envoy.child.pid);
       c.stacks.bare = { side: 'bare', proxy: bare };
       log(`envoy bare ${bare.url}`);
@@ -1215,11 +1221,11 @@ async function main(): Promise<void> {
     for (const side of [...sides].reverse()) {
       const st = c.stacks[side]!;
       if (st.hit) {
-        await stopChild(st.hit.proxy.envoy.child);
+        await st.hit.proxy.envoy.stop();
         exitCodes[`processor-${side}-cache`] = await st.hit.processor.stop();
         if (st.hit.redis) await st.hit.redis.stop();
       }
-      await stopChild(st.proxy.envoy.child);
+      await st.proxy.envoy.stop();
       if (st.processor) exitCodes[`processor-${side}`] = await st.processor.stop();
     }
     c.stacks = {};
@@ -1363,6 +1369,7 @@ async function main(): Promise<void> {
     log(`results: bench/results/${stamp}.{json,md,svg} and bench/results/latest.{json,md,svg}${profile ? ', bench/results/profile-summary.txt' : ''}`);
     log(`took ${((Date.now() - started.getTime()) / 60000).toFixed(1)} min`);
   } finally {
+    for (const e of startedEnvoys.splice(0)) await e.stop().catch(() => undefined);
     await stopAll();
     cleanupFiles();
     const left = liveProcesses();
@@ -1376,7 +1383,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = true;
     log(`${sig}: stopping everything`);
-    void stopAll().finally(() => {
+    void (async () => {
+      for (const e of startedEnvoys.splice(0)) await e.stop().catch(() => undefined);
+      await stopAll();
+    })().finally(() => {
       cleanupFiles();
       process.exit(130);
     });

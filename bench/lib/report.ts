@@ -58,7 +58,7 @@ export interface PooledSide {
   achievedShare?: number;
   /** Open loop: the generator's worst send lag p99 over the rounds (ms). */
   sendLagP99Ms?: number;
-  /** The most CPU (cores) that processes outside the benchmark used on the gateway CPUs during one of the rounds. */
+  /** The most CPU (cores) that processes outside the benchmark used on the gateway CPUs during one of the rounds (NaN: not computed, the CPU sets overlap). */
   foreignGatewayCores: number;
 }
 
@@ -282,7 +282,8 @@ export function cpuTable(scenarios: ScenarioSummary[]): Table {
       const c = sc.sides[s]?.cpu;
       r.push(f1(c?.envoy), f1(c?.processor), f1(c?.total), f2(ratio(c?.total, sc.sides.bare?.cpu.total)));
     }
-    r.push(f2(Math.max(...sides.map((s) => sc.sides[s]?.foreignGatewayCores ?? 0))));
+    const other = sides.map((s) => sc.sides[s]?.foreignGatewayCores).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    r.push(other.length > 0 ? f2(Math.max(...other)) : '-');
     return r;
   });
   return {
@@ -325,6 +326,10 @@ export function soakTable(s: SoakReport): Table {
     rows: [[mb(s.beforeBytes), mb(s.afterBytes), mb(s.minBytes), mb(s.maxBytes), `${signed(100 * s.change, 1)} %`, `${f1(100 * s.maxDeviation)} %`, signed(s.slopeMbPerMin, 2), s.flat ? 'yes' : 'no', f3(s.latencyMs.p50), f3(s.latencyMs.p99), f0(s.achievedRps), String(s.errors)]],
     align: ['r'],
     notes: [
+      `RSS (MB) at: ${s.samples
+        .filter((x, i) => i === 0 || i === s.samples.length - 1 || Math.floor(x.t / 60) > Math.floor(s.samples[i - 1]!.t / 60))
+        .map((x) => `${x.t.toFixed(0)} s ${mb(x.rssBytes)}`)
+        .join(', ')}.`,
       `A fresh processor and gateway Envoy, warmed up for ${s.warmupS} s at the same rate; "before" is read at the end of the warm-up, then every ${s.intervalS} s. Every request is distinct (numbered), so with the cache on every call is a miss that stores an entry.`,
     ],
   };
