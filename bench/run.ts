@@ -730,6 +730,8 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: Proxy, hit: 
         scheduled: r.scheduled,
         achievedRps: r.achievedRps,
         achievedShare: r.achievedRps / rate,
+        offeredRps: r.offeredRps,
+        offeredShare: r.offeredRps / rate,
         statusCounts: r.statusCounts,
         serviceTimeMs: { p50: ms(r.serviceUs.p50), p90: ms(r.serviceUs.p90), p99: ms(r.serviceUs.p99) },
         sendLagMs: { p50: ms(r.sendLagUs.p50), p90: ms(r.sendLagUs.p90), p99: ms(r.sendLagUs.p99), max: ms(r.sendLagUs.max) },
@@ -880,6 +882,7 @@ function pool(runs: Array<{ record: RunRecord; dist: Dist }>): PooledSide | unde
   let coreSeconds = 0;
   let wall = 0;
   let achievedShare: number | undefined;
+  let offeredShare: number | undefined;
   let sendLagP99Ms: number | undefined;
   let foreign = NaN;
   for (const r of runs) {
@@ -896,6 +899,8 @@ function pool(runs: Array<{ record: RunRecord; dist: Dist }>): PooledSide | unde
     wall += r.record.durationS;
     const share = r.record.detail.achievedShare as number | undefined;
     if (share !== undefined) achievedShare = Math.min(achievedShare ?? Infinity, share);
+    const offered = r.record.detail.offeredShare as number | undefined;
+    if (offered !== undefined) offeredShare = Math.min(offeredShare ?? Infinity, offered);
     const lag = (r.record.detail.sendLagMs as { p99: number } | undefined)?.p99;
     if (lag !== undefined) sendLagP99Ms = Math.max(sendLagP99Ms ?? 0, lag);
   }
@@ -915,6 +920,7 @@ function pool(runs: Array<{ record: RunRecord; dist: Dist }>): PooledSide | unde
       cores: wall > 0 ? Math.round((100 * coreSeconds) / wall) / 100 : NaN,
     },
     achievedShare: achievedShare === undefined ? undefined : Math.round(1000 * achievedShare) / 1000,
+    offeredShare: offeredShare === undefined ? undefined : Math.round(1000 * offeredShare) / 1000,
     sendLagP99Ms,
     foreignGatewayCores: foreign,
   };

@@ -54,8 +54,10 @@ export interface PooledSide {
   errors: number;
   timeouts: number;
   cpu: CpuPerCall;
-  /** Open loop: the lowest achieved rate over the rounds, as a share of the offered rate. */
+  /** Open loop: the lowest achieved rate (OK responses / s) over the rounds, as a share of the offered rate. */
   achievedShare?: number;
+  /** Open loop: the lowest rate the generator really sent at over the rounds, as a share of the intended rate. */
+  offeredShare?: number;
   /** Open loop: the generator's worst send lag p99 over the rounds (ms). */
   sendLagP99Ms?: number;
   /** The most CPU (cores) that processes outside the benchmark used on the gateway CPUs during one of the rounds (NaN: not computed, the CPU sets overlap). */
@@ -405,12 +407,19 @@ export function checkTargets(t: TargetInputs): TargetRow[] {
     if (!s || !s.sides[side] || (needBare && !s.sides.bare)) return 'not run';
     const errs = (s.sides[side]?.errors ?? 0) + (needBare ? (s.sides.bare?.errors ?? 0) : 0);
     if (errs > 0) return `errors during the run (${needBare ? `bare ${s.sides.bare?.errors ?? 0}, ` : ''}${side} ${s.sides[side]?.errors ?? 0})`;
-    // Bare Envoy not holding the offered rate means the load side could not produce it: nothing
-    // to compare against. A processor side not holding it is that side's result (its latency
-    // shows it), so it is judged, with a note.
-    const bareShare = s.sides.bare?.achievedShare;
-    if (needBare && s.kind === 'open' && bareShare !== undefined && bareShare < ACHIEVED_MIN_SHARE) {
-      return `bare Envoy achieved only ${(100 * bareShare).toFixed(0)} % of ${s.rate} RPS: the load side could not offer the rate`;
+    // The generator not sending at the intended rate (on any side it compares), or bare Envoy
+    // not answering at it, means the load side could not produce the rate: nothing to compare.
+    // A processor side not answering at the rate is that side's result (its latency shows it),
+    // so it is judged, with a note.
+    if (s.kind === 'open') {
+      for (const x of needBare ? (['bare', side] as const) : ([side] as const)) {
+        const offered = s.sides[x]?.offeredShare;
+        if (offered !== undefined && offered < ACHIEVED_MIN_SHARE) return `the generator sent only ${(100 * offered).toFixed(0)} % of ${s.rate} RPS (${x} run)`;
+      }
+      const bareShare = s.sides.bare?.achievedShare;
+      if (needBare && bareShare !== undefined && bareShare < ACHIEVED_MIN_SHARE) {
+        return `bare Envoy answered only ${(100 * bareShare).toFixed(0)} % of ${s.rate} RPS: the load side could not drive the rate`;
+      }
     }
     return undefined;
   };
@@ -509,6 +518,6 @@ export function targetsTable(rows: TargetRow[], sides: ProcessorSide[]): Table {
       return cells;
     }),
     align: ['l', 'l', ...sides.flatMap(() => ['r', 'l'] as Array<'l' | 'r'>)],
-    notes: ['Ratios and "added" are against bare Envoy measured in the same run, on the same pinned CPUs. INVALID: the scenario had errors on a side it compares (or bare Envoy could not be offered the open-loop rate), so its numbers do not count; n/a: not run.'],
+    notes: ['Ratios and "added" are against bare Envoy measured in the same run, on the same pinned CPUs. INVALID: the scenario had errors on a side it compares, or (open loop) the generator could not send at the rate or bare Envoy could not answer at it; its numbers do not count. n/a: not run.'],
   };
 }

@@ -63,8 +63,16 @@ export interface OpenLoopResult {
   socketErrors: number;
   timeouts: number;
   firstError: string | undefined;
-  /** OK responses per second over [first scheduled, last completion] of the measured requests. */
+  /**
+   * OK responses per second from the first measured scheduled time until 99 % of the OK responses
+   * had completed (so one slow last response does not lower it; a growing backlog does).
+   */
   achievedRps: number;
+  /**
+   * Requests per second this generator actually handed on over [first scheduled, last handed on]
+   * of the measured requests: below the rate when the generator itself fell behind.
+   */
+  offeredRps: number;
   elapsedS: number;
   /** Scheduled time -> end of response body, OK responses only. */
   latencyUs: number[];
@@ -293,6 +301,8 @@ function main(): void {
 
   const latency: number[] = [];
   const service: number[] = [];
+  /** Completion times of the measured OK responses, seconds after the first measured scheduled time. */
+  const okEnds: number[] = [];
   const lag: number[] = [];
   const queued: number[] = [];
   const buckets: Array<{ lat: number[]; errors: number }> = [];
@@ -307,6 +317,7 @@ function main(): void {
   let finished = 0;
   let opened = 0;
   let lastEnd = 0n;
+  let lastIssued = 0n;
 
   // Start a little in the future so the ticker and the first sends line up.
   const t0 = process.hrtime.bigint() + 20_000_000n;
@@ -336,6 +347,9 @@ function main(): void {
     lag.sort((a, b) => a - b);
     queued.sort((a, b) => a - b);
     const elapsedS = Number(lastEnd - firstMeasured) / 1e9;
+    okEnds.sort((a, b) => a - b);
+    const n99 = Math.max(1, Math.floor(0.99 * okEnds.length));
+    const t99 = okEnds[n99 - 1];
     const result: OpenLoopResult = {
       rate: cfg.rate,
       durationS: cfg.durationS,
@@ -346,7 +360,8 @@ function main(): void {
       socketErrors,
       timeouts,
       firstError,
-      achievedRps: elapsedS > 0 ? ok / elapsedS : 0,
+      achievedRps: t99 !== undefined && t99 > 0 ? n99 / t99 : 0,
+      offeredRps: measuredN > 0 && lastIssued > 0n ? measuredN / (Number(lastIssued - firstMeasured) / 1e9 + 1 / cfg.rate) : 0,
       elapsedS,
       latencyUs: latency,
       serviceUs: { p50: pct(service, 50), p90: pct(service, 90), p99: pct(service, 99) },
@@ -376,6 +391,7 @@ function main(): void {
         ok++;
         const l = nsToUs(end - req.due);
         latency.push(l);
+        okEnds.push(Number(end - firstMeasured) / 1e9);
         bucket.lat.push(l);
         service.push(nsToUs(end - req.sent));
       } else {
@@ -464,6 +480,7 @@ function main(): void {
     while (next < total && dueAt(next) <= now) {
       const i = next++;
       const req: Req = { i, due: dueAt(i), measured: i >= warmupN, issued: process.hrtime.bigint(), sent: 0n, done: false };
+      if (req.measured) lastIssued = req.issued;
       inFlight++;
       if (inFlight > maxInFlight) maxInFlight = inFlight;
       dispatch(req);
