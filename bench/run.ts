@@ -103,7 +103,10 @@ interface Options {
   scenarios: string[];
   gatewayCpus: number[];
   loadCpus: number[];
-  workers?: number;
+  /** PROCESSOR_WORKERS of every processor (the baseline's ignores it if it predates workers). */
+  workers: number;
+  /** How this tree's Envoy reaches its processor: one Unix socket per worker, or one TCP port. */
+  transport: 'unix' | 'tcp';
   baselineRef?: string;
   bigCalls: number;
   bigBytes: number;
@@ -137,7 +140,9 @@ function usage(): string {
                             baseline Envoy + processor (default ${formatCpuList(d.gateway)})
   --load-cpus <list>        CPUs of the load generators, the simulator, Redis and this orchestrator
                             (default ${formatCpuList(d.load)})
-  --workers <n>             PROCESSOR_WORKERS for this tree's processor (default: not set)
+  --workers <n>             PROCESSOR_WORKERS of every processor (default: the number of gateway CPUs)
+  --transport unix|tcp      this tree's Envoy -> processor: one Unix socket per worker (default), or
+                            one TCP port shared by the workers
   --baseline-ref <ref>      also run the processor and gateway config of this git ref as a third
                             side, "baseline" (built in a temporary git worktree)
   --big-calls <n>           calls per round and side of the large-prompt scenario (default 20; --quick: 5)
@@ -170,6 +175,7 @@ function parseOptions(argv: string[]): Options {
       'gateway-cpus': { type: 'string' },
       'load-cpus': { type: 'string' },
       workers: { type: 'string' },
+      transport: { type: 'string' },
       'baseline-ref': { type: 'string' },
       'big-calls': { type: 'string' },
       'big-mib': { type: 'string' },
@@ -244,7 +250,9 @@ function parseOptions(argv: string[]): Options {
   const gatewayCpus = values['gateway-cpus'] ? parseCpuList(values['gateway-cpus']) : d.gateway;
   const loadCpus = values['load-cpus'] ? parseCpuList(values['load-cpus']) : d.load;
   for (const cpu of [...gatewayCpus, ...loadCpus]) if (!allowed.has(cpu)) throw new Error(`CPU ${cpu} is not one this process may use (${formatCpuList([...allowed])})`);
-  const workers = values.workers === undefined ? undefined : Math.floor(num('workers', values.workers, 1, 1));
+  const workers = Math.floor(num('workers', values.workers, gatewayCpus.length, 1));
+  const transport = values.transport ?? 'unix';
+  if (transport !== 'unix' && transport !== 'tcp') throw new Error('--transport must be unix or tcp');
   if (scenarios.length === 0 && values.soak !== true && values.profile !== true) throw new Error('nothing to run: no scenario selected, and neither --soak nor --profile');
 
   return {
@@ -257,6 +265,7 @@ function parseOptions(argv: string[]): Options {
     gatewayCpus,
     loadCpus,
     workers,
+    transport,
     baselineRef: values['baseline-ref'],
     bigCalls: Math.floor(num('big-calls', values['big-calls'], quick ? 5 : 20, 1)),
     bigBytes: Math.round(num('big-mib', values['big-mib'], BIG_BODY_BYTES / 1024 / 1024, 0.01) * 1024 * 1024),
@@ -601,7 +610,10 @@ function assertAlive(c: Ctx): void {
 /** Starts a processor of `side` (this tree's, or the baseline's), registers it for teardown and pins it. */
 async function startSideProcessor(c: Ctx, side: ProcessorSide, o: Omit<ProcessorOptions, 'gatewayKey' | 'providerKey' | 'logFile'>): Promise<Processor> {
   const opts: ProcessorOptions = { gatewayKey: c.key, providerKey: PROVIDER_KEY, logFile: c.opts.processorLog, ...o };
-  if (c.opts.workers !== undefined) opts.workers = c.opts.workers;
+  // One worker per gateway CPU (the processor's own default would count the machine's), each on
+  // its own Unix socket unless --transport tcp; the baseline tree runs as it knows how.
+  opts.workers = c.opts.workers;
+  if (side !== 'baseline') opts.unixSockets = c.opts.transport === 'unix';
   const p = side === 'baseline' ? await c.baseline!.stack.startProcessor(opts) : await startProcessor(opts);
   track(o.name ?? `processor-${side}`, p.child);
   pinGatewaySide(c, o.name ?? `processor-${side}`, p.child.pid);
@@ -611,12 +623,12 @@ async function startSideProcessor(c: Ctx, side: ProcessorSide, o: Omit<Processor
 /** Every Envoy started, so that each one's temporary config directory is removed on every way out. */
 const startedEnvoys: Array<{ stop(): Promise<void> }> = [];
 
-async function startSideGatewayEnvoy(c: Ctx, side: ProcessorSide, grpcPort: number, name: string): Promise<Proxy> {
+async function startSideGatewayEnvoy(c: Ctx, side: ProcessorSide, processor: Processor, name: string): Promise<Proxy> {
   const o = c.opts;
   const px =
     side === 'baseline'
-      ? await c.baseline!.stack.startGatewayEnvoy(c.sim.port, grpcPort, o.envoyConcurrency, o.envoyRuntime, name)
-      : await startGatewayEnvoy(c.sim.port, grpcPort, o.envoyConcurrency, o.envoyRuntime, name);
+      ? await c.baseline!.stack.startGatewayEnvoy(c.sim.port, processor.grpcPort, o.envoyConcurrency, o.envoyRuntime, name)
+      : await startGatewayEnvoy(c.sim.port, processor.grpcPort, o.envoyConcurrency, o.envoyRuntime, name, processor.sockets);
   track(name, px.envoy.child);
   startedEnvoys.push(px.envoy);
   pinGatewaySide(c, name, px.envoy.child.pid);
@@ -637,7 +649,7 @@ async function startHitStack(c: Ctx, side: ProcessorSide): Promise<HitStack> {
     log(`redis-server for ${side} on 127.0.0.1:${redis.port} (no persistence, load CPUs)`);
   }
   const processor = await startSideProcessor(c, side, { cache: { ttlSeconds: HIT_CACHE_TTL_S, redisUrl: redis?.url }, name: `processor-${side}-cache` });
-  const proxy = await startSideGatewayEnvoy(c, side, processor.grpcPort, `envoy-${side}-cache`);
+  const proxy = await startSideGatewayEnvoy(c, side, processor, `envoy-${side}-cache`);
   log(`cache-hit stack (${side}): processor gRPC 127.0.0.1:${processor.grpcPort} (cache on, ${redis ? `REDIS_URL ${redis.url}` : 'in-process store'}, TTL ${HIT_CACHE_TTL_S}s), envoy ${proxy.url}`);
   const gateway = await preflight(proxy, c.key, c.body, c.streamBody, 'miss');
   const cache = await preflightCacheHit(proxy, processor, c.sim, c.key, c.body);
@@ -945,7 +957,7 @@ async function profilePhase(c: Ctx, stamp: string): Promise<ProfileOutcome> {
   const name = `processor-${sc}-${stamp}.cpuprofile`;
   log(`profile: starting a processor with --cpu-prof (${path.relative(c.root, dir)}/${name}) and its own gateway Envoy, pinned like the gateway`);
   const proc = await startSideProcessor(c, 'gateway', { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`], name: 'processor-profile' });
-  const gw = await startSideGatewayEnvoy(c, 'gateway', proc.grpcPort, 'envoy-gateway-profile');
+  const gw = await startSideGatewayEnvoy(c, 'gateway', proc, 'envoy-gateway-profile');
   await preflight(gw, c.key, c.body, c.streamBody);
   log(`profile: warm-up ${o.warmupS}s, then wrk -t${threads} -c${connections} for ${o.durationS}s (only this window is summarised)`);
   await runWrk({ url: gw.url, script: c.wrkScript, threads: wrkThreads(o), connections: 16, durationS: o.warmupS });
@@ -981,7 +993,7 @@ async function soakPhase(c: Ctx): Promise<{ report: SoakReport; detail: Record<s
   const cache = o.soakCache;
   log(`soak: a fresh processor (cache ${cache}${cache === 'on' ? `, TTL ${HIT_CACHE_TTL_S}s, in-process store` : ', CACHE_TTL_SECONDS=0'}) and gateway Envoy, pinned like the gateway`);
   const proc = await startSideProcessor(c, 'gateway', { name: 'processor-soak', ...(cache === 'on' ? { cache: { ttlSeconds: HIT_CACHE_TTL_S } } : {}) });
-  const gw = await startSideGatewayEnvoy(c, 'gateway', proc.grpcPort, 'envoy-gateway-soak');
+  const gw = await startSideGatewayEnvoy(c, 'gateway', proc, 'envoy-gateway-soak');
   const pre = await preflight(gw, c.key, c.body, c.streamBody, cache === 'on' ? 'miss' : 'bypass');
   const template = uniqueChatBodyTemplate();
   const runId = randomBytes(4).toString('hex');
@@ -1143,7 +1155,7 @@ async function main(): Promise<void> {
   );
   log(
     `scenarios ${opts.scenarios.join(',') || '(none)'}; ${opts.durationS}s x ${opts.rounds} round(s) per side, warm-up ${opts.warmupS}s; ` +
-      `envoy concurrency ${opts.envoyConcurrency}; PROCESSOR_WORKERS ${opts.workers ?? '(not set)'}; processor stdout -> ${opts.processorLog}` +
+      `envoy concurrency ${opts.envoyConcurrency}; PROCESSOR_WORKERS ${opts.workers}; transport ${opts.transport}; processor stdout -> ${opts.processorLog}` +
       (opts.baselineRef ? `; baseline ${opts.baselineRef}` : '') +
       (opts.soak ? `; soak ${opts.soakMinutes} min at ${opts.soakRate} RPS, cache ${opts.soakCache}` : '') +
       (Object.keys(opts.envoyRuntime).length > 0 ? `; envoy runtime ${JSON.stringify(opts.envoyRuntime)}` : ''),
@@ -1170,7 +1182,7 @@ async function main(): Promise<void> {
       log(`envoy bare ${bare.url}`);
       for (const side of procSides) {
         const processor = await startSideProcessor(c, side, { name: `processor-${side}` });
-        const proxy = await startSideGatewayEnvoy(c, side, processor.grpcPort, `envoy-${side}`);
+        const proxy = await startSideGatewayEnvoy(c, side, processor, `envoy-${side}`);
         c.stacks[side] = { side, proxy, processor };
         log(`${side}: processor gRPC 127.0.0.1:${processor.grpcPort} (metrics ${processor.metricsPort}), envoy ${proxy.url}${side === 'baseline' ? ` (${baseline!.commit.slice(0, 12)})` : ''}`);
       }
@@ -1308,7 +1320,7 @@ async function main(): Promise<void> {
       `Envoy ${envoyVer.split('/')[1] ?? envoyVer} concurrency ${opts.envoyConcurrency}; node ${process.version}; ${MACHINE_CPUS} CPUs`;
     const git = gitInfo(root);
     const setupLines = [
-      `- **this tree** (gateway): ${git ? `${git.commit}${git.dirtyFiles ? ` + ${git.dirtyFiles} uncommitted file(s)` : ''}` : 'unknown commit'}; PROCESSOR_WORKERS ${opts.workers ?? 'not set'}.`,
+      `- **this tree** (gateway): ${git ? `${git.commit}${git.dirtyFiles ? ` + ${git.dirtyFiles} uncommitted file(s)` : ''}` : 'unknown commit'}; PROCESSOR_WORKERS ${opts.workers}, Envoy -> processor over ${opts.transport === 'unix' ? 'one Unix socket per worker' : 'TCP'}.`,
       baseline ? `- **baseline**: \`${baseline.ref}\` = ${baseline.commit.slice(0, 12)} "${baseline.subject}" (built in a temporary worktree, node_modules: ${baseline.nodeModules}).` : '',
       `- **pinning**: bare Envoy, each gateway Envoy and its processor on CPU(s) ${formatCpuList(opts.gatewayCpus)}; load generators, simulator and orchestrator on ${formatCpuList(opts.loadCpus)} (taskset).`,
       `- **request**: POST ${CHAT_PATH}, model ${BENCH_MODEL}, ${Buffer.byteLength(body)} bytes; simulator answers at once (no added latency).`,
@@ -1376,7 +1388,7 @@ async function main(): Promise<void> {
         request: { method: 'POST', path: CHAT_PATH, model: BENCH_MODEL, bodyBytes: Buffer.byteLength(body), userMessageChars: USER_TEXT_CHARS },
         bigPrompt: { bodyBytes: opts.bigBytes, callsPerRound: opts.bigCalls, warmupCalls: 1 },
         simulator: 'node dist/simulators/openai/main.js (no API key check, zero latency), load CPUs',
-        processor: `node dist/ext-proc/src/main.js, LOG_LEVEL=info, CACHE_TTL_SECONDS=0, PROCESSOR_WORKERS ${opts.workers ?? 'unset'}, stdout -> ${opts.processorLog}`,
+        processor: `node dist/ext-proc/src/main.js, LOG_LEVEL=info, CACHE_TTL_SECONDS=0, PROCESSOR_WORKERS ${opts.workers}, transport ${opts.transport}, stdout -> ${opts.processorLog}`,
         envoy: { concurrency: opts.envoyConcurrency, runtimeOverrides: opts.envoyRuntime, accessLog: '/dev/null', bare: 'renderBootstrap without extProc, fixedCluster openai', gateway: 'renderBootstrap with extProc' },
         openLoop: { timeoutMs: OPEN_TIMEOUT_MS, maxSockets: OPEN_MAX_SOCKETS, warmupS: OPEN_WARMUP_S },
         exitCodes,

@@ -13,11 +13,13 @@
  * (dist/ext-proc/src/main.js, dist/simulators/openai/main.js), not on the processor's modules.
  */
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { renderBootstrap, type UpstreamCluster } from '../../envoy/bootstrap.js';
+import { renderBootstrap, type ExtProcEndpoint, type UpstreamCluster } from '../../envoy/bootstrap.js';
+import { workerSocketPath } from '../../ext-proc/src/workers/count.js';
 import { startEnvoy, type EnvoyProcess } from '../../scripts/lib/envoy-process.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { benchRoot as repoRoot } from './paths.js';
@@ -81,6 +83,8 @@ export async function startSimulator(): Promise<Simulator> {
 export interface Processor {
   grpcPort: number;
   metricsPort: number;
+  /** Its workers' Unix sockets, when it was started with `unixSockets`. */
+  sockets?: string[];
   child: ChildProcess;
   /** Last lines of its stderr (its logs go to stdout, which is the log file or /dev/null). */
   stderr(): string;
@@ -106,6 +110,11 @@ export interface ProcessorOptions {
    * set and the processor decides.
    */
   workers?: number;
+  /**
+   * Envoy reaches the processor over Unix sockets, one per worker (GRPC_SOCKET_DIR), rather than
+   * TCP: how `npm start` runs it, and the only way Envoy balances streams across workers.
+   */
+  unixSockets?: boolean;
 }
 
 export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
@@ -128,6 +137,8 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     LOG_LEVEL: 'info',
     ...(o.workers !== undefined ? { PROCESSOR_WORKERS: String(o.workers) } : {}),
   };
+  const socketDir = o.unixSockets ? mkdtempSync(path.join(os.tmpdir(), 'bench-sock-')) : undefined;
+  if (socketDir) env.GRPC_SOCKET_DIR = socketDir;
   const fd = openSync(o.logFile, 'a');
   let child: ChildProcess;
   try {
@@ -155,7 +166,24 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
     if (Date.now() > deadline) throw new Error(`processor not ready after 20 s\n${err}`);
     await sleep(100);
   }
-  return { grpcPort, metricsPort, child, stderr: () => err, stop: () => stopChild(child, 15_000) };
+  const sockets = socketDir ? Array.from({ length: o.workers ?? 1 }, (_, i) => workerSocketPath(socketDir, i)) : undefined;
+  // Every worker's socket must be there before an Envoy is pointed at them.
+  while (sockets && !sockets.every((s) => existsSync(s))) {
+    if (Date.now() > deadline) throw new Error(`processor sockets not there after 20 s\n${err}`);
+    await sleep(50);
+  }
+  return {
+    grpcPort,
+    metricsPort,
+    child,
+    sockets,
+    stderr: () => err,
+    stop: async () => {
+      const code = await stopChild(child, 15_000);
+      if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+      return code;
+    },
+  };
 }
 
 // ---- Envoys -----------------------------------------------------------------------------------
@@ -195,6 +223,8 @@ export async function startGatewayEnvoy(
   concurrency: number,
   runtime: EnvoyRuntime = {},
   name = 'envoy-gateway',
+  /** The processor's Unix sockets (one per worker); absent: its TCP port. */
+  sockets?: string[],
 ): Promise<Proxy> {
   const listenPort = await freePort();
   const adminPort = await freePort();
@@ -203,7 +233,7 @@ export async function startGatewayEnvoy(
   const config = renderBootstrap({
     listenPort,
     adminPort,
-    extProc: { host: '127.0.0.1', port: grpcPort },
+    ...extProcEndpoints(grpcPort, sockets),
     upstreams,
     accessLog: '/dev/null',
   });
@@ -495,4 +525,9 @@ export async function preflightCacheHit(p: Proxy, proc: Processor, sim: Simulato
 
 function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+function extProcEndpoints(grpcPort: number, sockets: string[] | undefined): { extProc: ExtProcEndpoint; extProcReplicas?: ExtProcEndpoint[] } {
+  if (!sockets?.length) return { extProc: { host: '127.0.0.1', port: grpcPort } };
+  return { extProc: { pipe: sockets[0]! }, extProcReplicas: sockets.slice(1).map((pipe) => ({ pipe })) };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { Principal } from './principal.js';
 
 export type { Principal } from './principal.js';
@@ -10,7 +10,7 @@ export const TENANT_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Hex SHA-256 of a gateway key: the only form in which a key is ever kept (memory or Redis). */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return crypto.hash('sha256', key, 'hex');
 }
 
 /** The non-secret key id derived from a key's digest (first 12 hex digits). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
-import { validateChatRequest } from './request.js';
+import { ChatCompletionRequest, isPlainChatRequest, validateChatRequest, validateWithSchema } from './request.js';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -319,5 +319,80 @@ describe('validateChatRequest: rejects with 400 and the offending param', () => 
 
   it('reports the first bad message by index', () => {
     expect400(base({ messages: [user(), user(), user(7)] }), 'messages[2].content');
+  });
+});
+
+describe('isPlainChatRequest: the hand check agrees with the schema', () => {
+  // Every field the hand check reads, with values on both sides of each rule.
+  const values: Record<string, unknown[]> = {
+    model: ['gpt-4o', '', 7, null],
+    stream: [true, false, null, 'yes', 1],
+    stream_options: [{ include_usage: true }, { include_usage: 'yes' }, {}, null, [], 'x'],
+    max_tokens: [1, 100, 0, -1, 1.5, null, '5', 2 ** 60],
+    max_completion_tokens: [1, 0, 2.5, null, true],
+    temperature: [0, 1.2, 2, 2.01, -0.1, null, '1'],
+    top_p: [0, 1, 1.01, -1, null],
+    n: [1, 128, 129, 0, 1.5, null],
+    presence_penalty: [-2, 2, 2.5, -3, null, '0'],
+    frequency_penalty: [-2, 0, 2.1, null],
+    seed: [42, -7, 1.5, null, 'x'],
+    user: ['u-1', null, 3],
+    parallel_tool_calls: [true, false, null, 'x'],
+    stop: ['END', ['a', 'b'], null],
+    tools: [[], [{ type: 'function', function: { name: 'f' } }]],
+    response_format: [{ type: 'json_object' }, { type: 'yaml' }],
+  };
+  const messageSets: unknown[][] = [
+    [user()],
+    [{ role: 'system', content: 'Be brief.' }, user(), { role: 'assistant', content: 'Hi', refusal: null }, user('again')],
+    [{ role: 'developer', content: 'x', name: 'dev' }, user()],
+    [user(), { role: 'assistant', content: 'x', refusal: 7 }],
+    [user(), { role: 'assistant', content: null }],
+    [user(), { role: 'assistant' }],
+    [user(), { role: 'assistant', content: 'x', tool_calls: [] }],
+    [{ role: 'user', content: 'x', name: 5 }],
+    [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
+    [{ role: 'tool', content: 'x', tool_call_id: 'c1' }],
+    [{ role: 'robot', content: 'x' }],
+    [user(), null],
+    [user(), ['x']],
+    [],
+  ];
+  const bodies: Record<string, unknown>[] = [];
+  for (const messages of messageSets) bodies.push({ model: 'gpt-4o', messages });
+  for (const [field, vs] of Object.entries(values)) for (const v of vs) bodies.push({ ...base(), [field]: v });
+  bodies.push({ ...base(), extra_vendor_field: { anything: [1, 2] } });
+  bodies.push({ messages: [user()] });
+
+  function schemaAccepts(b: Record<string, unknown>): boolean {
+    try {
+      validateWithSchema(structuredClone(b));
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  it('takes the common request without the schema', () => {
+    expect(isPlainChatRequest(base({ stream: true, stream_options: { include_usage: true }, temperature: 0.2, max_tokens: 64 }))).toBe(true);
+  });
+
+  it('passes only bodies the schema passes, and unchanged', () => {
+    let plain = 0;
+    for (const b of bodies) {
+      if (!isPlainChatRequest(b)) continue;
+      plain++;
+      const parsed = ChatCompletionRequest.safeParse(structuredClone(b));
+      expect(parsed.success, JSON.stringify(b)).toBe(true);
+      expect(parsed.data).toEqual(b);
+      expect(schemaAccepts(b), JSON.stringify(b)).toBe(true);
+    }
+    // The corpus exercises the hand check on both sides.
+    expect(plain).toBeGreaterThan(20);
+    expect(plain).toBeLessThan(bodies.length);
+  });
+
+  it('rejects through the schema whatever the schema rejects', () => {
+    for (const b of bodies) if (!schemaAccepts(b)) expect(isPlainChatRequest(b), JSON.stringify(b)).toBe(false);
   });
 });

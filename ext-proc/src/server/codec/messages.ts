@@ -148,27 +148,35 @@ function decodeHttpHeaders(r: ProtoReader): { headers: HeaderRecord; endOfStream
   return { headers, endOfStream };
 }
 
+// Tags of the fields read on every message (field << 3 | wire type).
+const TAG_HEADER = (1 << 3) | WIRE_LEN;
+const TAG_KEY = (1 << 3) | WIRE_LEN;
+const TAG_VALUE = (2 << 3) | WIRE_LEN;
+const TAG_RAW_VALUE = (3 << 3) | WIRE_LEN;
+
 function decodeHeaderMap(r: ProtoReader, into: HeaderRecord): void {
+  // Runs over every header of every message: nested messages are stepped into in place.
   while (r.more()) {
-    const [field, wire] = r.tag();
-    if (field !== 1 || wire !== WIRE_LEN) {
-      r.skip(wire);
+    const t = r.rawTag();
+    if (t !== TAG_HEADER) {
+      r.skip(t & 7);
       continue;
     }
-    const h = r.message();
+    r.enter();
     let key = '';
     let value = '';
-    let raw: string | undefined;
-    while (h.more()) {
-      const [f, w] = h.tag();
-      if (f === 1 && w === WIRE_LEN) key = h.string();
-      else if (f === 2 && w === WIRE_LEN) value = h.string();
-      else if (f === 3 && w === WIRE_LEN) raw = h.string();
-      else h.skip(w);
+    let raw = '';
+    while (r.more()) {
+      const f = r.rawTag();
+      if (f === TAG_KEY) key = r.string();
+      else if (f === TAG_RAW_VALUE) raw = r.string();
+      else if (f === TAG_VALUE) value = r.string();
+      else r.skip(f & 7);
     }
+    r.leave();
     if (!key) continue;
     // Envoy sends `raw_value` (newer releases) or `value` (older ones).
-    const v = raw !== undefined && raw.length > 0 ? raw : value;
+    const v = raw.length > 0 ? raw : value;
     const prev = into[key];
     into[key] = prev === undefined ? v : `${prev},${v}`;
   }
@@ -344,11 +352,11 @@ function writeCommonResponse(w: ProtoWriter, c: CommonResponse): ProtoWriter {
 function writeHeaderMutation(w: ProtoWriter, m: HeaderMutation): ProtoWriter {
   for (const [key, value] of m.set ?? []) {
     w.begin(1);
-    w.begin(1).string(1, key).string(3, value).end();
+    w.begin(1).name(1, key).string(3, value).end();
     w.uint(3, OVERWRITE_IF_EXISTS_OR_ADD);
     w.end();
   }
-  for (const name of m.remove ?? []) w.string(2, name);
+  for (const name of m.remove ?? []) w.name(2, name);
   return w;
 }
 
@@ -367,7 +375,7 @@ export function writeStruct(w: ProtoWriter, obj: Readonly<Record<string, StructV
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     if (v === undefined) continue;
-    w.begin(1).string(1, key);
+    w.begin(1).name(1, key);
     writeValue(w.begin(2), v).end();
     w.end();
   }

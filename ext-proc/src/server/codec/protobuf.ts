@@ -15,7 +15,8 @@ export class ProtoDecodeError extends Error {}
 /** Reads one message's fields in order; length-delimited values are views into the input. */
 export class ProtoReader {
   pos: number;
-  private readonly end: number;
+  private end: number;
+  private readonly ends: number[] = [];
 
   constructor(
     readonly buf: Buffer,
@@ -34,6 +35,28 @@ export class ProtoReader {
   tag(): [number, number] {
     const t = this.varint();
     return [t >>> 3, t & 7];
+  }
+
+  /** The next field's raw tag, `field << 3 | wire` (no tuple: for the loops run on every message). */
+  rawTag(): number {
+    return this.varint();
+  }
+
+  /**
+   * Steps into a nested message in place and returns where it ends; the caller reads its fields
+   * until `pos` reaches that end, then calls `leave`. Saves a reader object per nested message.
+   */
+  enter(): number {
+    const [s, e] = this.span();
+    this.pos = s;
+    this.ends.push(this.end);
+    this.end = e;
+    return e;
+  }
+
+  leave(): void {
+    this.pos = this.end;
+    this.end = this.ends.pop()!;
   }
 
   /** A varint that fits in 32 bits (tags, lengths, enums, bools); larger values keep their low bits. */
@@ -119,6 +142,10 @@ function varintSize(v: number): number {
   return 5;
 }
 
+/** Encoded names, shared by every writer; bounded, as some names come from callers' headers. */
+const NAME_BYTES = new Map<string, Buffer>();
+const MAX_NAMES = 2048;
+
 /**
  * Writes one message into a single growing buffer. Nested messages are opened with `begin` and
  * closed with `end`, which back-fills their length (moving the body when the length takes more
@@ -182,6 +209,19 @@ export class ProtoWriter {
     this.ensure(len);
     this.pos += this.buf.write(s, this.pos, 'utf8');
     return this;
+  }
+
+  /**
+   * A string field whose value recurs (header names, metadata keys): its UTF-8 bytes are kept
+   * after the first use, so later messages copy them instead of encoding again.
+   */
+  name(field: number, s: string): this {
+    let b = NAME_BYTES.get(s);
+    if (!b) {
+      b = Buffer.from(s, 'utf8');
+      if (NAME_BYTES.size < MAX_NAMES) NAME_BYTES.set(s, b);
+    }
+    return this.bytes(field, b);
   }
 
   bytes(field: number, b: Uint8Array): this {
