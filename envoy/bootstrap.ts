@@ -585,7 +585,7 @@ const API_PATHS: Array<{ api: FormatId; match: Record<string, unknown> }> = [
  * (its errors, cache hits) and anything after it sent the call upstream carry its request id in
  * the dynamic metadata and are left alone.
  */
-function processorDownReplies(): Record<string, unknown> {
+export function processorDownReplies(): Record<string, unknown> {
   const err = new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', { code: 'gateway_unavailable' });
   const noProcessorAnswer = {
     metadata_filter: {

@@ -7,7 +7,8 @@ import os from 'node:os';
 import { parse, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../ext-proc/src/config/paths.js';
 import { envoyBinary } from '../scripts/lib/envoy-process.js';
-import { renderedConfigs } from './render.js';
+import { PROCESSOR_TOKEN_HEADER } from '../ext-proc/src/contract.js';
+import { PROCESSOR_TOKEN_PLACEHOLDER, renderedConfigs } from './render.js';
 
 const rendered = renderedConfigs();
 
@@ -32,8 +33,9 @@ describe('committed Envoy configs', () => {
     expect(docs.map((d) => d.kind)).toEqual(['ServiceEntry', 'Gateway', 'DestinationRule', 'VirtualService', 'EnvoyFilter']);
     const patches = docs[4]!.spec.configPatches as Array<{ applyTo: string; patch: { value: any } }>;
     const boot = parse(rendered['envoy/envoy.yaml']!) as Record<string, any>;
-    const filters = boot.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
-    expect(patches.find((p) => p.applyTo === 'HTTP_FILTER')!.patch.value).toEqual(filters[0]);
+    const filter = patches.find((p) => p.applyTo === 'HTTP_FILTER')!.patch.value;
+    expect(withoutToken(filter)).toEqual(bootstrapExtProc(boot));
+    expect(filter.typed_config.grpc_service.initial_metadata).toEqual([{ key: PROCESSOR_TOKEN_HEADER, value: PROCESSOR_TOKEN_PLACEHOLDER }]);
     const clusterNames = patches.filter((p) => p.applyTo === 'CLUSTER').map((p) => p.patch.value.name);
     for (const c of boot.static_resources.clusters) expect(clusterNames).toContain(c.name);
     // Every vhost gets the chain route first, then the processor's route.
@@ -55,8 +57,10 @@ describe('committed Envoy configs', () => {
   it('the snippet carries the same filter the bootstrap uses', () => {
     const snippet = parse(rendered['envoy/snippets/ext-proc-filter.yaml']!) as { http_filters_insert_before_router: Array<{ typed_config: Record<string, unknown> }> };
     const boot = parse(rendered['envoy/envoy.yaml']!) as Record<string, any>;
-    const filters = boot.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters as Array<{ name: string; typed_config: unknown }>;
-    expect(filters[0]!.typed_config).toEqual(snippet.http_filters_insert_before_router[0]!.typed_config);
+    const filter = snippet.http_filters_insert_before_router[0] as Record<string, any>;
+    expect(withoutToken(filter)).toEqual(bootstrapExtProc(boot));
+    // The processor token goes with it, as a placeholder to replace.
+    expect(filter.typed_config.grpc_service.initial_metadata).toEqual([{ key: PROCESSOR_TOKEN_HEADER, value: PROCESSOR_TOKEN_PLACEHOLDER }]);
   });
 });
 
@@ -70,4 +74,17 @@ function withTestCertificates(rel: string): string {
   const file = path.join(dir, path.basename(rel));
   writeFileSync(file, text.replaceAll('/etc/envoy/certs/', `${dir}/`));
   return file;
+}
+
+/** The ext_proc filter of a rendered bootstrap's listener (after the health-check filter). */
+function bootstrapExtProc(boot: Record<string, any>): Record<string, unknown> {
+  const filters = boot.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters as Array<{ name: string }>;
+  return filters.find((f) => f.name === 'envoy.filters.http.ext_proc')!;
+}
+
+/** A filter as the bootstrap renders it, i.e. with no processor token (envoy/envoy.yaml has none). */
+function withoutToken(filter: Record<string, any>): Record<string, unknown> {
+  const copy = structuredClone(filter);
+  delete copy.typed_config.grpc_service.initial_metadata;
+  return copy;
 }

@@ -17,6 +17,7 @@ import {
   envoyBufferLimit,
   extProcCluster,
   extProcFilter,
+  processorDownReplies,
   renderBootstrap,
   type UpstreamCluster,
 } from './bootstrap.js';
@@ -95,10 +96,10 @@ export function renderedConfigs(): Record<string, string> {
 
   const bufferLimit = envoyBufferLimit(DEFAULT_MAX_REQUEST_BYTES);
   const processorService = 'llm-gateway-ext-proc.llm-gateway.svc.cluster.local';
-  const meshClusters = [...providerClusters('real').map((u) => cluster(u)), ...chains('real').map((c) => chainCluster(c, bufferLimit)), extProcCluster({ host: processorService, port: 50051 })];
+  const meshClusters = [...providerClusters('real').map((u) => cluster(u)), ...chains('real').map((c) => chainCluster(c, bufferLimit, undefined, PROCESSOR_TOKEN_PLACEHOLDER)), extProcCluster({ host: processorService, port: 50051 })];
   out['envoy/istio/egress-gateway.yaml'] =
     HEADER('Istio: the LLM gateway inside the egress gateway (transparent mode for the whole mesh). See README "Istio".') +
-    istioEgress({ filter: extProcFilter({ bufferLimit }), routes: [chainRoute(bufferLimit), processorRoute(bufferLimit)], clusters: meshClusters })
+    istioEgress({ filter: extProcFilter({ bufferLimit, processorToken: PROCESSOR_TOKEN_PLACEHOLDER }), routes: [chainRoute(bufferLimit), processorRoute(bufferLimit)], clusters: meshClusters })
       .map((doc) => stringify(doc))
       .join('---\n');
   out['envoy/envoy-gateway/llm-gateway.yaml'] =
@@ -110,12 +111,16 @@ export function renderedConfigs(): Record<string, string> {
   const snippet = {
     // Bootstrap runtime: finish ext_proc streams with a graceful close instead of a reset.
     layered_runtime_static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true },
-    http_filters_insert_before_router: [extProcFilter({ bufferLimit })],
+    // The processor token (PROCESSOR_TOKEN) replaces the placeholder.
+    http_filters_insert_before_router: [extProcFilter({ bufferLimit, processorToken: PROCESSOR_TOKEN_PLACEHOLDER })],
     clusters_add: [extProcCluster({ host: 'llm-gateway-ext-proc.llm-gateway.svc.cluster.local', port: 50051 })],
     // In this order, before the virtual host's other routes.
     routes_insert_first: [chainRoute(bufferLimit), processorRoute(bufferLimit)],
     // Fallback chains: one cluster per usable subset of each chain (see models/catalog.yaml `fallbacks`).
-    chain_clusters_add: chains('real').map((c) => chainCluster(c, bufferLimit)),
+    chain_clusters_add: chains('real').map((c) => chainCluster(c, bufferLimit, undefined, PROCESSOR_TOKEN_PLACEHOLDER)),
+    // The HTTP connection manager's local_reply_config: a 503 with retry-after in the caller's API
+    // while the processor cannot be reached (merge its mappers into an existing one).
+    hcm_local_reply_config: processorDownReplies(),
     per_route_disable_for_other_paths: {
       typed_per_filter_config: {
         'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', disabled: true },

@@ -72,7 +72,8 @@ describe('docker-compose.yml', () => {
       expect(stats.address.socket_address.port_value).toBe(9902);
       const routes = stats.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
       expect(routes[0].match).toEqual({ path: '/stats/prometheus' });
-      const extProc = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config;
+      const filters = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters as Array<{ name: string; typed_config: any }>;
+      const extProc = filters.find((f) => f.name === 'envoy.filters.http.ext_proc')!.typed_config;
       expect(extProc.grpc_service.initial_metadata).toEqual([{ key: 'x-gateway-processor-token', value: '__PROCESSOR_TOKEN__' }]);
     }
     expect(services.envoy!.environment!.PROCESSOR_TOKEN).toMatch(/\$\{PROCESSOR_TOKEN:\?/);

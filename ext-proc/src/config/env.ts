@@ -27,6 +27,11 @@ const EnvSchema = z.object({
   /** When the limiter's Redis is down: refuse calls with 503 (default) or let them through. */
   LIMITS_FAIL_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /**
+   * How long an admission may wait on the limiter's Redis before the call is refused (or let
+   * through, with LIMITS_FAIL_OPEN): the limit every call pays when Redis is slow.
+   */
+  LIMITS_TIMEOUT_MS: z.coerce.number().int().min(10).max(5000).default(100),
+  /**
    * Request header carrying the caller's mesh identity (transparent mode): a tenant whose
    * `identities` lists it is authenticated without a gateway key. `x-forwarded-client-cert` is read
    * as Envoy's XFCC (its URI= elements). Only a header the mesh itself sets may be named here.
@@ -40,7 +45,8 @@ const EnvSchema = z.object({
   COOLDOWN_SECONDS: z.coerce.number().min(0).max(300).default(5),
   FALLBACK_CHAINS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /**
-   * Processor worker processes: `auto` (one per CPU available) or a count. Several workers share
+   * Processor worker processes: `auto` (one per CPU available: the affinity, capped by a
+   * container's CPU limit) or a count. Several workers share
    * GRPC_PORT (connections are spread among them) and each also listens on its own Unix socket in
    * GRPC_SOCKET_DIR, if set, so an Envoy beside it can balance single streams across them.
    */
@@ -59,6 +65,12 @@ const EnvSchema = z.object({
    * Envoy can reach the gRPC port.
    */
   PROCESSOR_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * For Envoys that cannot send gRPC metadata (Envoy Gateway's EnvoyExtensionPolicy): the network
+   * itself admits only Envoy to the gRPC port (mesh mTLS with an authorization policy, or a
+   * NetworkPolicy), so the processor may listen beyond loopback without PROCESSOR_TOKEN.
+   */
+  GRPC_NETWORK_RESTRICTED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** A directory for per-worker Unix sockets (`ext-proc-<n>.sock`), besides the TCP port. */
   GRPC_SOCKET_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -77,9 +89,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const c = parsed.data;
   // Whoever opens a processing stream is handed provider credentials: beyond loopback, only a
   // peer holding the token (Envoy) may.
-  if (!LOOPBACK.test(c.GRPC_HOST) && !c.PROCESSOR_TOKEN) {
+  if (!LOOPBACK.test(c.GRPC_HOST) && !c.PROCESSOR_TOKEN && !c.GRPC_NETWORK_RESTRICTED) {
     throw new ConfigError(
-      `GRPC_HOST=${c.GRPC_HOST} is reachable beyond this host: set PROCESSOR_TOKEN (and the same value in Envoy's ext_proc grpc_service.initial_metadata, x-gateway-processor-token)`,
+      `GRPC_HOST=${c.GRPC_HOST} is reachable beyond this host: set PROCESSOR_TOKEN (and the same value in Envoy's ext_proc grpc_service.initial_metadata, x-gateway-processor-token), or GRPC_NETWORK_RESTRICTED=true where the network admits only Envoy`,
     );
   }
   return c;
