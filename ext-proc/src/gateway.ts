@@ -13,7 +13,7 @@ import type { EnvConfig } from './config/env.js';
 import { repoRoot } from './config/paths.js';
 import { flushLogs, type Logger } from './log/logger.js';
 import { createMetrics, type GatewayMetrics } from './metering/metrics.js';
-import { startMetricsServer } from './metering/metrics-server.js';
+import { registrySource, startMetricsServer } from './metering/metrics-server.js';
 import { registerRedisMetrics, type RedisComponent } from './metering/redis-metrics.js';
 import { modelsListBody } from './providers/openai/models.js';
 import { anthropicModelsBody } from './providers/anthropic/models.js';
@@ -95,7 +95,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     config.CACHE_TTL_SECONDS <= 0 ? undefined : shared ? ipcStore(shared) : openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log });
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   // One instance without Redis: limits are then per process, like the cache (said at start by openStore).
-  const limiter = config.REDIS_URL ? createRedisLimiter({ url: config.REDIS_URL, log }) : shared ? ipcLimiter(shared) : createMemoryLimiter();
+  const limiter = config.REDIS_URL ? createRedisLimiter({ url: config.REDIS_URL, log, commandTimeoutMs: config.LIMITS_TIMEOUT_MS }) : shared ? ipcLimiter(shared) : createMemoryLimiter();
   const masterKey = loadMasterKey(env);
   if (masterKey && !config.REDIS_URL) log.warn('GATEWAY_MASTER_KEY is set but REDIS_URL is not: tenant credentials are unavailable');
   const tenantCredentials = masterKey && config.REDIS_URL ? new TenantCredentials(config.REDIS_URL, masterKey, log) : undefined;
@@ -138,7 +138,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     // Constructing one installs the worker's answer to the primary's collection requests.
     new AggregatorRegistry();
   }
-  const metricsServer = role.worker ? { port: config.METRICS_PORT, close: async () => undefined } : await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
+  const metricsServer = role.worker ? { port: config.METRICS_PORT, close: async () => undefined } : await startMetricsServer(registrySource(metrics.registry), config.METRICS_HOST, config.METRICS_PORT);
   const providers = [...credentials.keys()];
   log.info(
     { pid: process.pid, grpcPort: grpcServer.port, socket: socketPath, metricsPort: metricsServer.port, providers, models: catalog.models.length, tenants: keys.size, cache: store?.kind ?? 'off' },

@@ -36,7 +36,10 @@ beforeAll(async () => {
     ['tenants:', `  tpm-tenant: { limits: { tpm: ${TPM} } }`, `  budget-tenant: { limits: { usd_per_day: ${USD_PER_DAY} } }`, ''].join('\n'),
   );
   stack = await startLocalStack({
-    env: { GATEWAY_KEYS: 'tpm-tenant:gw-key-tpm-00001,budget-tenant:gw-key-budget-001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, CACHE_TTL_SECONDS: '0' },
+    // Three replicas share this test's event loop with 100 calls in flight: the default 100 ms
+    // limiter budget measures that loop's lag, not Redis. A wider one keeps the test about
+    // admission.
+    env: { GATEWAY_KEYS: 'tpm-tenant:gw-key-tpm-00001,budget-tenant:gw-key-budget-001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, CACHE_TTL_SECONDS: '0', LIMITS_TIMEOUT_MS: '2000' },
     log: pino({ level: 'silent' }),
     replicas: 3,
   });
@@ -84,8 +87,8 @@ async function counters(tenant: string): Promise<{ tokens: number; dayMicros: nu
 }
 
 /**
- * Every call was admitted or refused by a limit. On a loaded machine a limiter command can pass
- * its 100 ms timeout; the limiter then fails closed with 503 limits_unavailable, which is the
+ * Every call was admitted or refused by a limit. On a very loaded machine a limiter command can
+ * still pass its timeout; the limiter then fails closed with 503 limits_unavailable, which is the
  * documented behaviour, not a leak: allow a couple, and nothing else.
  */
 function expectOnlyAdmittedOrLimited(outcomes: Outcome[], admittedOrLimited: number): void {
