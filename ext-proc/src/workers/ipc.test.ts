@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createMemoryLimiter, LimiterUnavailable } from '../limits/index.js';
 import { createMemoryStore } from '../store/memory.js';
-import { workerCount, workerSocketPath } from './count.js';
 import { ipcLimiter, ipcStore, serveSharedState, SharedStateClient, type SharedRequest } from './ipc.js';
 
 /** A worker's `process` wired to a primary in the same test: messages cross as they would over IPC (JSON). */
@@ -65,14 +64,5 @@ describe('shared state across workers', () => {
     expect((await s.get('k'))?.equals(value)).toBe(true);
     expect(await s.delete('k')).toBe(true);
     expect(await s.get('k')).toBeUndefined();
-  });
-});
-
-describe('worker count', () => {
-  it('is one per CPU for auto, else as configured', () => {
-    expect(workerCount('auto', 8)).toBe(8);
-    expect(workerCount('auto', 0)).toBe(1);
-    expect(workerCount(3, 8)).toBe(3);
-    expect(workerSocketPath('/run/gw/', 2)).toBe('/run/gw/ext-proc-2.sock');
   });
 });

@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
 import type { EnvConfig } from '../config/env.js';
 import { createMemoryLimiter, type Limiter } from '../limits/index.js';
 import { flushLogs, type Logger } from '../log/logger.js';
+import { startMetricsServer } from '../metering/metrics-server.js';
 import type { KvStore } from '../store/kv.js';
 import { createMemoryStore } from '../store/memory.js';
 import { IPC_REQUEST, serveSharedState, type SharedRequest } from './ipc.js';
@@ -88,29 +88,7 @@ function sharedState(config: EnvConfig, log: Logger): { limiter: Limiter; store:
 }
 
 /** /metrics: every worker's registry, aggregated (counters and histograms summed, gauges as each declares). */
-async function serveAggregatedMetrics(host: string, port: number): Promise<{ port: number; close(): void }> {
+function serveAggregatedMetrics(host: string, port: number): ReturnType<typeof startMetricsServer> {
   const registry = new AggregatorRegistry();
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found\n');
-      return;
-    }
-    registry.clusterMetrics().then(
-      (text) => {
-        res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(text);
-      },
-      () => {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end('metrics collection failed\n');
-      },
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address();
-  return { port: typeof addr === 'object' && addr ? addr.port : port, close: () => server.close() };
+  return startMetricsServer({ contentType: registry.contentType, collect: () => registry.clusterMetrics() }, host, port);
 }
