@@ -1,19 +1,6 @@
 /** Per-process CPU time from /proc (Linux), to show where the two cores went during a load. */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-
-let ticksPerSecond: number | undefined;
-
-function clockTicks(): number {
-  if (ticksPerSecond === undefined) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
-  }
-  return ticksPerSecond;
-}
+import { clockTicks } from './proctree.js';
 
 /** User + system CPU seconds consumed so far by `pid` (all its threads); NaN if unreadable. */
 export function cpuSeconds(pid: number | undefined): number {

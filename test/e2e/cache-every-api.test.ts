@@ -9,17 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.js';
 import { responseWords } from '../../simulators/openai/completion.js';
 import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { CALL, CALLERS, FINISH, type Gateway, type Seen } from '../helpers/sdk-calls.js';
+import { BACKENDS, CALL, CALLERS, FINISH, type Gateway, type Seen } from '../helpers/sdk-calls.js';
 
 const KEY = 'gw-key-cache-every-api';
 const WORDS = 6;
 
-const BACKENDS = [
-  { api: 'openai', model: 'gpt-4o-mini', provider: 'openai' },
-  { api: 'anthropic', model: 'claude-haiku-4-5', provider: 'anthropic' },
-  { api: 'gemini', model: 'gemini-2.5-flash-lite', provider: 'gemini' },
-  { api: 'ollama', model: 'llama3.2', provider: 'ollama' },
-] as const;
 /** OpenRouter (429 on every call) → Groq → Gemini. */
 const CHAIN = 'openrouter/meta-llama/llama-3.3-70b-instruct';
 

@@ -8,20 +8,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.js';
 import { echoFragment, responseWords } from '../../simulators/openai/completion.js';
-import { CALL, CALLERS, FINISH, WEATHER_TOOL, type Gateway } from '../helpers/sdk-calls.js';
+import { BACKENDS, CALL, CALLERS, FINISH, WEATHER_TOOL, type Gateway } from '../helpers/sdk-calls.js';
 
 const KEY = 'gw-key-matrix-0001';
 const WORDS = 7;
 const TOOL_TOKENS = 12;
 
 
-/** One catalog model per backend API, and the provider (simulator) that serves it. */
-const BACKENDS = [
-  { api: 'openai', model: 'gpt-4o-mini', provider: 'openai' },
-  { api: 'anthropic', model: 'claude-haiku-4-5', provider: 'anthropic' },
-  { api: 'gemini', model: 'gemini-2.5-flash-lite', provider: 'gemini' },
-  { api: 'ollama', model: 'llama3.2', provider: 'ollama' },
-] as const;
 
 let stack: LocalStack;
 let gw: Gateway;

@@ -16,6 +16,14 @@ export interface Gateway {
   key: string;
 }
 
+/** One catalog model per backend API, and the provider (simulator) that serves it. */
+export const BACKENDS = [
+  { api: 'openai', model: 'gpt-4o-mini', provider: 'openai' },
+  { api: 'anthropic', model: 'claude-haiku-4-5', provider: 'anthropic' },
+  { api: 'gemini', model: 'gemini-2.5-flash-lite', provider: 'gemini' },
+  { api: 'ollama', model: 'llama3.2', provider: 'ollama' },
+] as const;
+
 export const WEATHER_TOOL = {
   name: 'get_weather',
   description: 'Current weather for a city',

@@ -1,13 +1,23 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 
+/** What /metrics serves: a process's own registry, or (a workers' primary) all workers' merged. */
+export interface MetricsSource {
+  contentType: string;
+  collect(): Promise<string>;
+}
+
+export function registrySource(registry: Registry): MetricsSource {
+  return { contentType: registry.contentType, collect: () => registry.metrics() };
+}
+
 /** Serves the Prometheus exposition at /metrics. */
-export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(source: MetricsSource, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
-      registry.metrics().then(
+      source.collect().then(
         (text) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
+          res.writeHead(200, { 'content-type': source.contentType });
           res.end(text);
         },
         () => {

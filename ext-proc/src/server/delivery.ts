@@ -59,11 +59,9 @@ export class FullDuplexDelivery implements AnswerDelivery {
     this.end({ kind: 'response_body', response: { body: { streamed: w.body ?? original, endOfStream } } });
   }
 
-  /** The answer's last message carries the usage record. */
   private end(last: ExtProcResponse): void {
     this.over = true;
-    const metadata = this.policy.metadata();
-    this.send(metadata ? { ...last, metadata } : last);
+    sendLast(this.policy, this.send, last);
   }
 
   abort(): void {
@@ -110,12 +108,17 @@ export class ClassicDelivery implements AnswerDelivery {
 
   private end(last: ExtProcResponse): void {
     this.over = true;
-    const metadata = this.policy.metadata();
-    this.send(metadata ? { ...last, metadata } : last);
+    sendLast(this.policy, this.send, last);
   }
 
   abort(): void {
     if (!this.over) this.policy.abort();
     this.over = true;
   }
+}
+
+/** The answer's last message carries the usage record. */
+function sendLast(policy: AnswerPolicy, send: Send, last: ExtProcResponse): void {
+  const metadata = policy.metadata();
+  send(metadata ? { ...last, metadata } : last);
 }
