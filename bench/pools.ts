@@ -241,7 +241,7 @@ function summarise(load: number, policy: Policy, samples: Sample[], labels: Map<
 }
 
 function table(rows: Summary[]): string {
-  const head = ['load/s', 'policy', 'ok/sent', 'e2e p50', 'e2e p90', 'ttft p50', 'ttft p90', 'share ' + SIMS.map((s) => s.label).join('/')];
+  const head = ['load/s', 'policy', 'ok/sent', 'e2e p50', 'e2e p90', 'ttft p50', 'ttft p90', `share ${SIMS.map((s) => s.label).join('/')}`];
   const lines = rows.map((r) => [
     String(r.load),
     r.policy,
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
   const file = path.join(dir, `pools-${stamp}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ benchmark: 'pools', timestamp: started.toISOString(), finishedAt: new Date().toISOString(), node: process.version, options: o, simulators: SIMS.map((s, i) => ({ ...s, url: urls[i] })), pickCost, results: rows }, null, 2) + '\n',
+    `${JSON.stringify({ benchmark: 'pools', timestamp: started.toISOString(), finishedAt: new Date().toISOString(), node: process.version, options: o, simulators: SIMS.map((s, i) => ({ ...s, url: urls[i] })), pickCost, results: rows }, null, 2)}\n`,
   );
   log(`results: ${path.relative(root, file)}`);
 }

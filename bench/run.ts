@@ -31,7 +31,6 @@ import {
   bigPromptTable,
   checkTargets,
   cpuTable,
-  f3,
   latencyTable,
   MB,
   openLoopTable,
@@ -69,7 +68,7 @@ import {
   type PreflightReport,
   type Processor,
   type ProcessorOptions,
-  type Proxy,
+  type ProxyUnderTest,
   type Simulator,
 } from './lib/stack.js';
 import { latencyChartSvg, type LoadPoint } from './lib/svg.js';
@@ -496,7 +495,7 @@ function envoyVersionOf(): string {
 /** A processor with the cache on and its own gateway Envoy, for the cache-hit scenarios. */
 interface HitStack {
   processor: Processor;
-  proxy: Proxy;
+  proxy: ProxyUnderTest;
   redis?: RedisServer;
   /** The bench request, counting every 200 without `x-gateway-cache: hit` (same bytes sent). */
   wrkScript: string;
@@ -505,7 +504,7 @@ interface HitStack {
 
 interface SideStack {
   side: Side;
-  proxy: Proxy;
+  proxy: ProxyUnderTest;
   processor?: Processor;
   hit?: HitStack;
   preflight?: PreflightReport;
@@ -623,7 +622,7 @@ async function startSideProcessor(c: Ctx, side: ProcessorSide, o: Omit<Processor
 /** Every Envoy started, so that each one's temporary config directory is removed on every way out. */
 const startedEnvoys: Array<{ stop(): Promise<void> }> = [];
 
-async function startSideGatewayEnvoy(c: Ctx, side: ProcessorSide, processor: Processor, name: string): Promise<Proxy> {
+async function startSideGatewayEnvoy(c: Ctx, side: ProcessorSide, processor: Processor, name: string): Promise<ProxyUnderTest> {
   const o = c.opts;
   const px =
     side === 'baseline'
@@ -680,7 +679,7 @@ interface LoadOutcome {
   detail: Record<string, unknown>;
 }
 
-async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: Proxy, hit: HitStack | undefined): Promise<LoadOutcome> {
+async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTest, hit: HitStack | undefined): Promise<LoadOutcome> {
   const o = c.opts;
   const dist = new Dist();
   if (def.kind === 'wrk') {
@@ -1335,8 +1334,8 @@ async function main(): Promise<void> {
       );
     }
     const textOut = [titleLine, '', ...setupLines, '', ...tables.map(renderTable).flatMap((t) => [t, '']), renderTable(targetsT), ''].join('\n');
-    process.stdout.write('\n' + textOut + '\n');
-    if (profile) process.stdout.write('\n' + profile.text + '\n');
+    process.stdout.write(`\n${textOut}\n`);
+    if (profile) process.stdout.write(`\n${profile.text}\n`);
 
     const points: LoadPoint[] = [];
     for (const s of summaries.filter((x) => x.kind === 'open')) {
@@ -1402,7 +1401,7 @@ async function main(): Promise<void> {
       profile: profile ? { summary: profile.summary, profiledRun: profile.profiledRun, processorExitCode: profile.processorExitCode } : undefined,
       text: textOut,
     };
-    const json = JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
+    const json = `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
     const file = (ext: string) => path.join(resultsDir, `${stamp}.${ext}`);
     writeFileSync(file('json'), json);
     writeFileSync(path.join(resultsDir, 'latest.json'), json);

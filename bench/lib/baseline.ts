@@ -15,12 +15,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { envoyBinary } from '../../scripts/lib/envoy-process.js';
-import type { EnvoyRuntime, Processor, ProcessorOptions, Proxy } from './stack.js';
+import type { EnvoyRuntime, Processor, ProcessorOptions, ProxyUnderTest } from './stack.js';
 
 /** What the benchmark calls in the baseline's stack module. */
 export interface BaselineStackApi {
   startProcessor(o: ProcessorOptions): Promise<Processor>;
-  startGatewayEnvoy(simPort: number, grpcPort: number, concurrency: number, runtime?: EnvoyRuntime, name?: string): Promise<Proxy>;
+  startGatewayEnvoy(simPort: number, grpcPort: number, concurrency: number, runtime?: EnvoyRuntime, name?: string): Promise<ProxyUnderTest>;
 }
 
 export interface Baseline {

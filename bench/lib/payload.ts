@@ -52,7 +52,7 @@ export function bigChatBody(bytes: number): string {
   const overhead = Buffer.byteLength(wrap(''));
   if (bytes <= overhead) throw new Error(`a chat body cannot be smaller than ${overhead + 1} bytes`);
   const need = bytes - overhead;
-  const unit = USER_TEXT + ' ';
+  const unit = `${USER_TEXT} `;
   const content = unit.repeat(Math.ceil(need / unit.length)).slice(0, need);
   const body = wrap(content);
   if (Buffer.byteLength(body) !== bytes) throw new Error(`big body is ${Buffer.byteLength(body)} bytes, wanted ${bytes}`);

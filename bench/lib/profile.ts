@@ -185,5 +185,5 @@ export function formatProfile(s: ProfileSummary, header: string): string {
   lines.push('');
   lines.push('Self time by area:');
   for (const a of s.byArea) lines.push(`${a.selfMs.toFixed(1).padStart(9)} ${a.pctBusy.toFixed(1).padStart(6)}  ${a.area}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

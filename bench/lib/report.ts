@@ -404,7 +404,7 @@ export function checkTargets(t: TargetInputs): TargetRow[] {
   const G = TARGET_GOALS;
   const rows: TargetRow[] = [];
   const invalidNote = (s: ScenarioSummary | undefined, side: ProcessorSide, needBare = true): string | undefined => {
-    if (!s || !s.sides[side] || (needBare && !s.sides.bare)) return 'not run';
+    if (!s?.sides[side] || (needBare && !s.sides.bare)) return 'not run';
     const errs = (s.sides[side]?.errors ?? 0) + (needBare ? (s.sides.bare?.errors ?? 0) : 0);
     if (errs > 0) return `errors during the run (${needBare ? `bare ${s.sides.bare?.errors ?? 0}, ` : ''}${side} ${s.sides[side]?.errors ?? 0})`;
     // The generator not sending at the intended rate (on any side it compares), or bare Envoy

@@ -188,7 +188,7 @@ export async function startProcessor(o: ProcessorOptions): Promise<Processor> {
 
 // ---- Envoys -----------------------------------------------------------------------------------
 
-export interface Proxy {
+export interface ProxyUnderTest {
   target: Target;
   url: string;
   envoy: EnvoyProcess;
@@ -202,7 +202,7 @@ function withRuntime(config: Record<string, unknown>, runtime: EnvoyRuntime): Re
   return { ...config, layered_runtime: { layers: [{ name: 'bench_overrides', static_layer: runtime }] } };
 }
 
-export async function startBareEnvoy(simPort: number, concurrency: number, runtime: EnvoyRuntime = {}): Promise<Proxy> {
+export async function startBareEnvoy(simPort: number, concurrency: number, runtime: EnvoyRuntime = {}): Promise<ProxyUnderTest> {
   const listenPort = await freePort();
   const adminPort = await freePort();
   const config = renderBootstrap({
@@ -225,7 +225,7 @@ export async function startGatewayEnvoy(
   name = 'envoy-gateway',
   /** The processor's Unix sockets (one per worker); absent: its TCP port. */
   sockets?: string[],
-): Promise<Proxy> {
+): Promise<ProxyUnderTest> {
   const listenPort = await freePort();
   const adminPort = await freePort();
   // Every provider cluster of the catalog points at the simulator (only openai is used).
@@ -255,7 +255,7 @@ export function catalogClusters(): string[] {
 }
 
 /** Envoy's downstream counters for the listener (and the ext_proc filter's, if any). */
-export async function envoyCounters(p: Proxy): Promise<Record<string, number>> {
+export async function envoyCounters(p: ProxyUnderTest): Promise<Record<string, number>> {
   const res = await fetch(`${p.envoy.adminUrl}/stats?filter=${encodeURIComponent('^http\\.gateway\\.(downstream_rq_(completed|[1-5]xx)|ext_proc\\.)')}`);
   const text = await res.text();
   const out: Record<string, number> = {};
@@ -275,7 +275,7 @@ export function counterDelta(before: Record<string, number>, after: Record<strin
   return out;
 }
 
-export async function envoyVersion(p: Proxy): Promise<string> {
+export async function envoyVersion(p: ProxyUnderTest): Promise<string> {
   try {
     const r = (await (await fetch(`${p.envoy.adminUrl}/server_info`)).json()) as { version?: string };
     return r.version ?? 'unknown';
@@ -346,7 +346,7 @@ export interface PreflightReport {
  * overhead scenarios' processor runs with the cache off (every call goes to the simulator).
  */
 export async function preflight(
-  p: Proxy,
+  p: ProxyUnderTest,
   key: string,
   body: string,
   streamBody: string,
@@ -482,7 +482,7 @@ export interface CacheHitPreflight {
  * and count it as a hit in its metrics; and `cache-control: no-store` must still reach the simulator.
  * Call after preflight(), which stored the answer (the store is written asynchronously: poll).
  */
-export async function preflightCacheHit(p: Proxy, proc: Processor, sim: Simulator, key: string, body: string): Promise<CacheHitPreflight> {
+export async function preflightCacheHit(p: ProxyUnderTest, proc: Processor, sim: Simulator, key: string, body: string): Promise<CacheHitPreflight> {
   const t0 = Date.now();
   for (;;) {
     const r = await post(p.url, key, body);

@@ -40,7 +40,7 @@ export function latencyChartSvg(points: LoadPoint[], title: string, subtitle: st
   const valid = points.filter((p) => p.p50 > 0 && p.p99 > 0 && Number.isFinite(p.p50) && Number.isFinite(p.p99));
   if (valid.length === 0) {
     out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#555">No open-loop scenario ran: nothing to chart.</text></svg>`);
-    return out.join('\n') + '\n';
+    return `${out.join('\n')}\n`;
   }
 
   const rates = [...new Set(valid.map((p) => p.rate))].sort((a, b) => a - b);
@@ -115,5 +115,5 @@ export function latencyChartSvg(points: LoadPoint[], title: string, subtitle: st
   out.push(`<text x="${lx + 38}" y="${ly + 15}" dy="4" fill="#222">timeouts at that rate</text>`);
   out.push(`<text x="${lx + 38}" y="${ly + 30}" dy="4" fill="#222">(OK calls only)</text>`);
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

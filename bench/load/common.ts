@@ -17,7 +17,7 @@ export function readConfig<T>(): T {
  * asynchronous, so a process that calls process.exit() right after a large write loses its tail.
  */
 export function emit(result: unknown): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(JSON.stringify(result) + '\n', (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => process.stdout.write(`${JSON.stringify(result)}\n`, (err) => (err ? reject(err) : resolve())));
 }
 
 /** Nanoseconds (bigint) to microseconds, rounded to 0.1 µs. */
