@@ -84,7 +84,7 @@ function options(): Options {
         '  --duration <s>      seconds of arrivals per load and policy (default 8; --quick: 4)',
         '  --quick             4 s per load',
         '  --policies <list>   picker,picker:queues,round-robin (default all three)',
-        '  --poll-ms <ms>      the picker\'s /metrics period (default 1000)',
+        "  --poll-ms <ms>      the picker's /metrics period (default 1000)",
         '  --seed <n>          arrival sequence seed (default 7)',
         '  --tokens <n>        answer length in tokens (default 32)',
         '',
@@ -303,7 +303,9 @@ async function main(): Promise<void> {
       const samples = await runLoad(route, agent, body, arrivals, o.timeoutMs);
       const s = summarise(load, policy, samples, labels);
       rows.push(s);
-      log(`  ${load}/s ${policy}: ${s.ok}/${s.sent} ok, e2e p50 ${s.e2eMs.p50} p90 ${s.e2eMs.p90} ms, ttft p50 ${s.ttftMs.p50} p90 ${s.ttftMs.p90} ms (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+      log(
+        `  ${load}/s ${policy}: ${s.ok}/${s.sent} ok, e2e p50 ${s.e2eMs.p50} p90 ${s.e2eMs.p90} ms, ttft p50 ${s.ttftMs.p50} p90 ${s.ttftMs.p90} ms (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      );
       await idle(pool);
     }
   }
@@ -311,11 +313,18 @@ async function main(): Promise<void> {
   await Promise.all([pool.stop(), queuesOnly.stop()]);
 
   const text = table(rows);
-  process.stdout.write(`\nGPU pool policies, ${o.durationS} s of Poisson arrivals per load, ${o.tokens}-token streamed answers (ms from scheduled arrival)\n\n${text}\n`);
-  process.stdout.write(`\npick + begin + end, per request: ${pickCost.map((c) => `${c.us} µs with ${c.endpoints} endpoints${c.affinity ? ' (affinity key, adapter model)' : ''}`).join('; ')}\n`);
+  process.stdout.write(
+    `\nGPU pool policies, ${o.durationS} s of Poisson arrivals per load, ${o.tokens}-token streamed answers (ms from scheduled arrival)\n\n${text}\n`,
+  );
+  process.stdout.write(
+    `\npick + begin + end, per request: ${pickCost.map((c) => `${c.us} µs with ${c.endpoints} endpoints${c.affinity ? ' (affinity key, adapter model)' : ''}`).join('; ')}\n`,
+  );
   const dir = path.join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const stamp = started
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
   const file = path.join(dir, `pools-${stamp}.json`);
   writeFileSync(
     file,

@@ -26,7 +26,16 @@ import { allowedCpus, defaultCpuSets, formatCpuList, parseCpuList, pinProcess, p
 import { killAllSync, liveProcesses, runToEnd, stopAll, track } from './lib/procs.js';
 import { clockTicks, treeCpuSeconds, treeRssBytes } from './lib/proctree.js';
 import { formatProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
-import { anthropicStreamBody, BENCH_MODEL, BIG_BODY_BYTES, CHAT_PATH, chatBody, UNIQUE_MARKER, uniqueChatBodyTemplate, USER_TEXT_CHARS } from './lib/payload.js';
+import {
+  anthropicStreamBody,
+  BENCH_MODEL,
+  BIG_BODY_BYTES,
+  CHAT_PATH,
+  chatBody,
+  UNIQUE_MARKER,
+  uniqueChatBodyTemplate,
+  USER_TEXT_CHARS,
+} from './lib/payload.js';
 import {
   bigPromptTable,
   checkTargets,
@@ -206,7 +215,10 @@ function parseOptions(argv: string[]): Options {
   const quick = values.quick === true;
 
   const rates = values.rates ? values.rates.split(',').map((r) => num('rates', r.trim(), 0, 1)) : [...DEFAULT_RATES];
-  const asked = (values.scenarios ?? 'all').split(',').map((s) => s.trim()).filter(Boolean);
+  const asked = (values.scenarios ?? 'all')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const wanted = new Set<string>();
   for (const a of asked) {
     if (a === 'all') {
@@ -231,7 +243,8 @@ function parseOptions(argv: string[]): Options {
   const scenarios = [...FIXED_IDS_BEFORE_OPEN, ...rates.map((r) => `open-${r}`), ...FIXED_IDS_AFTER_OPEN].filter((id) => wanted.has(id));
 
   const redis = values.redis === true;
-  if (redis && !scenarios.some((s) => s === 'hit' || s === 'hit-c16')) throw new Error('--redis only applies to the cache-hit scenarios (hit, hit-c16), and none is selected');
+  if (redis && !scenarios.some((s) => s === 'hit' || s === 'hit-c16'))
+    throw new Error('--redis only applies to the cache-hit scenarios (hit, hit-c16), and none is selected');
   const envoyRuntime: EnvoyRuntime = {};
   for (const kv of values['envoy-runtime'] ?? []) {
     const eq = kv.indexOf('=');
@@ -248,11 +261,13 @@ function parseOptions(argv: string[]): Options {
   const allowed = new Set(allowedCpus());
   const gatewayCpus = values['gateway-cpus'] ? parseCpuList(values['gateway-cpus']) : d.gateway;
   const loadCpus = values['load-cpus'] ? parseCpuList(values['load-cpus']) : d.load;
-  for (const cpu of [...gatewayCpus, ...loadCpus]) if (!allowed.has(cpu)) throw new Error(`CPU ${cpu} is not one this process may use (${formatCpuList([...allowed])})`);
+  for (const cpu of [...gatewayCpus, ...loadCpus])
+    if (!allowed.has(cpu)) throw new Error(`CPU ${cpu} is not one this process may use (${formatCpuList([...allowed])})`);
   const workers = Math.floor(num('workers', values.workers, gatewayCpus.length, 1));
   const transport = values.transport ?? 'unix';
   if (transport !== 'unix' && transport !== 'tcp') throw new Error('--transport must be unix or tcp');
-  if (scenarios.length === 0 && values.soak !== true && values.profile !== true) throw new Error('nothing to run: no scenario selected, and neither --soak nor --profile');
+  if (scenarios.length === 0 && values.soak !== true && values.profile !== true)
+    throw new Error('nothing to run: no scenario selected, and neither --soak nor --profile');
 
   return {
     durationS: num('duration', values.duration, quick ? 3 : 10, 1),
@@ -314,11 +329,27 @@ function scenarioDef(id: string, o: Options): ScenarioDef {
   }
   switch (id) {
     case 'seq':
-      return { id, kind: 'wrk', group: 'overhead', title: 'sequential (1 conn)', metric: 'request latency, one request at a time (closed loop)', tool: 'wrk -t1 -c1', connections: 1 };
+      return {
+        id,
+        kind: 'wrk',
+        group: 'overhead',
+        title: 'sequential (1 conn)',
+        metric: 'request latency, one request at a time (closed loop)',
+        tool: 'wrk -t1 -c1',
+        connections: 1,
+      };
     case 'c16':
     case 'c64': {
       const n = Number(id.slice(1));
-      return { id, kind: 'wrk', group: 'overhead', title: `closed loop c${n}`, metric: `request latency at ${n} connections, as fast as possible`, tool: `wrk -t${threads} -c${n}`, connections: n };
+      return {
+        id,
+        kind: 'wrk',
+        group: 'overhead',
+        title: `closed loop c${n}`,
+        metric: `request latency at ${n} connections, as fast as possible`,
+        tool: `wrk -t${threads} -c${n}`,
+        connections: n,
+      };
     }
     case 'stream':
     case 'stream-c16': {
@@ -339,7 +370,8 @@ function scenarioDef(id: string, o: Options): ScenarioDef {
         kind: 'stream',
         group: 'overhead',
         title: 'translated stream TTFB (1 conn)',
-        metric: 'time to first body byte: bare = an OpenAI stream: true call; processor sides = the same call made with the Anthropic Messages API, translated both ways to the OpenAI-format backend',
+        metric:
+          'time to first body byte: bare = an OpenAI stream: true call; processor sides = the same call made with the Anthropic Messages API, translated both ways to the OpenAI-format backend',
         tool: 'bench/load/stream-ttfb.ts (Node, 1 keep-alive connection)',
         connections: 1,
         translated: true,
@@ -598,7 +630,10 @@ function assertAlive(c: Ctx): void {
   if (dead.length > 0) {
     const stderr = SIDES.flatMap((s) => {
       const st = c.stacks[s];
-      return [st?.processor ? `processor-${s} stderr:\n${st.processor.stderr()}` : '', st?.hit ? `processor-${s}-cache stderr:\n${st.hit.processor.stderr()}` : ''];
+      return [
+        st?.processor ? `processor-${s} stderr:\n${st.processor.stderr()}` : '',
+        st?.hit ? `processor-${s}-cache stderr:\n${st.hit.processor.stderr()}` : '',
+      ];
     })
       .filter(Boolean)
       .join('\n');
@@ -649,7 +684,9 @@ async function startHitStack(c: Ctx, side: ProcessorSide): Promise<HitStack> {
   }
   const processor = await startSideProcessor(c, side, { cache: { ttlSeconds: HIT_CACHE_TTL_S, redisUrl: redis?.url }, name: `processor-${side}-cache` });
   const proxy = await startSideGatewayEnvoy(c, side, processor, `envoy-${side}-cache`);
-  log(`cache-hit stack (${side}): processor gRPC 127.0.0.1:${processor.grpcPort} (cache on, ${redis ? `REDIS_URL ${redis.url}` : 'in-process store'}, TTL ${HIT_CACHE_TTL_S}s), envoy ${proxy.url}`);
+  log(
+    `cache-hit stack (${side}): processor gRPC 127.0.0.1:${processor.grpcPort} (cache on, ${redis ? `REDIS_URL ${redis.url}` : 'in-process store'}, TTL ${HIT_CACHE_TTL_S}s), envoy ${proxy.url}`,
+  );
   const gateway = await preflight(proxy, c.key, c.body, c.streamBody, 'miss');
   const cache = await preflightCacheHit(proxy, processor, c.sim, c.key, c.body);
   log(
@@ -662,7 +699,9 @@ async function startHitStack(c: Ctx, side: ProcessorSide): Promise<HitStack> {
   log(`warm-up cache hits (${side}): wrk -t${wrkThreads(o)} -c16 ${o.warmupS}s`);
   const w = await runWrk({ url: proxy.url, script: wrkScript, threads: wrkThreads(o), connections: 16, durationS: o.warmupS });
   if (w.requests - w.non200 - w.missingHeader === 0) {
-    throw new Error(`warm-up of the ${side} cache-hit gateway: no hit among ${w.requests} responses (${w.non200} non-200, first status ${w.firstBadStatus}; ${w.missingHeader} 200s without x-gateway-cache: hit)`);
+    throw new Error(
+      `warm-up of the ${side} cache-hit gateway: no hit among ${w.requests} responses (${w.non200} non-200, first status ${w.firstBadStatus}; ${w.missingHeader} 200s without x-gateway-cache: hit)`,
+    );
   }
   return { processor, proxy, redis, wrkScript, preflight: { gateway, cache } };
 }
@@ -699,7 +738,12 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTe
       badStreams: 0,
       first: r.firstBadStatus ? `status ${r.firstBadStatus}` : r.missingHeader ? `${r.missingHeader} x 200 without x-gateway-cache: hit` : undefined,
     };
-    const detail: Record<string, unknown> = { tool: `wrk -t${threads} -c${connections} -d${o.durationS}s`, requests: r.requests, wrkLatencyUs: r.latencyUs, wrkErrors: r.errors };
+    const detail: Record<string, unknown> = {
+      tool: `wrk -t${threads} -c${connections} -d${o.durationS}s`,
+      requests: r.requests,
+      wrkLatencyUs: r.latencyUs,
+      wrkErrors: r.errors,
+    };
     if (hit && cacheBefore) {
       const simulatorCalls = simulatorCallsBetween(simBefore, await simulatorRequestCount(c.sim));
       const cacheAfter = await processorCacheCounters(hit.processor);
@@ -715,7 +759,14 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTe
       base.uncountedHits = uncounted;
       if (!base.first && providerCalls > 0) base.first = `${providerCalls} request(s) reached the simulator`;
       if (!base.first && uncounted > 0) base.first = `processor counted ${hitsCounted} hits for ${r.requests} responses`;
-      detail.cacheCheck = { responses: r.requests, notHit: r.missingHeader, simulatorCalls: simulatorCalls ?? 'unreadable', processorHits: hitsCounted, processorMisses: misses, store: hit.redis ? 'redis' : 'memory' };
+      detail.cacheCheck = {
+        responses: r.requests,
+        notHit: r.missingHeader,
+        simulatorCalls: simulatorCalls ?? 'unreadable',
+        processorHits: hitsCounted,
+        processorMisses: misses,
+        store: hit.redis ? 'redis' : 'memory',
+      };
     }
     return { dist, durationS: r.durationS, ok, clientCalls: r.requests, base, detail };
   }
@@ -725,7 +776,16 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTe
     const r = await runNodeClient<OpenLoopResult>(
       'open-loop',
       'open-loop.js',
-      { url: proxy.url, key: c.key, body: c.body, rate, durationS: o.durationS, warmupS: OPEN_WARMUP_S, maxSockets: OPEN_MAX_SOCKETS, timeoutMs: OPEN_TIMEOUT_MS },
+      {
+        url: proxy.url,
+        key: c.key,
+        body: c.body,
+        rate,
+        durationS: o.durationS,
+        warmupS: OPEN_WARMUP_S,
+        maxSockets: OPEN_MAX_SOCKETS,
+        timeoutMs: OPEN_TIMEOUT_MS,
+      },
       o.durationS + OPEN_WARMUP_S + OPEN_TIMEOUT_MS / 1000 + 30,
     );
     dist.addSamples(r.latencyUs);
@@ -735,7 +795,13 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTe
       durationS: r.elapsedS,
       ok: r.ok,
       clientCalls: r.ok + r.non200,
-      base: { non200: r.non200, socket: r.socketErrors, timeouts: r.timeouts, badStreams: 0, first: r.firstError ?? (firstStatus && `status ${firstStatus}`) ?? (r.timeouts ? `${r.timeouts} timeouts` : undefined) },
+      base: {
+        non200: r.non200,
+        socket: r.socketErrors,
+        timeouts: r.timeouts,
+        badStreams: 0,
+        first: r.firstError ?? (firstStatus && `status ${firstStatus}`) ?? (r.timeouts ? `${r.timeouts} timeouts` : undefined),
+      },
       detail: {
         tool: `open-loop rate=${rate} duration=${o.durationS}s warmup=${OPEN_WARMUP_S}s maxSockets=${OPEN_MAX_SOCKETS} timeout=${OPEN_TIMEOUT_MS}ms`,
         scheduled: r.scheduled,
@@ -757,7 +823,16 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTe
   if (def.kind === 'stream') {
     const translated = def.translated === true && side !== 'bare';
     const cfg = translated
-      ? { url: `${proxy.url.replace(/\/v1\/chat\/completions$/, '')}/v1/messages`, api: 'anthropic', key: c.key, body: anthropicStreamBody(), connections: def.connections, durationS: o.durationS, warmupS: 0.5, timeoutMs: 10_000 }
+      ? {
+          url: `${proxy.url.replace(/\/v1\/chat\/completions$/, '')}/v1/messages`,
+          api: 'anthropic',
+          key: c.key,
+          body: anthropicStreamBody(),
+          connections: def.connections,
+          durationS: o.durationS,
+          warmupS: 0.5,
+          timeoutMs: 10_000,
+        }
       : { url: proxy.url, key: c.key, body: c.streamBody, connections: def.connections, durationS: o.durationS, warmupS: 0.5, timeoutMs: 10_000 };
     const r = await runNodeClient<StreamResult>('stream-ttfb', 'stream-ttfb.js', cfg, o.durationS + 40);
     dist.addSamples(r.ttfbUs);
@@ -767,7 +842,13 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTe
       durationS: r.elapsedS,
       ok: r.ok,
       clientCalls: r.ok + r.non200 + r.badStreams,
-      base: { non200: r.non200, socket: r.socketErrors, timeouts: r.timeouts, badStreams: r.badStreams, first: r.firstError ?? (firstStatus && `status ${firstStatus}`) },
+      base: {
+        non200: r.non200,
+        socket: r.socketErrors,
+        timeouts: r.timeouts,
+        badStreams: r.badStreams,
+        first: r.firstError ?? (firstStatus && `status ${firstStatus}`),
+      },
       detail: {
         tool: `stream-ttfb connections=${def.connections} duration=${o.durationS}s warmup=0.5s${translated ? ' api=anthropic' : ''}`,
         statusCounts: r.statusCounts,
@@ -790,8 +871,19 @@ async function runLoad(c: Ctx, def: ScenarioDef, side: Side, proxy: ProxyUnderTe
     durationS: r.elapsedS,
     ok: r.ok,
     clientCalls: r.calls,
-    base: { non200: r.non200, socket: r.socketErrors, timeouts: r.timeouts, badStreams: r.badBodies, first: r.firstError ?? (firstStatus && `status ${firstStatus}`) },
-    detail: { tool: `big-prompt calls=${o.bigCalls} bodyBytes=${r.bodyBytes} (after 1 unmeasured warm-up call)`, bodyBytes: r.bodyBytes, statusCounts: r.statusCounts, callsMs: r.latencyUs.map(ms) },
+    base: {
+      non200: r.non200,
+      socket: r.socketErrors,
+      timeouts: r.timeouts,
+      badStreams: r.badBodies,
+      first: r.firstError ?? (firstStatus && `status ${firstStatus}`),
+    },
+    detail: {
+      tool: `big-prompt calls=${o.bigCalls} bodyBytes=${r.bodyBytes} (after 1 unmeasured warm-up call)`,
+      bodyBytes: r.bodyBytes,
+      statusCounts: r.statusCounts,
+      callsMs: r.latencyUs.map(ms),
+    },
   };
 }
 
@@ -810,7 +902,12 @@ async function runOne(c: Ctx, def: ScenarioDef, side: Side, round: number): Prom
   if (def.kind === 'big') {
     // One call before the measured window (its CPU and latency are not counted): the first large
     // body after start-up pays one-time costs (code paths never run before, heap growth).
-    const w = await runNodeClient<BigPromptResult>('big-prompt', 'big-prompt.js', { url: proxy.url, key: c.key, bodyBytes: c.opts.bigBytes, calls: 1, warmupCalls: 0, timeoutMs: 30_000 }, 60);
+    const w = await runNodeClient<BigPromptResult>(
+      'big-prompt',
+      'big-prompt.js',
+      { url: proxy.url, key: c.key, bodyBytes: c.opts.bigBytes, calls: 1, warmupCalls: 0, timeoutMs: 30_000 },
+      60,
+    );
     if (w.ok !== 1) log(`large prompt warm-up call against ${side}: not OK (${w.firstError ?? JSON.stringify(w.statusCounts)})`);
   }
   const counters0 = await envoyCounters(proxy);
@@ -852,7 +949,7 @@ async function runOne(c: Ctx, def: ScenarioDef, side: Side, round: number): Prom
     proxyCores: Math.round((100 * (envoyS + (processorS ?? 0))) / wallS) / 100,
     foreignGatewayCores: overlap ? NaN : Math.max(0, Math.round((100 * (gwBusy - gwOurs)) / wallS) / 100),
     foreignLoadCores: overlap ? NaN : Math.max(0, Math.round((100 * (loadBusy - loadOurs)) / wallS) / 100),
-    generatorCores: Math.round((100 * (loadOurs - ((cpuCores.simulator ?? 0) * wallS))) / wallS) / 100,
+    generatorCores: Math.round((100 * (loadOurs - (cpuCores.simulator ?? 0) * wallS)) / wallS) / 100,
     simulatorCores: cpuCores.simulator ?? NaN,
     gatewayIrqCores: Math.round((100 * (busyOf(busy1, c.opts.gatewayCpus, 'irq') - busyOf(busy0, c.opts.gatewayCpus, 'irq'))) / wallS) / 100,
   };
@@ -955,7 +1052,10 @@ async function profilePhase(c: Ctx, stamp: string): Promise<ProfileOutcome> {
   mkdirSync(dir, { recursive: true });
   const name = `processor-${sc}-${stamp}.cpuprofile`;
   log(`profile: starting a processor with --cpu-prof (${path.relative(c.root, dir)}/${name}) and its own gateway Envoy, pinned like the gateway`);
-  const proc = await startSideProcessor(c, 'gateway', { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`], name: 'processor-profile' });
+  const proc = await startSideProcessor(c, 'gateway', {
+    nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`],
+    name: 'processor-profile',
+  });
   const gw = await startSideGatewayEnvoy(c, 'gateway', proc, 'envoy-gateway-profile');
   await preflight(gw, c.key, c.body, c.streamBody);
   log(`profile: warm-up ${o.warmupS}s, then wrk -t${threads} -c${connections} for ${o.durationS}s (only this window is summarised)`);
@@ -974,7 +1074,10 @@ async function profilePhase(c: Ctx, stamp: string): Promise<ProfileOutcome> {
   if (!existsSync(file)) throw new Error(`profile ${file} was not written`);
 
   const summary = { ...summariseProfile(file, c.root, { fromUs, toUs }, 25), file: path.relative(c.root, file) };
-  const errors = errorCounts({ non200: r.non200, socket: r.errors.connect + r.errors.read + r.errors.write, timeouts: r.errors.timeout, badStreams: 0 }, envoy).total;
+  const errors = errorCounts(
+    { non200: r.non200, socket: r.errors.connect + r.errors.read + r.errors.write, timeouts: r.errors.timeout, badStreams: 0 },
+    envoy,
+  ).total;
   const rps = (r.requests - r.non200) / r.durationS;
   const header =
     `Processor CPU profile: gateway ${scenarioDef(sc, o).title} (wrk -t${threads} -c${connections} -d${o.durationS}s). Profiled run: ` +
@@ -982,7 +1085,12 @@ async function profilePhase(c: Ctx, stamp: string): Promise<ProfileOutcome> {
     `(the profiler slows the processor: these are not the benchmark's numbers)`;
   const text = formatProfile(summary, header);
   writeFileSync(path.join(c.root, 'bench', 'results', 'profile-summary.txt'), text);
-  return { summary, text, profiledRun: { rps: Math.round(rps), latencyMs: { p50: ms(r.latencyUs.p50), p90: ms(r.latencyUs.p90), p99: ms(r.latencyUs.p99) }, errors }, processorExitCode: code };
+  return {
+    summary,
+    text,
+    profiledRun: { rps: Math.round(rps), latencyMs: { p50: ms(r.latencyUs.p50), p90: ms(r.latencyUs.p90), p99: ms(r.latencyUs.p99) }, errors },
+    processorExitCode: code,
+  };
 }
 
 // ---- soak -------------------------------------------------------------------------------------
@@ -990,7 +1098,9 @@ async function profilePhase(c: Ctx, stamp: string): Promise<ProfileOutcome> {
 async function soakPhase(c: Ctx): Promise<{ report: SoakReport; detail: Record<string, unknown> }> {
   const o = c.opts;
   const cache = o.soakCache;
-  log(`soak: a fresh processor (cache ${cache}${cache === 'on' ? `, TTL ${HIT_CACHE_TTL_S}s, in-process store` : ', CACHE_TTL_SECONDS=0'}) and gateway Envoy, pinned like the gateway`);
+  log(
+    `soak: a fresh processor (cache ${cache}${cache === 'on' ? `, TTL ${HIT_CACHE_TTL_S}s, in-process store` : ', CACHE_TTL_SECONDS=0'}) and gateway Envoy, pinned like the gateway`,
+  );
   const proc = await startSideProcessor(c, 'gateway', { name: 'processor-soak', ...(cache === 'on' ? { cache: { ttlSeconds: HIT_CACHE_TTL_S } } : {}) });
   const gw = await startSideGatewayEnvoy(c, 'gateway', proc, 'envoy-gateway-soak');
   const pre = await preflight(gw, c.key, c.body, c.streamBody, cache === 'on' ? 'miss' : 'bypass');
@@ -1136,7 +1246,10 @@ async function main(): Promise<void> {
   const resultsDir = path.join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const started = new Date();
-  const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const stamp = started
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
   scratch = tmp;
   const key = `gwb-${randomBytes(12).toString('hex')}`;
@@ -1183,7 +1296,9 @@ async function main(): Promise<void> {
         const processor = await startSideProcessor(c, side, { name: `processor-${side}` });
         const proxy = await startSideGatewayEnvoy(c, side, processor, `envoy-${side}`);
         c.stacks[side] = { side, proxy, processor };
-        log(`${side}: processor gRPC 127.0.0.1:${processor.grpcPort} (metrics ${processor.metricsPort}), envoy ${proxy.url}${side === 'baseline' ? ` (${baseline!.commit.slice(0, 12)})` : ''}`);
+        log(
+          `${side}: processor gRPC 127.0.0.1:${processor.grpcPort} (metrics ${processor.metricsPort}), envoy ${proxy.url}${side === 'baseline' ? ` (${baseline!.commit.slice(0, 12)})` : ''}`,
+        );
       }
     }
 
@@ -1320,7 +1435,9 @@ async function main(): Promise<void> {
     const git = gitInfo(root);
     const setupLines = [
       `- **this tree** (gateway): ${git ? `${git.commit}${git.dirtyFiles ? ` + ${git.dirtyFiles} uncommitted file(s)` : ''}` : 'unknown commit'}; PROCESSOR_WORKERS ${opts.workers}, Envoy -> processor over ${opts.transport === 'unix' ? 'one Unix socket per worker' : 'TCP'}.`,
-      baseline ? `- **baseline**: \`${baseline.ref}\` = ${baseline.commit.slice(0, 12)} "${baseline.subject}" (built in a temporary worktree, node_modules: ${baseline.nodeModules}).` : '',
+      baseline
+        ? `- **baseline**: \`${baseline.ref}\` = ${baseline.commit.slice(0, 12)} "${baseline.subject}" (built in a temporary worktree, node_modules: ${baseline.nodeModules}).`
+        : '',
       `- **pinning**: bare Envoy, each gateway Envoy and its processor on CPU(s) ${formatCpuList(opts.gatewayCpus)}; load generators, simulator and orchestrator on ${formatCpuList(opts.loadCpus)} (taskset).`,
       `- **request**: POST ${CHAT_PATH}, model ${BENCH_MODEL}, ${Buffer.byteLength(body)} bytes; simulator answers at once (no added latency).`,
       foreignGw || foreignLoad
@@ -1361,7 +1478,7 @@ async function main(): Promise<void> {
         ...tables.map(renderTable).flatMap((t) => [t, '']),
         renderTable(targetsT),
         '',
-        'Scenario definitions, columns and caveats: bench/README.md. Every run\'s raw numbers: the JSON file of the same name.',
+        "Scenario definitions, columns and caveats: bench/README.md. Every run's raw numbers: the JSON file of the same name.",
         '',
       ].join('\n');
 
@@ -1382,13 +1499,21 @@ async function main(): Promise<void> {
         otherLoadCores: { gatewayCpus: foreignGw, loadCpus: foreignLoad },
       },
       pinning: { gatewayCpus: formatCpuList(opts.gatewayCpus), loadCpus: formatCpuList(opts.loadCpus), pinned: c.pins, threadAffinityAtEnd: affinity },
-      baseline: baseline ? { ref: baseline.ref, commit: baseline.commit, subject: baseline.subject, nodeModules: baseline.nodeModules, buildSeconds: baseline.buildSeconds } : undefined,
+      baseline: baseline
+        ? { ref: baseline.ref, commit: baseline.commit, subject: baseline.subject, nodeModules: baseline.nodeModules, buildSeconds: baseline.buildSeconds }
+        : undefined,
       setup: {
         request: { method: 'POST', path: CHAT_PATH, model: BENCH_MODEL, bodyBytes: Buffer.byteLength(body), userMessageChars: USER_TEXT_CHARS },
         bigPrompt: { bodyBytes: opts.bigBytes, callsPerRound: opts.bigCalls, warmupCalls: 1 },
         simulator: 'node dist/simulators/openai/main.js (no API key check, zero latency), load CPUs',
         processor: `node dist/ext-proc/src/main.js, LOG_LEVEL=info, CACHE_TTL_SECONDS=0, PROCESSOR_WORKERS ${opts.workers}, transport ${opts.transport}, stdout -> ${opts.processorLog}`,
-        envoy: { concurrency: opts.envoyConcurrency, runtimeOverrides: opts.envoyRuntime, accessLog: '/dev/null', bare: 'renderBootstrap without extProc, fixedCluster openai', gateway: 'renderBootstrap with extProc' },
+        envoy: {
+          concurrency: opts.envoyConcurrency,
+          runtimeOverrides: opts.envoyRuntime,
+          accessLog: '/dev/null',
+          bare: 'renderBootstrap without extProc, fixedCluster openai',
+          gateway: 'renderBootstrap with extProc',
+        },
         openLoop: { timeoutMs: OPEN_TIMEOUT_MS, maxSockets: OPEN_MAX_SOCKETS, warmupS: OPEN_WARMUP_S },
         exitCodes,
       },

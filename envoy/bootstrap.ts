@@ -144,12 +144,27 @@ export const LLM_ROUTES: Array<{ prefix?: string; path?: string }> = [
 function accessLog(dest: string) {
   const format = {
     json_format: ACCESS_LOG_FORMAT,
-    formatters: [{ name: 'envoy.formatter.req_without_query', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery' } }],
+    formatters: [
+      {
+        name: 'envoy.formatter.req_without_query',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery' },
+      },
+    ],
   };
   if (dest === 'stdout') {
-    return [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: format } }];
+    return [
+      {
+        name: 'envoy.access_loggers.stdout',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: format },
+      },
+    ];
   }
-  return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: dest, log_format: format } }];
+  return [
+    {
+      name: 'envoy.access_loggers.file',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: dest, log_format: format },
+    },
+  ];
 }
 
 export function cluster(c: UpstreamCluster, http2 = false, more: Array<{ host: string; port: number }> = []): Record<string, unknown> {
@@ -161,9 +176,7 @@ export function cluster(c: UpstreamCluster, http2 = false, more: Array<{ host: s
     dns_lookup_family: 'V4_PREFERRED',
     load_assignment: {
       cluster_name: c.name,
-      endpoints: [
-        { lb_endpoints: [c, ...more].map((e) => ({ endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } } })) },
-      ],
+      endpoints: [{ lb_endpoints: [c, ...more].map((e) => ({ endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } } })) }],
     },
     typed_extension_protocol_options: {
       [HTTP_PROTOCOL_OPTIONS]: {
@@ -316,7 +329,10 @@ export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeou
         explicit_http_config: { http_protocol_options: {} },
         http_filters: [
           upstreamExtProcFilter(bufferLimit, messageTimeoutMs, processorToken),
-          { name: 'envoy.filters.http.upstream_codec', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' } },
+          {
+            name: 'envoy.filters.http.upstream_codec',
+            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
+          },
         ],
       },
     },
@@ -324,7 +340,12 @@ export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeou
 }
 
 /** The ext_proc HTTP filter stanza, placed before the router. */
-export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: number; identityHeader?: string; processorToken?: string }): Record<string, unknown> {
+export function extProcFilter(o: {
+  bufferLimit: number;
+  messageTimeoutMs?: number;
+  identityHeader?: string;
+  processorToken?: string;
+}): Record<string, unknown> {
   return {
     name: EXT_PROC_FILTER,
     typed_config: {
@@ -343,7 +364,9 @@ export function extProcFilter(o: { bufferLimit: number; messageTimeoutMs?: numbe
       processing_mode: PROCESSING_MODE,
       send_body_without_waiting_for_header_response: SEND_BODY_WITHOUT_WAITING_FOR_HEADER_RESPONSE,
       // Only the headers the processor reads travel over gRPC.
-      forward_rules: { allowed_headers: { patterns: o.identityHeader ? [...FORWARDED_HEADER_PATTERNS, { exact: o.identityHeader }] : FORWARDED_HEADER_PATTERNS } },
+      forward_rules: {
+        allowed_headers: { patterns: o.identityHeader ? [...FORWARDED_HEADER_PATTERNS, { exact: o.identityHeader }] : FORWARDED_HEADER_PATTERNS },
+      },
       message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
       max_message_timeout: '30s',
       // The processor rewrites :authority and :path to reach the chosen provider.
@@ -359,9 +382,7 @@ export function extProcCluster(first: ExtProcEndpoint, more: ExtProcEndpoint[] =
   const all = [first, ...more];
   const tcp = all.filter((e): e is { host: string; port: number } => 'host' in e);
   const base =
-    tcp.length === all.length
-      ? cluster({ name: EXT_PROC_CLUSTER, host: tcp[0]!.host, port: tcp[0]!.port, tls: false }, true, tcp.slice(1))
-      : pipeCluster(all);
+    tcp.length === all.length ? cluster({ name: EXT_PROC_CLUSTER, host: tcp[0]!.host, port: tcp[0]!.port, tls: false }, true, tcp.slice(1)) : pipeCluster(all);
   return {
     // Replicas and workers share nothing in process: every ext_proc stream may land on any of them.
     ...base,
@@ -457,9 +478,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
     ? { [EXT_PROC_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', disabled: true } }
     : undefined;
 
-  const llmAction = o.fixedCluster
-    ? { cluster: o.fixedCluster, timeout: '600s' }
-    : { cluster_header: CLUSTER_HEADER, timeout: '600s' };
+  const llmAction = o.fixedCluster ? { cluster: o.fixedCluster, timeout: '600s' } : { cluster_header: CLUSTER_HEADER, timeout: '600s' };
   const llmRoute = {
     route: llmAction,
     request_body_buffer_limit: bufferLimit,
@@ -478,14 +497,8 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
     // /openai/v1/...), so the re-evaluated route must match on its header, not on the path.
     // A caller cannot ride this route to a provider: the processor runs here too and
     // strips or overwrites any x-gateway-* header the caller sent.
-    ...(o.fixedCluster || !o.chains?.length
-      ? []
-      : [
-          chainRoute(bufferLimit, o.attemptIdleTimeoutMs),
-        ]),
-    ...(o.fixedCluster
-      ? []
-      : [processorRoute(bufferLimit)]),
+    ...(o.fixedCluster || !o.chains?.length ? [] : [chainRoute(bufferLimit, o.attemptIdleTimeoutMs)]),
+    ...(o.fixedCluster ? [] : [processorRoute(bufferLimit)]),
     ...LLM_ROUTES.map((m, i) => ({ name: `llm_${i}`, match: m, ...llmRoute })),
     {
       name: 'passthrough',
@@ -500,7 +513,8 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const httpFilters: Record<string, unknown>[] = [];
   // /healthz says whether calls can be served: it fails while no processor passes its health checks.
   if (o.extProc) httpFilters.push(healthFilter());
-  if (o.extProc) httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader, processorToken: o.processorToken }));
+  if (o.extProc)
+    httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader, processorToken: o.processorToken }));
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const clusters = o.upstreams.map((u) => cluster(u));
@@ -586,7 +600,9 @@ const API_PATHS: Array<{ api: FormatId; match: Record<string, unknown> }> = [
  * the dynamic metadata and are left alone.
  */
 export function processorDownReplies(): Record<string, unknown> {
-  const err = new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', { code: 'gateway_unavailable' });
+  const err = new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', {
+    code: 'gateway_unavailable',
+  });
   const noProcessorAnswer = {
     metadata_filter: {
       matcher: { filter: METADATA_NAMESPACE, path: [{ key: 'request_id' }], value: { string_match: { exact: '\u0000never' } } },
@@ -606,7 +622,7 @@ export function processorDownReplies(): Record<string, unknown> {
 /** A route-style path match as a header matcher on :path. */
 function headerMatch(m: Record<string, unknown>): Record<string, unknown> {
   if ('prefix' in m) return { string_match: { prefix: m.prefix } };
-  return { string_match: { safe_regex: (m.safe_regex as { regex: string }) } };
+  return { string_match: { safe_regex: m.safe_regex as { regex: string } } };
 }
 
 /** Prometheus' view of Envoy: `/stats/prometheus` of the loopback admin interface, and nothing else. */
@@ -635,7 +651,9 @@ function statsListener(l: { address: string; port: number }): Record<string, unk
                   },
                 ],
               },
-              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+              http_filters: [
+                { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+              ],
             },
           },
         ],

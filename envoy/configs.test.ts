@@ -55,7 +55,9 @@ describe('committed Envoy configs', () => {
   });
 
   it('the snippet carries the same filter the bootstrap uses', () => {
-    const snippet = parse(rendered['envoy/snippets/ext-proc-filter.yaml']!) as { http_filters_insert_before_router: Array<{ typed_config: Record<string, unknown> }> };
+    const snippet = parse(rendered['envoy/snippets/ext-proc-filter.yaml']!) as {
+      http_filters_insert_before_router: Array<{ typed_config: Record<string, unknown> }>;
+    };
     const boot = parse(rendered['envoy/envoy.yaml']!) as Record<string, any>;
     const filter = snippet.http_filters_insert_before_router[0] as Record<string, any>;
     expect(withoutToken(filter)).toEqual(bootstrapExtProc(boot));
@@ -69,7 +71,25 @@ function withTestCertificates(rel: string): string {
   const text = readFileSync(path.join(repoRoot(), rel), 'utf8');
   if (!text.includes('/etc/envoy/certs/')) return path.join(repoRoot(), rel);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-certs-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=egress', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.crt')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=egress',
+      '-keyout',
+      path.join(dir, 'tls.key'),
+      '-out',
+      path.join(dir, 'tls.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
   writeFileSync(path.join(dir, 'ca.crt'), readFileSync(path.join(dir, 'tls.crt')));
   const file = path.join(dir, path.basename(rel));
   writeFileSync(file, text.replaceAll('/etc/envoy/certs/', `${dir}/`));

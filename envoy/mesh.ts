@@ -10,7 +10,11 @@ export const TRANSPARENT_HOSTS = ['api.openai.com', 'api.anthropic.com', 'genera
 const NAMESPACE = 'istio-system';
 const EGRESS = { istio: 'egressgateway' };
 
-export function istioEgress(o: { filter: Record<string, unknown>; routes: Record<string, unknown>[]; clusters: Record<string, unknown>[] }): Record<string, unknown>[] {
+export function istioEgress(o: {
+  filter: Record<string, unknown>;
+  routes: Record<string, unknown>[];
+  clusters: Record<string, unknown>[];
+}): Record<string, unknown>[] {
   const meta = (name: string) => ({ name, namespace: NAMESPACE });
   return [
     {
@@ -19,7 +23,15 @@ export function istioEgress(o: { filter: Record<string, unknown>; routes: Record
       apiVersion: 'networking.istio.io/v1',
       kind: 'ServiceEntry',
       metadata: meta('llm-providers'),
-      spec: { hosts: TRANSPARENT_HOSTS, location: 'MESH_EXTERNAL', resolution: 'DNS', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }, { number: 443, name: 'https', protocol: 'TLS' }] },
+      spec: {
+        hosts: TRANSPARENT_HOSTS,
+        location: 'MESH_EXTERNAL',
+        resolution: 'DNS',
+        ports: [
+          { number: 80, name: 'http', protocol: 'HTTP' },
+          { number: 443, name: 'https', protocol: 'TLS' },
+        ],
+      },
     },
     {
       apiVersion: 'networking.istio.io/v1',
@@ -43,9 +55,15 @@ export function istioEgress(o: { filter: Record<string, unknown>; routes: Record
         hosts: TRANSPARENT_HOSTS,
         gateways: ['mesh', 'llm-egress'],
         http: [
-          { match: [{ gateways: ['mesh'], port: 80 }], route: [{ destination: { host: 'istio-egressgateway.istio-system.svc.cluster.local', port: { number: 80 } } }] },
+          {
+            match: [{ gateways: ['mesh'], port: 80 }],
+            route: [{ destination: { host: 'istio-egressgateway.istio-system.svc.cluster.local', port: { number: 80 } } }],
+          },
           // Replaced per call by the processor's choice (routes inserted below); this is the default.
-          ...TRANSPARENT_HOSTS.map((host) => ({ match: [{ gateways: ['llm-egress'], authority: { exact: host } }], route: [{ destination: { host, port: { number: 443 } } }] })),
+          ...TRANSPARENT_HOSTS.map((host) => ({
+            match: [{ gateways: ['llm-egress'], authority: { exact: host } }],
+            route: [{ destination: { host, port: { number: 443 } } }],
+          })),
         ],
       },
     },
@@ -58,7 +76,12 @@ export function istioEgress(o: { filter: Record<string, unknown>; routes: Record
         configPatches: [
           {
             applyTo: 'HTTP_FILTER',
-            match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } } },
+            match: {
+              context: 'GATEWAY',
+              listener: {
+                filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } },
+              },
+            },
             patch: { operation: 'INSERT_BEFORE', value: o.filter },
           },
           ...TRANSPARENT_HOSTS.flatMap((host) =>
@@ -72,7 +95,12 @@ export function istioEgress(o: { filter: Record<string, unknown>; routes: Record
           {
             // Envoy resets each finished ext_proc stream otherwise (see README, step 5).
             applyTo: 'BOOTSTRAP',
-            patch: { operation: 'MERGE', value: { layered_runtime: { layers: [{ name: 'llm-gateway', static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true } }] } } },
+            patch: {
+              operation: 'MERGE',
+              value: {
+                layered_runtime: { layers: [{ name: 'llm-gateway', static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true } }] },
+              },
+            },
           },
         ],
       },
@@ -99,7 +127,10 @@ export function envoyGatewayPolicy(catalog: Catalog): Record<string, unknown>[] 
       apiVersion: 'gateway.networking.k8s.io/v1alpha3',
       kind: 'BackendTLSPolicy',
       metadata: { name: p.id, namespace: ns },
-      spec: { targetRefs: [{ group: 'gateway.envoyproxy.io', kind: 'Backend', name: p.id }], validation: { hostname: p.host, wellKnownCACertificates: 'System' } },
+      spec: {
+        targetRefs: [{ group: 'gateway.envoyproxy.io', kind: 'Backend', name: p.id }],
+        validation: { hostname: p.host, wellKnownCACertificates: 'System' },
+      },
     })),
     {
       apiVersion: 'gateway.networking.k8s.io/v1',

@@ -248,12 +248,15 @@ export function report(r: EvalResults, out: Output): void {
   w(`recall of complex: ${pct(T.recallComplex)} (precision ${pct(T.precisionComplex)})`);
   w(`routed below the labelled tier: ${pct(T.underRouted)}, above: ${pct(T.overRouted)}`);
   for (const [l, v] of Object.entries(T.perLanguage)) w(`tier accuracy [${l}]: ${pct(v.accuracy)} (${v.examples})`);
-  w(`tier accuracy on the noted hard cases: ${pct(T.hardCases.accuracy)} (${T.hardCases.examples}); multi-turn: ${pct(T.multiTurn.accuracy)} (${T.multiTurn.examples})`);
+  w(
+    `tier accuracy on the noted hard cases: ${pct(T.hardCases.accuracy)} (${T.hardCases.examples}); multi-turn: ${pct(T.multiTurn.accuracy)} (${T.multiTurn.examples})`,
+  );
   w(`domain accuracy: ${pct(r.domain.accuracy)}`);
   for (const [l, v] of Object.entries(r.domain.perLanguage)) w(`domain accuracy [${l}]: ${pct(v.accuracy)} (${v.examples})`);
   const C = r.cost;
   w('cost model:');
-  for (const [t, m] of Object.entries(C.mapping)) w(`  ${t.padEnd(8)} → ${m.qualityTier.padEnd(9)} ${m.model} (output ${C.outputTokensPerLabelledTier[t as ComplexityTier]} tokens)`);
+  for (const [t, m] of Object.entries(C.mapping))
+    w(`  ${t.padEnd(8)} → ${m.qualityTier.padEnd(9)} ${m.model} (output ${C.outputTokensPerLabelledTier[t as ComplexityTier]} tokens)`);
   w(`  input tokens: the classifier's estimate; capability fallbacks: ${C.capabilityFallbacks}; baseline: every request on ${C.baselineModel}`);
   w(`cost routed: ${usd(C.routedUsd)}   always premium: ${usd(C.baselineUsd)}   saving: ${C.savingPct.toFixed(1)} %`);
   w(`(with the labelled tiers instead of the predicted ones: ${usd(C.oracleRoutedUsd)}, saving ${C.oracleSavingPct.toFixed(1)} %)`);

@@ -20,8 +20,18 @@ const gen = path.join(path.dirname(require.resolve('@grpc/proto-loader/package.j
 const includes = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].flatMap((d) => ['-I', path.join(deps, d)]);
 execFileSync(
   process.execPath,
-  [gen, '--keepCase', '--longs=String', '--enums=String', '--oneofs', '--grpcLib=@grpc/grpc-js', ...includes, '-O', out,
-    'envoy/service/ext_proc/v3/external_processor.proto'],
+  [
+    gen,
+    '--keepCase',
+    '--longs=String',
+    '--enums=String',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    ...includes,
+    '-O',
+    out,
+    'envoy/service/ext_proc/v3/external_processor.proto',
+  ],
   { stdio: 'inherit' },
 );
 // The generator writes extensionless relative imports; ESM (NodeNext) needs the `.js` suffix.
@@ -29,5 +39,8 @@ for (const file of readdirSync(out, { recursive: true })) {
   if (!String(file).endsWith('.ts')) continue;
   const p = path.join(out, String(file));
   const src = readFileSync(p, 'utf8');
-  writeFileSync(p, src.replace(/(from ')(\.{1,2}\/[^']+)(')/g, (_m, a, spec, b) => `${a}${spec}.js${b}`));
+  writeFileSync(
+    p,
+    src.replace(/(from ')(\.{1,2}\/[^']+)(')/g, (_m, a, spec, b) => `${a}${spec}.js${b}`),
+  );
 }

@@ -54,7 +54,25 @@ describe('keys CLI', () => {
 
   it('create prints the key once and the record; the key then authenticates; list shows no key; revoke ends it', async () => {
     const created = await run(
-      ['create', '--tenant', 'acme', '--name', 'ci', '--expires', '2099-01-01', '--models', 'gpt-4o-mini, llama-3.3-70b', '--rpm', '60', '--tpm', '100000', '--usd-per-day', '5', '--usd-per-month', '50.5'],
+      [
+        'create',
+        '--tenant',
+        'acme',
+        '--name',
+        'ci',
+        '--expires',
+        '2099-01-01',
+        '--models',
+        'gpt-4o-mini, llama-3.3-70b',
+        '--rpm',
+        '60',
+        '--tpm',
+        '100000',
+        '--usd-per-day',
+        '5',
+        '--usd-per-month',
+        '50.5',
+      ],
       env,
     );
     expect(created.code, created.err).toBe(0);
@@ -82,7 +100,12 @@ describe('keys CLI', () => {
 
       const listed = await run(['list'], env);
       expect(listed.code).toBe(0);
-      expect(listed.out.trim().split('\n').map((l) => JSON.parse(l) as { keyId: string })).toEqual([record]);
+      expect(
+        listed.out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { keyId: string }),
+      ).toEqual([record]);
       expect(listed.out).not.toContain(key!.slice(3));
       expect((await run(['list', '--tenant', 'acme'], env)).out).toBe(listed.out);
       const none = await run(['list', '--tenant', 'globex'], env);
@@ -141,8 +164,18 @@ describe('keys CLI', () => {
       [['frobnicate'], env, 2, /^keys: unknown command "frobnicate"/],
       [['set-credential', '--tenant', 'acme', '--provider', 'openai'], env, 2, /exactly one of --key or --key-file/],
       [['set-credential', '--tenant', 'acme', '--provider', 'nope', '--key', 'sk-x'], env, 1, /unknown provider "nope" \(known: /],
-      [['set-credential', '--tenant', 'acme', '--provider', 'openai', '--key', 'sk-x'], { REDIS_URL: env.REDIS_URL }, 1, /GATEWAY_MASTER_KEY or GATEWAY_MASTER_KEY_FILE is required/],
-      [['set-credential', '--tenant', 'acme', '--provider', 'openai', '--key', 'sk-x'], { ...env, GATEWAY_MASTER_KEY: 'short' }, 1, /GATEWAY_MASTER_KEY must be 32 bytes/],
+      [
+        ['set-credential', '--tenant', 'acme', '--provider', 'openai', '--key', 'sk-x'],
+        { REDIS_URL: env.REDIS_URL },
+        1,
+        /GATEWAY_MASTER_KEY or GATEWAY_MASTER_KEY_FILE is required/,
+      ],
+      [
+        ['set-credential', '--tenant', 'acme', '--provider', 'openai', '--key', 'sk-x'],
+        { ...env, GATEWAY_MASTER_KEY: 'short' },
+        1,
+        /GATEWAY_MASTER_KEY must be 32 bytes/,
+      ],
       [['set-credential', '--tenant', 'acme', '--provider', 'openai', '--key-file', '/nonexistent'], env, 1, /cannot read --key-file \/nonexistent: ENOENT/],
     ];
     for (const [argv, e, code, pattern] of cases) {

@@ -131,7 +131,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, out:
         redis = await connect(env);
         if (!(await revokeKey(redis, id))) {
           // Not echoed unless it is a key id: what was given may be a (mistyped) clear key.
-          throw new CliError(/^[0-9a-f]{12}$/.test(id) ? `revoke: no key with id ${id}` : 'revoke: no such key (give the 12-hex-digit keyId that `list` shows)');
+          throw new CliError(
+            /^[0-9a-f]{12}$/.test(id) ? `revoke: no key with id ${id}` : 'revoke: no such key (give the 12-hex-digit keyId that `list` shows)',
+          );
         }
         out.write(`revoked ${/^[0-9a-f]{12}$/.test(id) ? id : 'key'}\n`);
         return 0;
@@ -152,7 +154,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, out:
         const tenant = need('tenant');
         const provider = need('provider');
         redis = await connect(env);
-        if (!(await deleteCredential(redis, tenant, provider))) throw new CliError(`delete-credential: tenant ${tenant} has no credential for provider ${provider}`);
+        if (!(await deleteCredential(redis, tenant, provider)))
+          throw new CliError(`delete-credential: tenant ${tenant} has no credential for provider ${provider}`);
         out.write(`deleted credential for tenant ${tenant}, provider ${provider}\n`);
         return 0;
       }
@@ -181,7 +184,7 @@ function firstLine(e: unknown): string {
 
 async function connect(env: NodeJS.ProcessEnv): Promise<Redis> {
   const url = env.REDIS_URL;
-  if (!url) throw new CliError('REDIS_URL is not set: point it at the gateway\'s Redis, e.g. REDIS_URL=redis://127.0.0.1:6379');
+  if (!url) throw new CliError("REDIS_URL is not set: point it at the gateway's Redis, e.g. REDIS_URL=redis://127.0.0.1:6379");
   let where: string;
   try {
     where = describeRedisUrl(url);
@@ -221,7 +224,10 @@ function loadCatalogFor(env: NodeJS.ProcessEnv): { catalog: Catalog; file: strin
 
 /** `a,b` → catalog ids (aliases resolved), refusing names the catalog does not know. */
 function resolveModels(list: string, env: NodeJS.ProcessEnv): string[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new CliError('create: --models needs at least one model name', true);
   const { catalog, file } = loadCatalogFor(env);
   return names.map((n) => {

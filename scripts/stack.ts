@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   const firstKey = stack.gatewayKeys.split(',')[0]?.split(':')[1] ?? '';
   const out: string[] = [];
   out.push('');
-  out.push(`  LLM gateway ready on ${stack.gatewayUrl}  (${stack.demo ? 'demo mode: bundled provider simulators' : `providers: ${stack.providers.join(', ')}`})`);
+  out.push(
+    `  LLM gateway ready on ${stack.gatewayUrl}  (${stack.demo ? 'demo mode: bundled provider simulators' : `providers: ${stack.providers.join(', ')}`})`,
+  );
   out.push(`  metrics  ${stack.metricsUrl}`);
   out.push(`  processor workers: ${workerCount(config.PROCESSOR_WORKERS)}`);
   out.push(`  envoy    ${stack.adminUrl}`);

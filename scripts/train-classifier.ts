@@ -56,12 +56,7 @@ function accuracy(w: TrainedWeights, data: readonly EncodedExample[]): { tier: n
 }
 
 /** K-fold cross-validation on the training set (folds drawn with a fixed seed). */
-export function crossValidate(
-  data: readonly EncodedExample[],
-  opts: TrainOptions,
-  k: number,
-  minLevel = DEFAULT_MIN_LEVEL,
-): { tier: number; domain: number } {
+export function crossValidate(data: readonly EncodedExample[], opts: TrainOptions, k: number, minLevel = DEFAULT_MIN_LEVEL): { tier: number; domain: number } {
   const rand = mulberry32(opts.seed ^ 0x51ed270b);
   const fold = data.map(() => Math.floor(rand() * k));
   let t = 0;
@@ -78,13 +73,7 @@ export function crossValidate(
   return { tier: t / data.length, domain: d / data.length };
 }
 
-export function trainFromExamples(
-  examples: readonly LabelledExample[],
-  opts: TrainOptions,
-  dataLabel: string,
-  dataSha: string,
-  minLevel = DEFAULT_MIN_LEVEL,
-) {
+export function trainFromExamples(examples: readonly LabelledExample[], opts: TrainOptions, dataLabel: string, dataSha: string, minLevel = DEFAULT_MIN_LEVEL) {
   const encoded = examples.map((e) => encodeExample(e, opts.hashBits));
   const w = train(encoded, opts);
   const acc = accuracy(asShipped(w, minLevel), encoded);

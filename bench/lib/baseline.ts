@@ -85,7 +85,7 @@ export async function prepareBaseline(root: string, ref: string, log: (msg: stri
     if (existsSync(theirLock) && readFileSync(theirLock).equals(ownLock)) {
       symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
       nodeModules = 'symlink';
-      log('baseline: same package-lock.json, node_modules is a symlink to this tree\'s');
+      log("baseline: same package-lock.json, node_modules is a symlink to this tree's");
     } else {
       log('baseline: its package-lock.json differs: npm ci');
       await run('npm', ['ci', '--no-audit', '--no-fund'], dir, env);

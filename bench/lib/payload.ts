@@ -48,7 +48,14 @@ export const BIG_BODY_BYTES = 8 * 1024 * 1024;
  * prompt: the shape of a 1M-token context call. Plain ASCII, so nothing needs escaping.
  */
 export function bigChatBody(bytes: number): string {
-  const wrap = (content: string) => JSON.stringify({ model: BENCH_MODEL, messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content }] });
+  const wrap = (content: string) =>
+    JSON.stringify({
+      model: BENCH_MODEL,
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content },
+      ],
+    });
   const overhead = Buffer.byteLength(wrap(''));
   if (bytes <= overhead) throw new Error(`a chat body cannot be smaller than ${overhead + 1} bytes`);
   const need = bytes - overhead;

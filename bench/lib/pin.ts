@@ -18,7 +18,10 @@ export const TASKSET_BIN = process.env.TASKSET_BIN ?? 'taskset';
 /** "0-2,5" -> [0, 1, 2, 5]. Throws on anything else. */
 export function parseCpuList(s: string): number[] {
   const out = new Set<number>();
-  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new Error(`not a CPU list: ${JSON.stringify(s)} (expected e.g. 0 or 0-3 or 0,2)`);
     const a = Number(m[1]);

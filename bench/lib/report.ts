@@ -190,7 +190,7 @@ export function latencyTable(scenarios: ScenarioSummary[]): Table {
     rows,
     notes: [
       'Percentiles pooled over the rounds. "added" = side percentile minus bare percentile (not a percentile of differences); "x/bare" = the ratio of the two.',
-      'Open loop: from each request\'s scheduled send time. Stream rows: time to the first body byte. Large prompt: whole call. Cache-hit rows: bare = Envoy -> simulator, the other sides = answered from the processor\'s cache.',
+      "Open loop: from each request's scheduled send time. Stream rows: time to the first body byte. Large prompt: whole call. Cache-hit rows: bare = Envoy -> simulator, the other sides = answered from the processor's cache.",
       'errors = non-200 + socket errors + timeouts + broken streams (+ cache-hit check failures), summed over rounds, per side.',
     ],
   };
@@ -312,7 +312,15 @@ export function bigPromptTable(scenarios: ScenarioSummary[]): Table | undefined 
   if (!big) return undefined;
   const rows = SIDES.filter((s) => big.sides[s]).map((s) => {
     const p = big.sides[s]!;
-    return [s, String(p.ok), f1(p.latencyMs.p50), f1(p.latencyMs.max), f2(ratio(p.latencyMs.max, p.latencyMs.p50)), s === 'bare' ? '' : signed(big.sides[s]!.latencyMs.p50 - (big.sides.bare?.latencyMs.p50 ?? NaN), 1), String(p.errors)];
+    return [
+      s,
+      String(p.ok),
+      f1(p.latencyMs.p50),
+      f1(p.latencyMs.max),
+      f2(ratio(p.latencyMs.max, p.latencyMs.p50)),
+      s === 'bare' ? '' : signed(big.sides[s]!.latencyMs.p50 - (big.sides.bare?.latencyMs.p50 ?? NaN), 1),
+      String(p.errors),
+    ];
   });
   return { title: `${big.title} (ms per call)`, header: ['side', 'calls', 'p50', 'max', 'max/p50', 'added p50', 'errors'], rows, align: ['l'] };
 }
@@ -324,14 +332,29 @@ export function rssTable(rss: Partial<Record<string, RssReport>>): Table | undef
     title: 'Processor memory (RSS, MB)',
     header: ['processor', 'start', 'after the runs', 'peak (sampled)', 'processes'],
     rows: entries.map(([name, r]) => [name, mb(r.startBytes), mb(r.afterRunsBytes), mb(r.peakBytes), String(r.processes)]),
-    notes: ['VmRSS from /proc/<pid>/status summed over the process tree (1 MB = 10^6 bytes). "start" = after start-up and the pre-flight, before any load; "peak" = the highest of the readings taken after each load.'],
+    notes: [
+      'VmRSS from /proc/<pid>/status summed over the process tree (1 MB = 10^6 bytes). "start" = after start-up and the pre-flight, before any load; "peak" = the highest of the readings taken after each load.',
+    ],
   };
 }
 
 export function soakTable(s: SoakReport): Table {
   return {
     title: `Soak: ${s.minutes} min at ${s.rate} RPS open loop against the gateway, cache ${s.cache}`,
-    header: ['RSS before', 'after', 'min', 'max', 'after - before', 'largest deviation', 'trend', 'flat within 5 %', 'p50 ms', 'p99 ms', 'achieved/s', 'errors'],
+    header: [
+      'RSS before',
+      'after',
+      'min',
+      'max',
+      'after - before',
+      'largest deviation',
+      'trend',
+      'flat within 5 %',
+      'p50 ms',
+      'p99 ms',
+      'achieved/s',
+      'errors',
+    ],
     rows: [
       [
         mb(s.beforeBytes),
@@ -465,7 +488,12 @@ export function checkTargets(t: TargetInputs): TargetRow[] {
     const r = best.bySide[side]! / best.bySide.bare;
     const closed = ['c16', 'c64'].map((id) => t.byId.get(id)).filter((s): s is ScenarioSummary => !!s);
     const errs = closed.reduce((n, s) => n + (s.sides[side]?.errors ?? 0) + (s.sides.bare?.errors ?? 0), 0);
-    return judge(r, (x) => x >= G.maxCallsShare, errs > 0 ? `errors during the run (${errs})` : undefined, `${(100 * r).toFixed(1)} % (${f0(best.bySide[side])} / ${f0(best.bySide.bare)})`);
+    return judge(
+      r,
+      (x) => x >= G.maxCallsShare,
+      errs > 0 ? `errors during the run (${errs})` : undefined,
+      `${(100 * r).toFixed(1)} % (${f0(best.bySide[side])} / ${f0(best.bySide.bare)})`,
+    );
   });
 
   const stream = t.byId.get('stream');
@@ -477,7 +505,12 @@ export function checkTargets(t: TargetInputs): TargetRow[] {
   const big = t.byId.get('big');
   row('large prompt: p50 vs bare p50', `<= bare + ${G.bigAddedP50Ms} ms`, (side) => {
     const v = addedOf(big, side, 'p50');
-    return judge(v, (x) => x <= G.bigAddedP50Ms, invalidNote(big, side), `${signed(v, 1)} ms (${f1(big?.sides[side]?.latencyMs.p50)} vs ${f1(big?.sides.bare?.latencyMs.p50)})`);
+    return judge(
+      v,
+      (x) => x <= G.bigAddedP50Ms,
+      invalidNote(big, side),
+      `${signed(v, 1)} ms (${f1(big?.sides[side]?.latencyMs.p50)} vs ${f1(big?.sides.bare?.latencyMs.p50)})`,
+    );
   });
   row('large prompt: max vs own p50', `<= ${G.bigMaxOverP50} x p50`, (side) => {
     const p = big?.sides[side];
@@ -518,6 +551,8 @@ export function targetsTable(rows: TargetRow[], sides: ProcessorSide[]): Table {
       return cells;
     }),
     align: ['l', 'l', ...sides.flatMap(() => ['r', 'l'] as Array<'l' | 'r'>)],
-    notes: ['Ratios and "added" are against bare Envoy measured in the same run, on the same pinned CPUs. INVALID: the scenario had errors on a side it compares, or (open loop) the generator could not send at the rate or bare Envoy could not answer at it; its numbers do not count. n/a: not run.'],
+    notes: [
+      'Ratios and "added" are against bare Envoy measured in the same run, on the same pinned CPUs. INVALID: the scenario had errors on a side it compares, or (open loop) the generator could not send at the rate or bare Envoy could not answer at it; its numbers do not count. n/a: not run.',
+    ],
   };
 }

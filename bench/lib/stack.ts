@@ -294,10 +294,12 @@ interface HttpResult {
 
 function httpGetStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', reject);
   });
 }
 
@@ -386,7 +388,9 @@ export async function preflight(
   };
   if (p.target === 'gateway') {
     if (report.gatewayModel !== BENCH_MODEL || report.gatewayProvider !== 'openai') {
-      throw new Error(`pre-flight: gateway answered 200 without x-gateway-model: ${BENCH_MODEL} / x-gateway-provider: openai (got ${report.gatewayModel} / ${report.gatewayProvider})`);
+      throw new Error(
+        `pre-flight: gateway answered 200 without x-gateway-model: ${BENCH_MODEL} / x-gateway-provider: openai (got ${report.gatewayModel} / ${report.gatewayProvider})`,
+      );
     }
     report.cacheHeader = h('x-gateway-cache');
     if (report.cacheHeader !== expectCache) {
@@ -488,7 +492,9 @@ export async function preflightCacheHit(p: ProxyUnderTest, proc: Processor, sim:
     const r = await post(p.url, key, body);
     if (r.status === 200 && r.headers['x-gateway-cache'] === 'hit') break;
     if (Date.now() - t0 > 5_000) {
-      throw new Error(`pre-flight (cache): the repeated request never came back a hit (last: ${r.status}, x-gateway-cache: ${String(r.headers['x-gateway-cache'])})`);
+      throw new Error(
+        `pre-flight (cache): the repeated request never came back a hit (last: ${r.status}, x-gateway-cache: ${String(r.headers['x-gateway-cache'])})`,
+      );
     }
     await sleep(50);
   }
@@ -518,7 +524,9 @@ export async function preflightCacheHit(p: ProxyUnderTest, proc: Processor, sim:
   const noStoreHeader = one(noStore.headers['x-gateway-cache']);
   const noStoreSimulatorCalls = simulatorCallsBetween(s2, s3);
   if (noStore.status !== 200 || noStoreHeader !== 'bypass' || (noStoreSimulatorCalls !== undefined && noStoreSimulatorCalls !== 1)) {
-    throw new Error(`pre-flight (cache): cache-control: no-store answered ${noStore.status}, x-gateway-cache: ${noStoreHeader}, simulator calls ${noStoreSimulatorCalls}`);
+    throw new Error(
+      `pre-flight (cache): cache-control: no-store answered ${noStore.status}, x-gateway-cache: ${noStoreHeader}, simulator calls ${noStoreSimulatorCalls}`,
+    );
   }
   return { firstHitAfterMs, hitStatus: hit.status, hitHeader, simulatorCallsForHit, hitsCounted: m1.hit - m0.hit, noStoreHeader, noStoreSimulatorCalls };
 }

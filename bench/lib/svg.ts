@@ -32,7 +32,9 @@ function msLabel(v: number): string {
 
 export function latencyChartSvg(points: LoadPoint[], title: string, subtitle: string): string {
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${M.left}" y="26" font-size="16" font-weight="bold" fill="#222">${esc(title)}</text>`);
   out.push(`<text x="${M.left}" y="46" fill="#555">${esc(subtitle)}</text>`);
@@ -89,8 +91,14 @@ export function latencyChartSvg(points: LoadPoint[], title: string, subtitle: st
         const cx = num(x(p.rate));
         const cy = num(y(p[q]));
         const fill = p.errors > 0 ? '#ffffff' : colour;
-        if (q === 'p50') out.push(`<circle cx="${cx}" cy="${cy}" r="4" fill="${fill}" stroke="${colour}" stroke-width="2"><title>${side} p50 at ${p.rate} RPS: ${p.p50} ms${p.errors ? `, ${p.errors} errors/timeouts` : ''}</title></circle>`);
-        else out.push(`<rect x="${num(Number(cx) - 4)}" y="${num(Number(cy) - 4)}" width="8" height="8" fill="${fill}" stroke="${colour}" stroke-width="2"><title>${side} p99 at ${p.rate} RPS: ${p.p99} ms${p.errors ? `, ${p.errors} errors/timeouts` : ''}</title></rect>`);
+        if (q === 'p50')
+          out.push(
+            `<circle cx="${cx}" cy="${cy}" r="4" fill="${fill}" stroke="${colour}" stroke-width="2"><title>${side} p50 at ${p.rate} RPS: ${p.p50} ms${p.errors ? `, ${p.errors} errors/timeouts` : ''}</title></circle>`,
+          );
+        else
+          out.push(
+            `<rect x="${num(Number(cx) - 4)}" y="${num(Number(cy) - 4)}" width="8" height="8" fill="${fill}" stroke="${colour}" stroke-width="2"><title>${side} p99 at ${p.rate} RPS: ${p.p99} ms${p.errors ? `, ${p.errors} errors/timeouts` : ''}</title></rect>`,
+          );
       }
     }
   }

@@ -37,7 +37,12 @@ export interface BigPromptResult {
   latencyUs: number[];
 }
 
-type Outcome = { kind: 'ok'; ns: bigint } | { kind: 'status'; status: number } | { kind: 'bad'; detail: string } | { kind: 'error'; detail: string } | { kind: 'timeout' };
+type Outcome =
+  | { kind: 'ok'; ns: bigint }
+  | { kind: 'status'; status: number }
+  | { kind: 'bad'; detail: string }
+  | { kind: 'error'; detail: string }
+  | { kind: 'timeout' };
 
 function once(agent: http.Agent, url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {

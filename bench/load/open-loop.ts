@@ -192,7 +192,10 @@ class Conn {
             const colon = line.indexOf(':');
             if (colon < 0) continue;
             const name = line.slice(0, colon).trim().toLowerCase();
-            const value = line.slice(colon + 1).trim().toLowerCase();
+            const value = line
+              .slice(colon + 1)
+              .trim()
+              .toLowerCase();
             if (name === 'content-length') length = Number(value);
             else if (name === 'transfer-encoding') chunked = value.includes('chunked');
             else if (name === 'connection') this.keepAlive = !value.includes('close') && (this.keepAlive || value.includes('keep-alive'));
@@ -340,7 +343,14 @@ function main(): void {
     for (const c of conns) c.socket.destroy();
     const timeline: TimelineBucket[] = buckets.map((b, i) => {
       b.lat.sort((x, y) => x - y);
-      return { t: (i * bucketNs) / 1e9, ok: b.lat.length, errors: b.errors, p50Us: pct(b.lat, 50), p99Us: pct(b.lat, 99), maxUs: b.lat[b.lat.length - 1] ?? NaN };
+      return {
+        t: (i * bucketNs) / 1e9,
+        ok: b.lat.length,
+        errors: b.errors,
+        p50Us: pct(b.lat, 50),
+        p99Us: pct(b.lat, 99),
+        maxUs: b.lat[b.lat.length - 1] ?? NaN,
+      };
     });
     latency.sort((a, b) => a - b);
     service.sort((a, b) => a - b);

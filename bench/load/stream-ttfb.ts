@@ -55,7 +55,14 @@ const LAST_EVENT: Record<NonNullable<Config['api']>, (event: string) => boolean>
   anthropic: (e) => e.startsWith('event: message_stop'),
 };
 
-function once(agent: http.Agent, url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number, isLast: (event: string) => boolean): Promise<Outcome> {
+function once(
+  agent: http.Agent,
+  url: URL,
+  headers: Record<string, string>,
+  body: Buffer,
+  timeoutMs: number,
+  isLast: (event: string) => boolean,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
     let settled = false;
@@ -85,7 +92,10 @@ function once(agent: http.Agent, url: URL, headers: Record<string, string>, body
         if (status !== 200) return settle({ kind: 'status', status });
         const type = String(res.headers['content-type'] ?? '');
         if (!type.startsWith('text/event-stream') || !isLast(lastEvent) || rest !== '' || first === undefined) {
-          return settle({ kind: 'bad', detail: `content-type ${type}, last event ${JSON.stringify(lastEvent.slice(-60))}, trailing ${JSON.stringify(rest.slice(-60))}` });
+          return settle({
+            kind: 'bad',
+            detail: `content-type ${type}, last event ${JSON.stringify(lastEvent.slice(-60))}, trailing ${JSON.stringify(rest.slice(-60))}`,
+          });
         }
         settle({ kind: 'ok', ttfbNs: first - start, totalNs: end - start, events });
       });

@@ -73,7 +73,9 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   // Keys made with `npm run keys` live in Redis; GATEWAY_KEYS seeds keys that need no Redis.
   const keyDirectory = config.REDIS_URL ? createRedisKeyDirectory({ url: config.REDIS_URL, log }) : undefined;
   if (keys.size === 0 && !keyDirectory) log.warn('GATEWAY_KEYS is empty and REDIS_URL unset: every call will get 401');
-  const routingConfig = loadRoutingConfig(config.ROUTING_PATH ?? path.join(repoRoot(), 'models', 'routing.yaml'), (n) => full.find(n)?.id, [...full.providers.keys()]);
+  const routingConfig = loadRoutingConfig(config.ROUTING_PATH ?? path.join(repoRoot(), 'models', 'routing.yaml'), (n) => full.find(n)?.id, [
+    ...full.providers.keys(),
+  ]);
   const tenants = loadTenantPolicies(config.TENANTS_PATH, {
     mustExist: config.TENANTS_PATH !== undefined,
     resolveModel: (n) => full.find(n)?.id,
@@ -92,10 +94,18 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   // A worker without Redis uses the limits and cache its primary holds for all workers.
   const shared = config.REDIS_URL ? undefined : role.worker?.shared;
   const store =
-    config.CACHE_TTL_SECONDS <= 0 ? undefined : shared ? ipcStore(shared) : openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log });
+    config.CACHE_TTL_SECONDS <= 0
+      ? undefined
+      : shared
+        ? ipcStore(shared)
+        : openStore({ redisUrl: config.REDIS_URL, memoryMaxBytes: config.CACHE_MEMORY_MAX_BYTES, log });
   const cache = store ? new ResponseCache({ store, ttlSeconds: config.CACHE_TTL_SECONDS, maxEntryBytes: config.CACHE_MAX_ENTRY_BYTES, log }) : undefined;
   // One instance without Redis: limits are then per process, like the cache (said at start by openStore).
-  const limiter = config.REDIS_URL ? createRedisLimiter({ url: config.REDIS_URL, log, commandTimeoutMs: config.LIMITS_TIMEOUT_MS }) : shared ? ipcLimiter(shared) : createMemoryLimiter();
+  const limiter = config.REDIS_URL
+    ? createRedisLimiter({ url: config.REDIS_URL, log, commandTimeoutMs: config.LIMITS_TIMEOUT_MS })
+    : shared
+      ? ipcLimiter(shared)
+      : createMemoryLimiter();
   const masterKey = loadMasterKey(env);
   if (masterKey && !config.REDIS_URL) log.warn('GATEWAY_MASTER_KEY is set but REDIS_URL is not: tenant credentials are unavailable');
   const tenantCredentials = masterKey && config.REDIS_URL ? new TenantCredentials(config.REDIS_URL, masterKey, log) : undefined;
@@ -128,7 +138,8 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     const r = limiter as RedisLimiter;
     redisParts.push({ name: 'limits', healthy: () => r.healthy(), errors: () => r.errors() });
   }
-  if (keyDirectory) redisParts.push({ name: 'keys', healthy: () => keyDirectory.healthy(), errors: () => keyDirectory.errors(), latency: () => keyDirectory.latency() });
+  if (keyDirectory)
+    redisParts.push({ name: 'keys', healthy: () => keyDirectory.healthy(), errors: () => keyDirectory.errors(), latency: () => keyDirectory.latency() });
   registerRedisMetrics(metrics.registry, redisParts);
   const socketPath = config.GRPC_SOCKET_DIR ? workerSocketPath(config.GRPC_SOCKET_DIR, role.index) : undefined;
   const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT, socketPath, config.PROCESSOR_TOKEN);
@@ -138,10 +149,21 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     // Constructing one installs the worker's answer to the primary's collection requests.
     new AggregatorRegistry();
   }
-  const metricsServer = role.worker ? { port: config.METRICS_PORT, close: async () => undefined } : await startMetricsServer(registrySource(metrics.registry), config.METRICS_HOST, config.METRICS_PORT);
+  const metricsServer = role.worker
+    ? { port: config.METRICS_PORT, close: async () => undefined }
+    : await startMetricsServer(registrySource(metrics.registry), config.METRICS_HOST, config.METRICS_PORT);
   const providers = [...credentials.keys()];
   log.info(
-    { pid: process.pid, grpcPort: grpcServer.port, socket: socketPath, metricsPort: metricsServer.port, providers, models: catalog.models.length, tenants: keys.size, cache: store?.kind ?? 'off' },
+    {
+      pid: process.pid,
+      grpcPort: grpcServer.port,
+      socket: socketPath,
+      metricsPort: metricsServer.port,
+      providers,
+      models: catalog.models.length,
+      tenants: keys.size,
+      cache: store?.kind ?? 'off',
+    },
     'processor listening',
   );
   // Start-up lines are what an operator looks for first: out at once, not with the next 4 KB.
@@ -189,7 +211,10 @@ function poolsOrNone(env: NodeJS.ProcessEnv, log: Logger): EndpointPool[] {
     try {
       out.push(...poolsFromEnv({ [variable]: env[variable] }));
     } catch (err) {
-      log.warn({ variable, err: err instanceof Error ? err.message : String(err) }, 'pool endpoints are not IP addresses: Envoy balances them itself, without per-request picking');
+      log.warn(
+        { variable, err: err instanceof Error ? err.message : String(err) },
+        'pool endpoints are not IP addresses: Envoy balances them itself, without per-request picking',
+      );
     }
   }
   return out;

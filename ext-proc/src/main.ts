@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   const role = cluster.isWorker ? { index, worker: { shared: config.REDIS_URL ? undefined : new SharedStateClient() } } : { index };
   const wlog = cluster.isWorker ? log.child({ worker: index }) : log;
   const gateway = await startGateway(config, process.env, wlog, role);
-  stopOnSignals(wlog, () => gateway.close(), () => ({ inFlight: gateway.inFlight() }));
+  stopOnSignals(
+    wlog,
+    () => gateway.close(),
+    () => ({ inFlight: gateway.inFlight() }),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -51,7 +51,19 @@ export async function startEnvoy(config: Record<string, unknown>, o: EnvoyStartO
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-envoy-'));
   const configPath = path.join(dir, 'envoy.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const args = ['-c', configPath, '--disable-hot-restart', '--file-flush-interval-msec', '200', '--concurrency', String(o.concurrency ?? 1), '-l', o.logLevel ?? 'warning', '--log-format', '[%Y-%m-%d %T.%e][%l] %v'];
+  const args = [
+    '-c',
+    configPath,
+    '--disable-hot-restart',
+    '--file-flush-interval-msec',
+    '200',
+    '--concurrency',
+    String(o.concurrency ?? 1),
+    '-l',
+    o.logLevel ?? 'warning',
+    '--log-format',
+    '[%Y-%m-%d %T.%e][%l] %v',
+  ];
   const child = o.exitWithParent
     ? spawn('/bin/sh', ['-c', WATCHER, 'envoy', envoyBinary(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn(envoyBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -26,7 +26,13 @@ export const SIMULATOR_PROVIDER_KEY = 'sk-sim-provider-key';
 export interface ProviderSimulator {
   url: string;
   port: number;
-  requests: Array<{ method: string; path: string; headers: Record<string, string | string[] | undefined>; body: unknown; usage?: { input: number; output: number } }>;
+  requests: Array<{
+    method: string;
+    path: string;
+    headers: Record<string, string | string[] | undefined>;
+    body: unknown;
+    usage?: { input: number; output: number };
+  }>;
   requestCount(): number;
   close(): Promise<void>;
 }
@@ -194,7 +200,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     let stopProcessor: ((graceMs: number) => Promise<void>) | undefined;
     let processor: ProcessorProcess | undefined;
     if (o.processorProcess) {
-      const proc = await startProcessorProcess({ env: { ...env, CATALOG_PATH: catalogPath, GRPC_PORT: String(config.GRPC_PORT) }, workers: o.processorProcess.workers, metricsPort, log: o.log });
+      const proc = await startProcessorProcess({
+        env: { ...env, CATALOG_PATH: catalogPath, GRPC_PORT: String(config.GRPC_PORT) },
+        workers: o.processorProcess.workers,
+        metricsPort,
+        log: o.log,
+      });
       stopProcessor = proc.stop;
       processor = proc;
       extProc = { pipe: proc.sockets[0]! };
@@ -232,7 +243,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       identityHeader: o.identityHeader,
     });
     // Under npm start's supervision Envoy must not outlive the stack, even one killed outright.
-    const envoy = await startEnvoy(bootstrap, { adminPort, logLevel: o.envoyLogLevel, onStdout: o.onEnvoyStdout, exitWithParent: o.processorProcess !== undefined });
+    const envoy = await startEnvoy(bootstrap, {
+      adminPort,
+      logLevel: o.envoyLogLevel,
+      onStdout: o.onEnvoyStdout,
+      exitWithParent: o.processorProcess !== undefined,
+    });
     cleanups.push(() => envoy.stop());
 
     const drainingClose = async (graceMs = 2000) => {

@@ -24,7 +24,13 @@ export interface ProcessorProcess {
   stop(graceMs: number): Promise<void>;
 }
 
-export async function startProcessorProcess(o: { env: NodeJS.ProcessEnv; workers: number; metricsPort: number; log: Logger; readyTimeoutMs?: number }): Promise<ProcessorProcess> {
+export async function startProcessorProcess(o: {
+  env: NodeJS.ProcessEnv;
+  workers: number;
+  metricsPort: number;
+  log: Logger;
+  readyTimeoutMs?: number;
+}): Promise<ProcessorProcess> {
   const entry = path.join(repoRoot(), 'dist', 'ext-proc', 'src', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const socketDir = mkdtempSync(path.join(os.tmpdir(), 'llm-gateway-sock-'));
@@ -59,7 +65,10 @@ export async function startProcessorProcess(o: { env: NodeJS.ProcessEnv; workers
   for (;;) {
     if (child.exitCode !== null && restarts > 3) throw new Error('the processor keeps exiting at start-up (see its log above)');
     if (sockets.every((s) => existsSync(s))) {
-      const ok = await fetch(metricsUrl).then((r) => r.ok, () => false);
+      const ok = await fetch(metricsUrl).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
     }
     if (Date.now() > deadline) throw new Error(`the processor was not ready after ${(o.readyTimeoutMs ?? 30_000) / 1000} s`);

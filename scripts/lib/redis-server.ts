@@ -101,9 +101,7 @@ async function spawnRedis(port: number, options: StartRedisOptions): Promise<Chi
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
   // With util-linux's setpriv the server also dies with this process if it is killed outright
   // (SIGKILL, a crashed test worker or benchmark), when neither stop() nor the exit hook gets to run.
-  const [command, commandArgs] = existsSync(SETPRIV_BIN)
-    ? [SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', REDIS_BIN, ...args]]
-    : [REDIS_BIN, args];
+  const [command, commandArgs] = existsSync(SETPRIV_BIN) ? [SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', REDIS_BIN, ...args]] : [REDIS_BIN, args];
   const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   options.onSpawn?.(child);

@@ -9,7 +9,13 @@ describe('countInputTokens', () => {
       messages: [
         { role: 'user', content: 'What is the capital of France?' }, // 30
         { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { q: 'France capital' } }] }, // 0
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'Paris' }] }, { type: 'text', text: 'ok' }] }, // 5 + 2
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'Paris' }] },
+            { type: 'text', text: 'ok' },
+          ],
+        }, // 5 + 2
       ],
     };
     expect(countInputTokens(req)).toBe(Math.ceil((14 + 30 + 5 + 2) / 4) + 3 * 4);
@@ -17,7 +23,15 @@ describe('countInputTokens', () => {
 
   it('counts system text blocks, and no system message when there is no system text', () => {
     const messages = [{ role: 'user', content: 'Hi' }];
-    expect(countInputTokens({ system: [{ type: 'text', text: 'abcd' }, { type: 'text', text: 'efgh' }], messages })).toBe(Math.ceil(10 / 4) + 6);
+    expect(
+      countInputTokens({
+        system: [
+          { type: 'text', text: 'abcd' },
+          { type: 'text', text: 'efgh' },
+        ],
+        messages,
+      }),
+    ).toBe(Math.ceil(10 / 4) + 6);
     expect(countInputTokens({ system: '', messages })).toBe(1 + 3);
     expect(countInputTokens({ messages })).toBe(1 + 3);
   });
@@ -25,7 +39,19 @@ describe('countInputTokens', () => {
 
 describe('lastUserText', () => {
   it('is the text of the last user turn', () => {
-    expect(lastUserText([{ role: 'user', content: 'first' }, { role: 'assistant', content: 'reply' }, { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }])).toBe('a b');
+    expect(
+      lastUserText([
+        { role: 'user', content: 'first' },
+        { role: 'assistant', content: 'reply' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+        },
+      ]),
+    ).toBe('a b');
   });
 
   it('uses the tool results of a turn that has nothing else, their text blocks too', () => {
@@ -44,7 +70,17 @@ describe('lastUserText', () => {
   });
 
   it('prefers the text blocks of a turn that also carries tool results', () => {
-    expect(lastUserText([{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'R' }, { type: 'text', text: 'and now?' }] }])).toBe('and now?');
+    expect(
+      lastUserText([
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 't', content: 'R' },
+            { type: 'text', text: 'and now?' },
+          ],
+        },
+      ]),
+    ).toBe('and now?');
   });
 
   it('is empty without a user turn', () => {
@@ -77,7 +113,10 @@ describe('planMessage', () => {
     const plan = planMessage({
       messages: msg('Weather in Paris? [sim:tool]'),
       max_tokens: 100,
-      tools: [{ name: 'get_weather', input_schema: { type: 'object' } }, { name: 'other', input_schema: { type: 'object' } }],
+      tools: [
+        { name: 'get_weather', input_schema: { type: 'object' } },
+        { name: 'other', input_schema: { type: 'object' } },
+      ],
     });
     expect(plan).toEqual({
       kind: 'tool_use',

@@ -84,7 +84,14 @@ export function planMessage(req: AnthropicPlanInput): AnthropicPlan {
   const userText = lastUserText(req.messages);
   const tool = firstToolName(req.tools);
   if (tool !== undefined && userText.includes(SIM_TOOL_MARKER)) {
-    return { kind: 'tool_use', toolName: tool, input: { echo: echoFragment(userText) }, inputTokens, outputTokens: TOOL_CALL_OUTPUT_TOKENS, stopReason: 'tool_use' };
+    return {
+      kind: 'tool_use',
+      toolName: tool,
+      input: { echo: echoFragment(userText) },
+      inputTokens,
+      outputTokens: TOOL_CALL_OUTPUT_TOKENS,
+      stopReason: 'tool_use',
+    };
   }
   const wanted = requestedTokens(userText) ?? DEFAULT_COMPLETION_TOKENS;
   const limit = typeof req.max_tokens === 'number' && Number.isInteger(req.max_tokens) && req.max_tokens >= 1 ? req.max_tokens : undefined;

@@ -3,15 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnthropicStreamDecoder } from '../../ext-proc/src/providers/anthropic/stream.js';
 import type { StreamEvent } from '../../ext-proc/src/providers/canonical/types.js';
 import { DEFAULT_COMPLETION_TOKENS, SIM_GREETING } from '../openai/completion.js';
-import {
-  countInputTokens,
-  modelsPage,
-  planMessage,
-  SIM_MODELS,
-  startAnthropicSimulator,
-  TOOL_CALL_OUTPUT_TOKENS,
-  type AnthropicSimulator,
-} from './server.js';
+import { countInputTokens, modelsPage, planMessage, SIM_MODELS, startAnthropicSimulator, TOOL_CALL_OUTPUT_TOKENS, type AnthropicSimulator } from './server.js';
 
 const API_KEY = 'sk-ant-sim-test-key-0001';
 const VERSION = '2023-06-01';
@@ -82,7 +74,12 @@ describe('Anthropic simulator', () => {
     expect(data.stop_reason).toBe('end_turn');
     expect(data.stop_sequence).toBeNull();
     // ceil((14 + 30) / 4) + 3 * 2
-    expect(data.usage).toMatchObject({ input_tokens: 17, output_tokens: DEFAULT_COMPLETION_TOKENS, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    expect(data.usage).toMatchObject({
+      input_tokens: 17,
+      output_tokens: DEFAULT_COMPLETION_TOKENS,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    });
     expect(request_id).toMatch(/^req_01/);
     expect(response.headers.get('anthropic-ratelimit-requests-limit')).toBe('4000');
     expect(Number(response.headers.get('anthropic-ratelimit-requests-remaining'))).toBeLessThan(4000);
@@ -110,7 +107,14 @@ describe('Anthropic simulator', () => {
     if (plan.kind !== 'text') throw new Error('expected a text plan');
     expect(texts).toHaveLength(10);
     expect(texts.join('')).toBe(plan.text);
-    expect(types).toEqual(['message_start', 'content_block_start', ...Array<string>(10).fill('content_block_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(types).toEqual([
+      'message_start',
+      'content_block_start',
+      ...Array<string>(10).fill('content_block_delta'),
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
     expect(final.content).toEqual([{ type: 'text', text: plan.text }]);
     expect(final.stop_reason).toBe('end_turn');
     expect(final.usage.input_tokens).toBe(countInputTokens(params));
@@ -145,12 +149,23 @@ describe('Anthropic simulator', () => {
     expect(events[13]!.data).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: { input_tokens: (start.usage as { input_tokens: number }).input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 9 },
+      usage: {
+        input_tokens: (start.usage as { input_tokens: number }).input_tokens,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        output_tokens: 9,
+      },
     });
   });
 
   it('the gateway’s Anthropic decoder reads the stream and sees the usage the simulator recorded', async () => {
-    const res = await post({ model: 'm', max_tokens: 100, stream: true, system: [{ type: 'text', text: 'Be kind.' }], messages: [{ role: 'user', content: 'decode me [sim:tokens=12]' }] });
+    const res = await post({
+      model: 'm',
+      max_tokens: 100,
+      stream: true,
+      system: [{ type: 'text', text: 'Be kind.' }],
+      messages: [{ role: 'user', content: 'decode me [sim:tokens=12]' }],
+    });
     const bytes = Buffer.from(await res.arrayBuffer());
     const decoder = new AnthropicStreamDecoder();
     const events: StreamEvent[] = [];
@@ -206,7 +221,9 @@ describe('Anthropic simulator', () => {
     const { stream: _s, ...nonStream } = params;
     const final = await client.messages.stream(nonStream).finalMessage();
     expect(final.stop_reason).toBe('tool_use');
-    expect(final.content).toEqual([{ type: 'tool_use', id: expect.stringMatching(/^toolu_/), name: 'get_weather', input: { echo: 'Wetter in München? 🌦 [sim:tool]' } }]);
+    expect(final.content).toEqual([
+      { type: 'tool_use', id: expect.stringMatching(/^toolu_/), name: 'get_weather', input: { echo: 'Wetter in München? 🌦 [sim:tool]' } },
+    ]);
     expect(final.usage.output_tokens).toBe(TOOL_CALL_OUTPUT_TOKENS);
 
     const events = parseSse(await (await post(params)).text());
@@ -243,7 +260,11 @@ describe('Anthropic simulator', () => {
     expect(missing.status).toBe(401);
     expect(missing.headers.get('request-id')).toMatch(/^req_01/);
     const body = (await missing.json()) as Record<string, unknown>;
-    expect(body).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'x-api-key header is required' }, request_id: missing.headers.get('request-id') });
+    expect(body).toEqual({
+      type: 'error',
+      error: { type: 'authentication_error', message: 'x-api-key header is required' },
+      request_id: missing.headers.get('request-id'),
+    });
 
     const wrong = new Anthropic({ apiKey: 'sk-ant-wrong', baseURL: sim.url, maxRetries: 0 });
     const err = await wrong.messages.create({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }).then(
@@ -259,9 +280,17 @@ describe('Anthropic simulator', () => {
     const body = JSON.stringify({ model: 'm', max_tokens: 3, messages: [{ role: 'user', content: 'x' }] });
     const viaHeader = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'anthropic-version': VERSION }, body });
     expect(viaHeader.status).toBe(200);
-    const viaBearer = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'anthropic-version': VERSION }, body });
+    const viaBearer = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'anthropic-version': VERSION },
+      body,
+    });
     expect(viaBearer.status).toBe(200);
-    const wrongBearer = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { authorization: 'Bearer nope', 'anthropic-version': VERSION }, body });
+    const wrongBearer = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope', 'anthropic-version': VERSION },
+      body,
+    });
     expect(wrongBearer.status).toBe(401);
     expect(await wrongBearer.json()).toMatchObject({ error: { type: 'authentication_error', message: 'invalid x-api-key' } });
   });
@@ -287,7 +316,10 @@ describe('Anthropic simulator', () => {
     [{ model: 'm', max_tokens: 5, messages: [] }, 'messages: at least one message is required'],
     [{ model: 'm', max_tokens: 5, messages: [{ role: 'system', content: 'x' }] }, "messages.0.role: Input should be 'user' or 'assistant'"],
     [{ model: 'm', max_tokens: 5, messages: [{ role: 'user' }] }, 'messages.0.content: Field required'],
-    [{ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: '' }] }, 'messages.0: all messages must have non-empty content except for the optional final assistant message'],
+    [
+      { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: '' }] },
+      'messages.0: all messages must have non-empty content except for the optional final assistant message',
+    ],
     [{ model: 'm', max_tokens: 5, stream: 'yes', messages: [{ role: 'user', content: 'x' }] }, 'stream: Input should be a valid boolean'],
     ['{"model": "m", "max_tokens": 5, "messages": [', 'There was an error parsing the body of your request. Please send a valid JSON body.'],
   ])('refuses %j with 400: %s', async (body, message) => {
@@ -298,7 +330,14 @@ describe('Anthropic simulator', () => {
   });
 
   it('accepts an empty final assistant turn (prefill)', async () => {
-    const res = await post({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: '' }] });
+    const res = await post({
+      model: 'm',
+      max_tokens: 5,
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: '' },
+      ],
+    });
     expect(res.status).toBe(200);
   });
 

@@ -368,9 +368,9 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
         usage: { ...usageCounters(plan.inputTokens, 1), service_tier: 'standard' },
       },
     });
-    const block =
-      plan.kind === 'text' ? { type: 'text', text: '' } : { type: 'tool_use', id: meta.toolUseId, name: plan.toolName, input: {} };
-    if (!(await emit(start + sse('content_block_start', { type: 'content_block_start', index: 0, content_block: block }) + sse('ping', { type: 'ping' })))) return;
+    const block = plan.kind === 'text' ? { type: 'text', text: '' } : { type: 'tool_use', id: meta.toolUseId, name: plan.toolName, input: {} };
+    if (!(await emit(start + sse('content_block_start', { type: 'content_block_start', index: 0, content_block: block }) + sse('ping', { type: 'ping' }))))
+      return;
 
     // The API's first input_json_delta is empty; the JSON then follows in pieces.
     const deltas =
@@ -436,7 +436,10 @@ export function modelsPage(query: URLSearchParams): Record<string, unknown> {
   let end = SIM_MODELS.length;
   if (after !== null) start = SIM_MODELS.findIndex((m) => m.id === after) + 1;
   if (before !== null) {
-    end = Math.max(0, SIM_MODELS.findIndex((m) => m.id === before));
+    end = Math.max(
+      0,
+      SIM_MODELS.findIndex((m) => m.id === before),
+    );
     start = Math.max(0, end - limit);
   }
   const page = SIM_MODELS.slice(start, Math.min(end, start + limit));

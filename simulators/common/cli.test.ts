@@ -29,8 +29,19 @@ describe('reading the environment', () => {
   });
 
   it('numbersFromEnv: reads the table in order and leaves unset ones out', () => {
-    expect(numbersFromEnv({ A: '1', C: '3' }, [['A', 'a'], ['B', 'b'], ['C', 'c']] as const)).toEqual({ a: 1, c: 3 });
-    expect(() => numbersFromEnv({ A: 'x', B: 'y' }, [['A', 'a'], ['B', 'b']] as const)).toThrow(/^A /);
+    expect(
+      numbersFromEnv({ A: '1', C: '3' }, [
+        ['A', 'a'],
+        ['B', 'b'],
+        ['C', 'c'],
+      ] as const),
+    ).toEqual({ a: 1, c: 3 });
+    expect(() =>
+      numbersFromEnv({ A: 'x', B: 'y' }, [
+        ['A', 'a'],
+        ['B', 'b'],
+      ] as const),
+    ).toThrow(/^A /);
   });
 
   it('commonOptionsFromEnv: the options the OpenAI, Anthropic, Gemini and Ollama CLIs share', () => {
@@ -83,7 +94,11 @@ describe('runSimulatorCli', () => {
   it('prints the ready line, and on SIGTERM closes once and prints the stopped line', async () => {
     const c = capture();
     const close = vi.fn(async () => {});
-    runSimulatorCli('demo', () => ({ apiKey: 'k' }), async () => ({ url: 'http://127.0.0.1:1234', port: 1234, close }));
+    runSimulatorCli(
+      'demo',
+      () => ({ apiKey: 'k' }),
+      async () => ({ url: 'http://127.0.0.1:1234', port: 1234, close }),
+    );
     await settle();
     expect(c.out.map((l) => JSON.parse(l) as unknown)).toEqual([
       { event: 'simulator ready', simulator: 'demo', url: 'http://127.0.0.1:1234', port: 1234, auth: true },
@@ -98,7 +113,11 @@ describe('runSimulatorCli', () => {
 
   it('reports auth false without a key', async () => {
     const c = capture();
-    runSimulatorCli('demo', () => ({}), async () => ({ url: 'u', port: 1, close: async () => {} }));
+    runSimulatorCli(
+      'demo',
+      () => ({}),
+      async () => ({ url: 'u', port: 1, close: async () => {} }),
+    );
     await settle();
     expect(JSON.parse(c.out[0]!)).toMatchObject({ auth: false });
   });
@@ -119,7 +138,11 @@ describe('runSimulatorCli', () => {
 
   it('exits 1 when closing fails', async () => {
     const c = capture();
-    runSimulatorCli('demo', () => ({}), async () => ({ url: 'u', port: 1, close: async () => Promise.reject(new Error('stuck')) }));
+    runSimulatorCli(
+      'demo',
+      () => ({}),
+      async () => ({ url: 'u', port: 1, close: async () => Promise.reject(new Error('stuck')) }),
+    );
     await settle();
     c.handlers.get('SIGINT')!('SIGINT');
     expect(await c.exited).toBe(1);

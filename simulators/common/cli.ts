@@ -36,11 +36,7 @@ export function envList(env: Env, name: string): string[] | undefined {
 }
 
 /** Reads numeric options by a table of [variable, option], in its order; unset ones are left out. */
-export function numbersFromEnv<K extends string>(
-  env: Env,
-  table: ReadonlyArray<readonly [string, K]>,
-  reading: EnvReading = {},
-): Partial<Record<K, number>> {
+export function numbersFromEnv<K extends string>(env: Env, table: ReadonlyArray<readonly [string, K]>, reading: EnvReading = {}): Partial<Record<K, number>> {
   const out: Partial<Record<K, number>> = {};
   for (const [name, key] of table) {
     const n = envNumber(env, name, reading);
@@ -95,9 +91,7 @@ export function runSimulatorCli<O extends { apiKey?: string }>(
   const main = async (): Promise<void> => {
     const opts = options(process.env);
     const sim = await start(opts);
-    process.stdout.write(
-      `${JSON.stringify({ event: 'simulator ready', simulator, url: sim.url, port: sim.port, auth: opts.apiKey !== undefined })}\n`,
-    );
+    process.stdout.write(`${JSON.stringify({ event: 'simulator ready', simulator, url: sim.url, port: sim.port, auth: opts.apiKey !== undefined })}\n`);
 
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

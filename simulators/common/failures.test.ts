@@ -69,7 +69,7 @@ describe('injectFailure', () => {
     expect(a.delay).not.toHaveBeenCalled();
   });
 
-  it('hang: takes the answer\'s place and does nothing', async () => {
+  it("hang: takes the answer's place and does nothing", async () => {
     const res = fakeRes();
     const a = answer();
     expect(await injectFailure({ kind: 'hang' }, res, a)).toBe(true);
@@ -86,13 +86,13 @@ describe('injectFailure', () => {
     expect(gone.destroy).not.toHaveBeenCalled();
   });
 
-  it('status: hands the status to the provider\'s error answer', async () => {
+  it("status: hands the status to the provider's error answer", async () => {
     const a = answer();
     expect(await injectFailure({ kind: 'status', status: 503 }, fakeRes(), a)).toBe(true);
     expect(a.status).toHaveBeenCalledWith(503);
   });
 
-  it('leaves midstream and a simulator\'s own kinds to the answer', async () => {
+  it("leaves midstream and a simulator's own kinds to the answer", async () => {
     const a = answer();
     expect(await injectFailure({ kind: 'midstream' }, fakeRes(), a)).toBe(false);
     const own: FailDirective<'stream-error'> = { kind: 'stream-error' };

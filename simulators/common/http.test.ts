@@ -31,7 +31,7 @@ describe('startHttpServer', () => {
     expect(b).toEqual({ seq: 2, method: 'POST', body: null });
   });
 
-  it('answers a handler that throws with the provider\'s internal error', async () => {
+  it("answers a handler that throws with the provider's internal error", async () => {
     server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
@@ -64,7 +64,7 @@ describe('startHttpServer', () => {
     await expect(res.text()).rejects.toThrow();
   });
 
-  it('aborts the request\'s signal when the client leaves', async () => {
+  it("aborts the request's signal when the client leaves", async () => {
     let signal: AbortSignal | undefined;
     server = await startHttpServer({
       host: '127.0.0.1',

@@ -18,7 +18,7 @@ async function serve(handler: (res: http.ServerResponse) => void): Promise<strin
 }
 
 describe('jsonResponder', () => {
-  it('sends JSON with its length, the given headers and the provider\'s content type', async () => {
+  it("sends JSON with its length, the given headers and the provider's content type", async () => {
     const url = await serve((res) => jsonResponder({ contentType: 'application/json; charset=UTF-8' }).send(res, 201, { a: 'é' }, { 'x-extra': '1' }));
     const res = await fetch(url);
     expect(res.status).toBe(201);
@@ -28,7 +28,7 @@ describe('jsonResponder', () => {
     expect(await res.json()).toEqual({ a: 'é' });
   });
 
-  it('puts the answer\'s own headers before or after the content headers, as asked', async () => {
+  it("puts the answer's own headers before or after the content headers, as asked", async () => {
     const order = async (extraHeaders?: 'before' | 'after'): Promise<string[]> => {
       const url = await serve((res) => jsonResponder(extraHeaders ? { extraHeaders } : {}).send(res, 429, {}, { 'retry-after': '1' }));
       const names = await new Promise<string[]>((resolve) => {

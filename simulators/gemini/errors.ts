@@ -62,7 +62,11 @@ export function injectedErrorBody(code: number): GoogleErrorBody {
         { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' },
       ]);
     case 500:
-      return googleError(500, 'INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting');
+      return googleError(
+        500,
+        'INTERNAL',
+        'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+      );
     case 503:
       return googleError(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.');
     case 504:

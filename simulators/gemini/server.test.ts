@@ -47,7 +47,11 @@ describe('Gemini simulator driven by @google/genai', () => {
     expect(res.candidates?.[0]?.content?.role).toBe('model');
     // ceil(("You are terse." 14 + question 30) / 4) + 3 * (1 content + 1 system instruction)
     expect(countPromptTokens(body)).toBe(17);
-    expect(res.usageMetadata).toMatchObject({ promptTokenCount: 17, candidatesTokenCount: DEFAULT_COMPLETION_TOKENS, totalTokenCount: 17 + DEFAULT_COMPLETION_TOKENS });
+    expect(res.usageMetadata).toMatchObject({
+      promptTokenCount: 17,
+      candidatesTokenCount: DEFAULT_COMPLETION_TOKENS,
+      totalTokenCount: 17 + DEFAULT_COMPLETION_TOKENS,
+    });
     expect(res.modelVersion).toBe('gemini-2.5-flash');
     expect(res.responseId).toMatch(/^[A-Za-z0-9_-]{20,}$/);
 
@@ -98,7 +102,8 @@ describe('Gemini simulator driven by @google/genai', () => {
 
   it('a streamed function call arrives whole in one chunk', async () => {
     const chunks: GenerateContentResponse[] = [];
-    for await (const c of await ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'time? [sim:tool]', config: { tools: [weatherTool] } })) chunks.push(c);
+    for await (const c of await ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'time? [sim:tool]', config: { tools: [weatherTool] } }))
+      chunks.push(c);
     expect(chunks).toHaveLength(1);
     expect(chunks[0]!.functionCalls).toEqual([{ name: 'get_weather', args: { echo: 'time? [sim:tool]' } }]);
     expect(chunks[0]!.usageMetadata?.candidatesTokenCount).toBe(TOOL_CALL_TOKENS);
@@ -127,18 +132,31 @@ describe('Gemini simulator driven by @google/genai', () => {
     expect((err as ApiError).status).toBe(400);
     expect((err as ApiError).message).toContain(API_KEY_INVALID_MESSAGE);
 
-    const raw = await fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent?key=nope`, { method: 'POST', body: '{"contents":[{"parts":[{"text":"x"}]}]}' });
+    const raw = await fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent?key=nope`, {
+      method: 'POST',
+      body: '{"contents":[{"parts":[{"text":"x"}]}]}',
+    });
     expect(raw.status).toBe(400);
     expect(await raw.json()).toEqual({
       error: {
         code: 400,
         message: API_KEY_INVALID_MESSAGE,
         status: 'INVALID_ARGUMENT',
-        details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } }],
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'API_KEY_INVALID',
+            domain: 'googleapis.com',
+            metadata: { service: 'generativelanguage.googleapis.com' },
+          },
+        ],
       },
     });
 
-    const viaQuery = await fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent?key=${API_KEY}`, { method: 'POST', body: '{"contents":[{"parts":[{"text":"x"}]}]}' });
+    const viaQuery = await fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent?key=${API_KEY}`, {
+      method: 'POST',
+      body: '{"contents":[{"parts":[{"text":"x"}]}]}',
+    });
     expect(viaQuery.status).toBe(200);
 
     const missing = await fetch(`${sim.url}/v1beta/models`);
@@ -148,14 +166,20 @@ describe('Gemini simulator driven by @google/genai', () => {
 
   it('injected failures in Google’s error shape; the SDK sees their status', async () => {
     const post = (fail: string) =>
-      fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': API_KEY, 'x-sim-fail': fail }, body: '{"contents":[{"parts":[{"text":"x"}]}]}' });
+      fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+        method: 'POST',
+        headers: { 'x-goog-api-key': API_KEY, 'x-sim-fail': fail },
+        body: '{"contents":[{"parts":[{"text":"x"}]}]}',
+      });
     const r429 = await post('429');
     expect(r429.status).toBe(429);
     const b429 = (await r429.json()) as { error: { status: string; details: Array<Record<string, unknown>> } };
     expect(b429.error.status).toBe('RESOURCE_EXHAUSTED');
     expect(b429.error.details).toContainEqual({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' });
     expect(await (await post('500')).json()).toMatchObject({ error: { code: 500, status: 'INTERNAL' } });
-    expect(await (await post('503')).json()).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE', message: 'The model is overloaded. Please try again later.' } });
+    expect(await (await post('503')).json()).toMatchObject({
+      error: { code: 503, status: 'UNAVAILABLE', message: 'The model is overloaded. Please try again later.' },
+    });
     expect(await (await post('504')).json()).toMatchObject({ error: { code: 504, status: 'DEADLINE_EXCEEDED' } });
 
     const err = await ai.models
@@ -168,7 +192,8 @@ describe('Gemini simulator driven by @google/genai', () => {
   });
 
   it('validation errors are 400 INVALID_ARGUMENT in Gemini’s wording', async () => {
-    const post = (body: string) => fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': API_KEY }, body });
+    const post = (body: string) =>
+      fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': API_KEY }, body });
     const cases: Array<[string, string]> = [
       ['{"contents": [', 'Invalid JSON payload'],
       ['{}', 'contents is not specified'],
@@ -203,7 +228,12 @@ describe('Gemini simulator driven by @google/genai', () => {
 
     const decoder = new GeminiStreamDecoder();
     const decoded = [...raw].flatMap((b) => decoder.push(Buffer.from([b]))).concat(decoder.end());
-    expect(decoded.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text).join('')).toBe('Hello from the simulator.');
+    expect(
+      decoded
+        .filter((e) => e.type === 'text')
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe('Hello from the simulator.');
     const usage = decoded.filter((e) => e.type === 'usage').at(-1) as { usage: { inputTokens: number; outputTokens: number } };
     expect({ input: usage.usage.inputTokens, output: usage.usage.outputTokens }).toEqual(lastRecord().usage);
     // snake_case system_instruction counted as a message: ceil((3 + 26) / 4) + 3 * 2
@@ -249,7 +279,12 @@ describe('Gemini simulator driven by @google/genai', () => {
 
   it('hang keeps the request open until the client leaves', async () => {
     const ac = new AbortController();
-    const outcome = fetch(`${sim.url}/v1beta/models/m:generateContent`, { method: 'POST', signal: ac.signal, headers: { 'x-goog-api-key': API_KEY, 'x-sim-fail': 'hang' }, body: '{}' }).then(
+    const outcome = fetch(`${sim.url}/v1beta/models/m:generateContent`, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: { 'x-goog-api-key': API_KEY, 'x-sim-fail': 'hang' },
+      body: '{}',
+    }).then(
       () => 'answered',
       () => 'aborted',
     );
@@ -340,8 +375,15 @@ describe('planGemini', () => {
   });
 
   it('snake_case fields are read too', () => {
-    const plan = planGemini({ contents: [{ parts: [{ text: 'x [sim:tool]' }] }], tools: [{ function_declarations: [{ name: 'snake' }] }], generation_config: { max_output_tokens: 1 } });
+    const plan = planGemini({
+      contents: [{ parts: [{ text: 'x [sim:tool]' }] }],
+      tools: [{ function_declarations: [{ name: 'snake' }] }],
+      generation_config: { max_output_tokens: 1 },
+    });
     expect(plan).toMatchObject({ kind: 'tool', call: { name: 'snake', args: { echo: 'x [sim:tool]' } } });
-    expect(planGemini({ contents: [{ parts: [{ text: 'y' }] }], generation_config: { max_output_tokens: 1 } })).toMatchObject({ outputTokens: 1, finishReason: 'MAX_TOKENS' });
+    expect(planGemini({ contents: [{ parts: [{ text: 'y' }] }], generation_config: { max_output_tokens: 1 } })).toMatchObject({
+      outputTokens: 1,
+      finishReason: 'MAX_TOKENS',
+    });
   });
 });

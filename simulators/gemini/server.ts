@@ -262,7 +262,13 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
     await streamAnswer(res, signal, streamChunks(plan, meta), url.searchParams.get('alt') === 'sse', midstream);
   }
 
-  async function streamAnswer(res: http.ServerResponse, signal: AbortSignal, chunks: Array<Record<string, unknown>>, sse: boolean, midstream: boolean): Promise<void> {
+  async function streamAnswer(
+    res: http.ServerResponse,
+    signal: AbortSignal,
+    chunks: Array<Record<string, unknown>>,
+    sse: boolean,
+    midstream: boolean,
+  ): Promise<void> {
     startStream(res, sse ? 'text/event-stream' : JSON_UTF8);
     const emit = (data: string): Promise<boolean> => write(res, signal, data);
     const cutAt = midstream ? Math.max(1, Math.floor(chunks.length / 2)) : -1;

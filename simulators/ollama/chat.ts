@@ -72,16 +72,14 @@ export function chunkLine(model: string, message: Record<string, unknown>, now =
 
 /** The last stream line, with the counts. */
 export function doneLine(model: string, plan: CompletionPlan, m: Metrics, now = new Date()): string {
-  return (
-    `${JSON.stringify({
-      model,
-      created_at: now.toISOString(),
-      message: { role: 'assistant', content: '' },
-      done_reason: doneReason(plan),
-      done: true,
-      ...metricsFields(plan, m),
-    })}\n`
-  );
+  return `${JSON.stringify({
+    model,
+    created_at: now.toISOString(),
+    message: { role: 'assistant', content: '' },
+    done_reason: doneReason(plan),
+    done: true,
+    ...metricsFields(plan, m),
+  })}\n`;
 }
 
 /** Stream text pieces: one per word, the separating space kept in front so they concatenate to the text. */

@@ -13,7 +13,11 @@ const WEATHER_TOOL: Tool = {
 };
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 const ndjson = (text: string) =>
@@ -87,22 +91,42 @@ describe('Ollama simulator', () => {
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks).toHaveLength(DEFAULT_COMPLETION_TOKENS + 1);
     expect(chunks.map((c) => c.message.content).join('')).toBe(planCompletion({ messages }).content);
-    expect(chunks.at(-1)).toMatchObject({ done: true, done_reason: 'stop', eval_count: DEFAULT_COMPLETION_TOKENS, prompt_eval_count: countPromptTokens(messages) });
+    expect(chunks.at(-1)).toMatchObject({
+      done: true,
+      done_reason: 'stop',
+      eval_count: DEFAULT_COMPLETION_TOKENS,
+      prompt_eval_count: countPromptTokens(messages),
+    });
   });
 
   it('options.num_predict truncates: done_reason length', async () => {
-    const res = await client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'Long one [sim:tokens=50]' }], stream: false, options: { num_predict: 7 } });
+    const res = await client.chat({
+      model: 'llama3.2',
+      messages: [{ role: 'user', content: 'Long one [sim:tokens=50]' }],
+      stream: false,
+      options: { num_predict: 7 },
+    });
     expect(res.done_reason).toBe('length');
     expect(res.eval_count).toBe(7);
     expect(res.message.content.split(' ')).toHaveLength(7);
-    const unlimited = await client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'x [sim:tokens=5]' }], stream: false, options: { num_predict: -1 } });
+    const unlimited = await client.chat({
+      model: 'llama3.2',
+      messages: [{ role: 'user', content: 'x [sim:tokens=5]' }],
+      stream: false,
+      options: { num_predict: -1 },
+    });
     expect(unlimited.done_reason).toBe('stop');
     expect(unlimited.eval_count).toBe(5);
   });
 
   it('a tool call (SDK, non-stream): the first declared tool with {"echo": ...}, 12 output tokens', async () => {
     const text = 'What is the weather in Paris? [sim:tool]';
-    const res = await client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: text }], tools: [WEATHER_TOOL, { ...WEATHER_TOOL, function: { ...WEATHER_TOOL.function, name: 'other' } }], stream: false });
+    const res = await client.chat({
+      model: 'llama3.2',
+      messages: [{ role: 'user', content: text }],
+      tools: [WEATHER_TOOL, { ...WEATHER_TOOL, function: { ...WEATHER_TOOL.function, name: 'other' } }],
+      stream: false,
+    });
     expect(res.message.content).toBe('');
     expect(res.message.tool_calls).toEqual([{ function: { name: 'get_current_weather', arguments: { echo: echoFragment(text) } } }]);
     expect(res.done_reason).toBe('stop');
@@ -232,14 +256,22 @@ describe('Ollama simulator', () => {
   });
 
   it('x-sim-fail: midstream on a non-stream answer sends half the JSON, then drops the connection', async () => {
-    const res = await post(`${sim.url}/api/chat`, { model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: false }, { 'x-sim-fail': 'midstream' });
+    const res = await post(
+      `${sim.url}/api/chat`,
+      { model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: false },
+      { 'x-sim-fail': 'midstream' },
+    );
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
   });
 
   it('x-sim-latency-ms delays the answer', async () => {
     const t0 = performance.now();
-    const res = await post(`${sim.url}/api/chat`, { model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: false }, { 'x-sim-latency-ms': '150' });
+    const res = await post(
+      `${sim.url}/api/chat`,
+      { model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: false },
+      { 'x-sim-latency-ms': '150' },
+    );
     expect(res.status).toBe(200);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
     expect(((await res.json()) as { load_duration: number }).load_duration).toBe(150_000_000);
@@ -330,7 +362,9 @@ describe('Ollama simulator options', () => {
     });
     await Promise.all([a, b]);
     // The queue drained: a new chat gets in again.
-    expect((await post(`${sim.url}/api/chat`, { model: 'llama3.2', messages: [{ role: 'user', content: 'd [sim:tokens=1]' }], stream: false })).status).toBe(200);
+    expect((await post(`${sim.url}/api/chat`, { model: 'llama3.2', messages: [{ role: 'user', content: 'd [sim:tokens=1]' }], stream: false })).status).toBe(
+      200,
+    );
   });
 
   it('a waiting chat whose client goes away leaves the queue', async () => {

@@ -197,7 +197,14 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
     };
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal, seq: number, receivedAt: number, raw: Buffer | null): Promise<void> {
+  async function handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    signal: AbortSignal,
+    seq: number,
+    receivedAt: number,
+    raw: Buffer | null,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
     const path = targetPath(target);
@@ -282,7 +289,13 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
       const messages = chat.messages ?? [];
       // An empty conversation only loads the model, as in Ollama.
       if (messages.length === 0) {
-        json.send(res, 200, { model: chat.model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done_reason: 'load', done: true });
+        json.send(res, 200, {
+          model: chat.model,
+          created_at: new Date().toISOString(),
+          message: { role: 'assistant', content: '' },
+          done_reason: 'load',
+          done: true,
+        });
         return;
       }
       const plan = planOllamaChat({ ...chat, messages });
@@ -321,7 +334,14 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
     };
   }
 
-  async function answerWhole(res: http.ServerResponse, signal: AbortSignal, model: string, plan: CompletionPlan, t: Timing, cut: string | undefined): Promise<void> {
+  async function answerWhole(
+    res: http.ServerResponse,
+    signal: AbortSignal,
+    model: string,
+    plan: CompletionPlan,
+    t: Timing,
+    cut: string | undefined,
+  ): Promise<void> {
     const firstAt = performance.now();
     if (!(await generate(signal, plan.completionTokens, firstAt))) return;
     if (cut === 'stream-error') {
@@ -333,13 +353,26 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
     else json.send(res, 200, payload);
   }
 
-  async function answerStream(res: http.ServerResponse, signal: AbortSignal, model: string, plan: CompletionPlan, t: Timing, cut: string | undefined): Promise<void> {
+  async function answerStream(
+    res: http.ServerResponse,
+    signal: AbortSignal,
+    model: string,
+    plan: CompletionPlan,
+    t: Timing,
+    cut: string | undefined,
+  ): Promise<void> {
     // Ollama's stream head has no cache-control.
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.flushHeaders();
     const firstAt = performance.now();
     const messages: Array<Record<string, unknown>> = plan.toolCall
-      ? [{ role: 'assistant', content: '', tool_calls: [{ function: { name: plan.toolCall.name, arguments: JSON.parse(plan.toolCall.arguments) as unknown } }] }]
+      ? [
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: [{ function: { name: plan.toolCall.name, arguments: JSON.parse(plan.toolCall.arguments) as unknown } }],
+          },
+        ]
       : wordPieces(plan).map((content) => ({ role: 'assistant', content }));
     const cutAt = cut !== undefined ? Math.floor(messages.length / 2) : -1;
     await generate(signal, messages.length, firstAt, async (i) => i !== cutAt && (await write(res, signal, chunkLine(model, messages[i]!))));

@@ -52,9 +52,25 @@ export const MAX_SIM_TOKENS = 100_000;
 export const ECHO_CHARS = 40;
 
 const PADDING_WORDS: readonly string[] = [
-  'lorem', 'ipsum', 'dolor', 'sit', 'amet', 'consectetur', 'adipiscing', 'elit',
-  'sed', 'do', 'eiusmod', 'tempor', 'incididunt', 'ut', 'labore', 'et',
-  'dolore', 'magna', 'aliqua',
+  'lorem',
+  'ipsum',
+  'dolor',
+  'sit',
+  'amet',
+  'consectetur',
+  'adipiscing',
+  'elit',
+  'sed',
+  'do',
+  'eiusmod',
+  'tempor',
+  'incididunt',
+  'ut',
+  'labore',
+  'et',
+  'dolore',
+  'magna',
+  'aliqua',
 ];
 
 const GREETING_WORDS: readonly string[] = SIM_GREETING.split(' ');
@@ -160,7 +176,10 @@ export function lastUserText(messages: readonly unknown[]): string {
 /** Echoed fragment: first ECHO_CHARS code points of the text, whitespace collapsed. */
 export function echoFragment(text: string): string {
   // Only look at a bounded prefix so huge prompts stay cheap.
-  const head = text.trimStart().slice(0, ECHO_CHARS * 4).replace(/\s+/g, ' ');
+  const head = text
+    .trimStart()
+    .slice(0, ECHO_CHARS * 4)
+    .replace(/\s+/g, ' ');
   return Array.from(head).slice(0, ECHO_CHARS).join('').trim();
 }
 

@@ -20,11 +20,7 @@ interface SseResult {
   raw: string;
 }
 
-async function postRaw(
-  url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
+async function postRaw(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}`, ...headers },
@@ -180,9 +176,10 @@ describe('OpenAI simulator', () => {
 
   it('rejects a wrong API key with 401 invalid_api_key and masks the key', async () => {
     const bad = new OpenAI({ apiKey: 'sk-wrong-key-abcdefgh9876', baseURL: `${sim.url}/v1`, maxRetries: 0 });
-    const err = await bad.chat.completions
-      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
-      .then(() => null, (e: unknown) => e);
+    const err = await bad.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
     const apiErr = err as InstanceType<typeof OpenAI.AuthenticationError>;
     expect(apiErr.status).toBe(401);
@@ -257,7 +254,10 @@ describe('OpenAI simulator', () => {
       .create(body as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, {
         headers: { 'x-sim-fail': '429' },
       })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
   });
 
@@ -284,11 +284,7 @@ describe('OpenAI simulator', () => {
 
   it('honours x-sim-latency-ms', async () => {
     const t = Date.now();
-    const res = await postRaw(
-      `${sim.url}/v1/chat/completions`,
-      { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] },
-      { 'x-sim-latency-ms': '120' },
-    );
+    const res = await postRaw(`${sim.url}/v1/chat/completions`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }, { 'x-sim-latency-ms': '120' });
     expect(res.status).toBe(200);
     await res.json();
     expect(Date.now() - t).toBeGreaterThanOrEqual(110);
@@ -369,9 +365,7 @@ describe('OpenAI simulator', () => {
     ]) {
       expect(res.headers.get(h), h).not.toBeNull();
     }
-    expect(Number(res.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(
-      Number(res.headers.get('x-ratelimit-limit-requests')),
-    );
+    expect(Number(res.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(Number(res.headers.get('x-ratelimit-limit-requests')));
     expect(res.headers.get('x-ratelimit-reset-tokens')).toMatch(/^(\d+ms|[\d.]+s|\d+m[\d.]+s)$/);
     expect(sim.requests.length).toBe(Math.min(before + 1, 1000));
     const rec = sim.requests[sim.requests.length - 1]!;
@@ -468,7 +462,13 @@ describe('simulator helpers', () => {
     expect(
       countPromptTokens([
         { role: 'system', content: null },
-        { role: 'user', content: [{ type: 'text', text: 'abc' }, { type: 'image_url', image_url: { url: 'x' } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'abc' },
+            { type: 'image_url', image_url: { url: 'x' } },
+          ],
+        },
       ]),
     ).toBe(1 + 6);
   });

@@ -88,15 +88,7 @@ export interface OpenAIErrorBody {
 }
 
 /** Model ids returned by GET .../models. */
-export const SIM_MODELS: readonly string[] = [
-  'gpt-4o',
-  'gpt-4o-mini',
-  'gpt-4.1',
-  'gpt-4.1-mini',
-  'gpt-4.1-nano',
-  'o3-mini',
-  'gpt-3.5-turbo',
-];
+export const SIM_MODELS: readonly string[] = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'o3-mini', 'gpt-3.5-turbo'];
 
 export const SYSTEM_FINGERPRINT = 'fp_sim0a1b2c3d';
 /** Advertised limits in the x-ratelimit-* headers (per 60 s window). */
@@ -111,12 +103,7 @@ const TOOL_ARGUMENT_PIECES = 4;
 // ---------------------------------------------------------------------------
 // Error bodies
 
-export function openAIError(
-  message: string,
-  type: string,
-  param: string | null = null,
-  code: string | null = null,
-): OpenAIErrorBody {
+export function openAIError(message: string, type: string, param: string | null = null, code: string | null = null): OpenAIErrorBody {
   return { error: { message, type, param, code } };
 }
 
@@ -133,23 +120,13 @@ export function injectedErrorBody(status: number): OpenAIErrorBody {
     case 400:
       return openAIError('Simulated bad request.', 'invalid_request_error');
     case 401:
-      return openAIError(
-        'Incorrect API key provided (simulated failure).',
-        'invalid_request_error',
-        null,
-        'invalid_api_key',
-      );
+      return openAIError('Incorrect API key provided (simulated failure).', 'invalid_request_error', null, 'invalid_api_key');
     case 403:
       return openAIError('You are not allowed to access this resource (simulated failure).', 'invalid_request_error', null, 'permission_denied');
     case 404:
       return openAIError('The model does not exist or you do not have access to it (simulated failure).', 'invalid_request_error', null, 'model_not_found');
     case 429:
-      return openAIError(
-        'Rate limit reached for requests (simulated). Please try again in 1s.',
-        'requests',
-        null,
-        'rate_limit_exceeded',
-      );
+      return openAIError('Rate limit reached for requests (simulated). Please try again in 1s.', 'requests', null, 'rate_limit_exceeded');
     case 500:
       return openAIError('The server had an error while processing your request. Sorry about that!', 'server_error');
     case 502:
@@ -187,10 +164,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Validate a chat completion request the way OpenAI does (subset). Returns an error body or null. */
 export function validateChatRequest(body: unknown): OpenAIErrorBody | null {
   if (!isRecord(body)) {
-    return openAIError(
-      `Invalid type for root: expected an object, but got ${jsonTypeName(body)} instead.`,
-      'invalid_request_error',
-    );
+    return openAIError(`Invalid type for root: expected an object, but got ${jsonTypeName(body)} instead.`, 'invalid_request_error');
   }
   if (typeof body.model !== 'string' || body.model === '') {
     return openAIError('you must provide a model parameter', 'invalid_request_error');
@@ -223,37 +197,21 @@ export function validateChatRequest(body: unknown): OpenAIErrorBody | null {
       );
     }
     if (typeof m.role !== 'string') {
-      return openAIError(
-        `Missing required parameter: 'messages[${i}].role'.`,
-        'invalid_request_error',
-        `messages[${i}].role`,
-      );
+      return openAIError(`Missing required parameter: 'messages[${i}].role'.`, 'invalid_request_error', `messages[${i}].role`);
     }
   }
   for (const name of ['max_tokens', 'max_completion_tokens'] as const) {
     const v = body[name];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isInteger(v)) {
-      return openAIError(
-        `Invalid type for '${name}': expected an integer, but got ${jsonTypeName(v)} instead.`,
-        'invalid_request_error',
-        name,
-      );
+      return openAIError(`Invalid type for '${name}': expected an integer, but got ${jsonTypeName(v)} instead.`, 'invalid_request_error', name);
     }
     if (v < 1) {
-      return openAIError(
-        `Invalid '${name}': integer below minimum value. Expected a value >= 1, but got ${v} instead.`,
-        'invalid_request_error',
-        name,
-      );
+      return openAIError(`Invalid '${name}': integer below minimum value. Expected a value >= 1, but got ${v} instead.`, 'invalid_request_error', name);
     }
   }
   if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
-    return openAIError(
-      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-      'invalid_request_error',
-      'stream_options',
-    );
+    return openAIError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', 'stream_options');
   }
   return null;
 }
@@ -495,9 +453,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
 
     // One delta per word (one token each), or the tool call's arguments in pieces.
     const deltas = plan.toolCall
-      ? splitPieces(plan.toolCall.arguments, TOOL_ARGUMENT_PIECES).map((a) =>
-          JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: a } }] }),
-        )
+      ? splitPieces(plan.toolCall.arguments, TOOL_ARGUMENT_PIECES).map((a) => JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: a } }] }))
       : plan.words.map((w, i) => JSON.stringify({ content: i > 0 ? ` ${w}` : w }));
     // Completion tokens delivered once delta i is out, for pacing.
     const tokensAfter = (i: number): number => (plan.toolCall ? ((i + 1) * plan.completionTokens) / deltas.length : i + 1);

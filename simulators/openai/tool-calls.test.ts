@@ -88,7 +88,9 @@ describe('OpenAI simulator: tool calls', () => {
     for await (const c of raw) chunks.push(c);
     const first = chunks[0]!.choices[0]!.delta;
     expect(first.role).toBe('assistant');
-    expect(first.tool_calls).toEqual([{ index: 0, id: expect.stringMatching(/^call_[A-Za-z0-9]{24}$/), type: 'function', function: { name: 'get_weather', arguments: '' } }]);
+    expect(first.tool_calls).toEqual([
+      { index: 0, id: expect.stringMatching(/^call_[A-Za-z0-9]{24}$/), type: 'function', function: { name: 'get_weather', arguments: '' } },
+    ]);
     const pieces = chunks
       .slice(1)
       .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
@@ -193,9 +195,25 @@ describe('OpenAI simulator: tool calls', () => {
 
 describe('simulator helpers: tool calls', () => {
   it('lastUserText uses trailing tool results, else the last user message', () => {
-    expect(lastUserText([{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }])).toBe('a');
-    expect(lastUserText([{ role: 'user', content: 'a' }, { role: 'tool', content: 'r1' }, { role: 'function', name: 'f', content: 'r2' }])).toBe('r1 r2');
-    expect(lastUserText([{ role: 'tool', content: 'old' }, { role: 'user', content: 'new' }])).toBe('new');
+    expect(
+      lastUserText([
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b' },
+      ]),
+    ).toBe('a');
+    expect(
+      lastUserText([
+        { role: 'user', content: 'a' },
+        { role: 'tool', content: 'r1' },
+        { role: 'function', name: 'f', content: 'r2' },
+      ]),
+    ).toBe('r1 r2');
+    expect(
+      lastUserText([
+        { role: 'tool', content: 'old' },
+        { role: 'user', content: 'new' },
+      ]),
+    ).toBe('new');
   });
 
   it('planCompletion: a tool plan ignores max_tokens and reports 12 tokens', () => {

@@ -111,9 +111,27 @@ export function createEngineMetrics(opts: EngineMetricsOptions, state: EngineSta
   promptTokens.inc(labels, 0);
   generationTokens.inc(labels, 0);
 
-  const ttft = new Histogram({ name: 'vllm:time_to_first_token_seconds', help: 'Histogram of time to first token in seconds.', buckets: TTFT_BUCKETS, labelNames, registers });
-  const e2e = new Histogram({ name: 'vllm:e2e_request_latency_seconds', help: 'Histogram of e2e request latency in seconds.', buckets: REQUEST_LATENCY_BUCKETS, labelNames, registers });
-  const queue = new Histogram({ name: 'vllm:request_queue_time_seconds', help: 'Histogram of time spent in WAITING phase for request.', buckets: REQUEST_LATENCY_BUCKETS, labelNames, registers });
+  const ttft = new Histogram({
+    name: 'vllm:time_to_first_token_seconds',
+    help: 'Histogram of time to first token in seconds.',
+    buckets: TTFT_BUCKETS,
+    labelNames,
+    registers,
+  });
+  const e2e = new Histogram({
+    name: 'vllm:e2e_request_latency_seconds',
+    help: 'Histogram of e2e request latency in seconds.',
+    buckets: REQUEST_LATENCY_BUCKETS,
+    labelNames,
+    registers,
+  });
+  const queue = new Histogram({
+    name: 'vllm:request_queue_time_seconds',
+    help: 'Histogram of time spent in WAITING phase for request.',
+    buckets: REQUEST_LATENCY_BUCKETS,
+    labelNames,
+    registers,
+  });
   // Histograms with labels only appear once observed; zero() makes them present from the start.
   ttft.zero(labels);
   e2e.zero(labels);

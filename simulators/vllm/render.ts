@@ -92,7 +92,10 @@ export function streamEvents(meta: ChatMeta, plan: CompletionPlan): StreamEvent[
     });
     const pieces = splitPieces(plan.toolCall.arguments, 4);
     pieces.forEach((p, j) => {
-      deltas.push({ token: Math.max(1, Math.ceil(((j + 1) * n) / pieces.length)), delta: JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: p } }] }) });
+      deltas.push({
+        token: Math.max(1, Math.ceil(((j + 1) * n) / pieces.length)),
+        delta: JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: p } }] }),
+      });
     });
   } else {
     plan.words.forEach((w, i) => {

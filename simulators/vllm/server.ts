@@ -203,7 +203,8 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
     if (method === 'GET' && path === '/metrics') {
       scrapes++;
       const text = await metrics.render();
-      if (!res.headersSent && !res.destroyed) res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': String(Buffer.byteLength(text)) }).end(text);
+      if (!res.headersSent && !res.destroyed)
+        res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': String(Buffer.byteLength(text)) }).end(text);
       return;
     }
     if (method === 'GET' && path === '/health') {
@@ -266,10 +267,16 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
     let plan = planCompletion(request);
     const maxTokens = positiveInt(request.max_completion_tokens) ?? positiveInt(request.max_tokens);
     const contextError = (requested: string): VllmErrorBody =>
-      vllmError(400, `This model's maximum context length is ${maxModelLen} tokens. However, ${requested}. Please reduce the length of the messages or completion.`);
+      vllmError(
+        400,
+        `This model's maximum context length is ${maxModelLen} tokens. However, ${requested}. Please reduce the length of the messages or completion.`,
+      );
     if (plan.promptTokens >= maxModelLen) return fail(400, contextError(`your request has ${plan.promptTokens} input tokens`));
     if (maxTokens !== undefined && plan.promptTokens + maxTokens > maxModelLen) {
-      return fail(400, contextError(`you requested ${plan.promptTokens + maxTokens} tokens (${plan.promptTokens} in the messages, ${maxTokens} in the completion)`));
+      return fail(
+        400,
+        contextError(`you requested ${plan.promptTokens + maxTokens} tokens (${plan.promptTokens} in the messages, ${maxTokens} in the completion)`),
+      );
     }
     if (plan.promptTokens + plan.completionTokens > maxModelLen) {
       if (plan.toolCall) return fail(400, contextError(`your request has ${plan.promptTokens} input tokens and leaves no room for the tool call`));
@@ -279,7 +286,10 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
     const adapter = request.model === opts.model ? undefined : request.model;
     const ticket = scheduler.submit({ kvTokens: plan.promptTokens + plan.completionTokens, adapter }, signal);
     if (ticket === 'busy') {
-      return fail(503, vllmError(503, `The server is overloaded: ${scheduler.waiting()} requests are already waiting (max ${opts.maxQueue}). Please retry later.`));
+      return fail(
+        503,
+        vllmError(503, `The server is overloaded: ${scheduler.waiting()} requests are already waiting (max ${opts.maxQueue}). Please retry later.`),
+      );
     }
     record.usage = { input: plan.promptTokens, output: plan.completionTokens };
     const stream = request.stream === true;

@@ -56,7 +56,7 @@ describe('docker-compose.yml', () => {
     expect(existsSync(path.join(root, 'envoy', 'compose.yaml'))).toBe(true);
   });
 
-  it('publishes only the gateway to the network, and the dashboards on the host\'s loopback only', () => {
+  it("publishes only the gateway to the network, and the dashboards on the host's loopback only", () => {
     const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => ({ name, p })));
     const open = published.filter(({ p }) => !p.startsWith('127.0.0.1:')).map(({ name, p }) => `${name} ${p}`);
     // Profiles that run real local models publish their own API for the operator's tools.
@@ -114,7 +114,14 @@ describe('docker-compose.yml', () => {
     expect(addr(extProc)).toEqual({ address: 'ext-proc', port_value: 50051 });
     expect(services['ext-proc']!.environment!.GRPC_HOST).toBe('0.0.0.0');
     // Each provider cluster reaches the simulator service of its own wire format.
-    for (const [cluster, service] of [['openai', 'simulator'], ['groq', 'simulator'], ['anthropic', 'simulator-anthropic'], ['gemini', 'simulator-gemini'], ['ollama', 'simulator-ollama'], ['vllm', 'simulator-vllm']]) {
+    for (const [cluster, service] of [
+      ['openai', 'simulator'],
+      ['groq', 'simulator'],
+      ['anthropic', 'simulator-anthropic'],
+      ['gemini', 'simulator-gemini'],
+      ['ollama', 'simulator-ollama'],
+      ['vllm', 'simulator-vllm'],
+    ]) {
       const c = clusters.find((x) => x.name === cluster)!;
       expect(addr(c)).toEqual({ address: service, port_value: Number(services[service!]!.environment!.SIM_PORT) });
     }
@@ -133,7 +140,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('scrapes services that exist on the ports they serve', () => {
-    const prom = parse(readFileSync(path.join(root, 'grafana', 'prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    const prom = parse(readFileSync(path.join(root, 'grafana', 'prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
+    };
     const targets = prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
     for (const t of targets) expect(Object.keys(services)).toContain(t.split(':')[0]);
     expect(targets).toEqual(expect.arrayContaining(['ext-proc:9464', 'envoy:9902']));

@@ -50,7 +50,7 @@ function sameAnswer(hit: Seen, miss: Seen): void {
 
 describe.each(CALLERS)('%s caller', (caller) => {
   describe.each(BACKENDS)('of a $api backend', (backend) => {
-    it('a repeated request is a hit, whole and streamed, with the miss\'s answer and no provider call', async () => {
+    it("a repeated request is a hit, whole and streamed, with the miss's answer and no provider call", async () => {
       const prompt = `every api ${caller} ${backend.api} ${Date.now()} [sim:tokens=${WORDS}]`;
       const miss = await CALL[caller](gw, backend.model, prompt, false, false);
       expect(miss.headers?.get('x-gateway-cache')).toBe('miss');
@@ -69,7 +69,7 @@ describe.each(CALLERS)('%s caller', (caller) => {
       expect(streamed.finish).toBe(FINISH[caller].stop);
     });
 
-    it('a streamed tool call is stored as it passes and replayed as the caller\'s tool call', async () => {
+    it("a streamed tool call is stored as it passes and replayed as the caller's tool call", async () => {
       const prompt = `every api tool ${caller} ${backend.api} ${Date.now()} [sim:tool]`;
       const miss = await CALL[caller](gw, backend.model, prompt, true, true);
       expect(miss.toolCalls).toHaveLength(1);

@@ -38,16 +38,50 @@ afterAll(async () => {
 
 const prompt = 'Tell me a long story [sim:tokens=400]';
 const CASES = [
-  { tenant: 'cut-openai', model: 'gpt-4o-mini', path: '/v1/chat/completions', body: { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: prompt }] }, auth: 'authorization' },
-  { tenant: 'cut-anthropic', model: 'claude-haiku-4-5', path: '/v1/messages', body: { model: 'claude-haiku-4-5', max_tokens: 2000, stream: true, messages: [{ role: 'user', content: prompt }] }, auth: 'x-api-key' },
-  { tenant: 'cut-gemini', model: 'gemini-2.5-flash-lite', path: '/v1beta/models/gemini-2.5-flash-lite:streamGenerateContent?alt=sse', body: { contents: [{ role: 'user', parts: [{ text: prompt }] }] }, auth: 'x-goog-api-key' },
-  { tenant: 'cut-gemini-v1', model: 'gemini-2.5-flash-lite', path: '/v1/models/gemini-2.5-flash-lite:streamGenerateContent?alt=sse', body: { contents: [{ role: 'user', parts: [{ text: prompt }] }] }, auth: 'x-goog-api-key' },
-  { tenant: 'cut-ollama', model: 'llama3.2', path: '/api/chat', body: { model: 'llama3.2', stream: true, messages: [{ role: 'user', content: prompt }] }, auth: 'authorization' },
+  {
+    tenant: 'cut-openai',
+    model: 'gpt-4o-mini',
+    path: '/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: prompt }] },
+    auth: 'authorization',
+  },
+  {
+    tenant: 'cut-anthropic',
+    model: 'claude-haiku-4-5',
+    path: '/v1/messages',
+    body: { model: 'claude-haiku-4-5', max_tokens: 2000, stream: true, messages: [{ role: 'user', content: prompt }] },
+    auth: 'x-api-key',
+  },
+  {
+    tenant: 'cut-gemini',
+    model: 'gemini-2.5-flash-lite',
+    path: '/v1beta/models/gemini-2.5-flash-lite:streamGenerateContent?alt=sse',
+    body: { contents: [{ role: 'user', parts: [{ text: prompt }] }] },
+    auth: 'x-goog-api-key',
+  },
+  {
+    tenant: 'cut-gemini-v1',
+    model: 'gemini-2.5-flash-lite',
+    path: '/v1/models/gemini-2.5-flash-lite:streamGenerateContent?alt=sse',
+    body: { contents: [{ role: 'user', parts: [{ text: prompt }] }] },
+    auth: 'x-goog-api-key',
+  },
+  {
+    tenant: 'cut-ollama',
+    model: 'llama3.2',
+    path: '/api/chat',
+    body: { model: 'llama3.2', stream: true, messages: [{ role: 'user', content: prompt }] },
+    auth: 'authorization',
+  },
 ] as const;
 
 function headersFor(c: (typeof CASES)[number]): Record<string, string> {
   const key = `gw-key-${c.tenant}-0001`;
-  return { 'content-type': 'application/json', [c.auth]: c.auth === 'authorization' ? `Bearer ${key}` : key, ...(c.auth === 'x-api-key' ? { 'anthropic-version': '2023-06-01' } : {}) };
+  return {
+    'content-type': 'application/json',
+    [c.auth]: c.auth === 'authorization' ? `Bearer ${key}` : key,
+    ...(c.auth === 'x-api-key' ? { 'anthropic-version': '2023-06-01' } : {}),
+  };
 }
 
 describe.each(CASES)('a stream cut off by its client ($path)', (c) => {
@@ -84,8 +118,15 @@ describe.each(CASES)('a stream cut off by its client ($path)', (c) => {
     if (!free) expect(metricValue(text, 'llm_gateway_cost_usd_total', { tenant: c.tenant })).toBeGreaterThan(0);
 
     // The cut call's tokens stay charged: the next call sees them gone from the minute's quota.
-    const nextBody = JSON.stringify({ ...c.body, stream: c.path.includes('streamGenerateContent') ? undefined : false }).replace(/\[sim:tokens=400\]/, '[sim:tokens=2]');
-    const next = await fetch(`${stack.gatewayUrl}${c.path.replace('streamGenerateContent?alt=sse', 'generateContent')}`, { method: 'POST', headers: headersFor(c), body: nextBody });
+    const nextBody = JSON.stringify({ ...c.body, stream: c.path.includes('streamGenerateContent') ? undefined : false }).replace(
+      /\[sim:tokens=400\]/,
+      '[sim:tokens=2]',
+    );
+    const next = await fetch(`${stack.gatewayUrl}${c.path.replace('streamGenerateContent?alt=sse', 'generateContent')}`, {
+      method: 'POST',
+      headers: headersFor(c),
+      body: nextBody,
+    });
     expect(next.status).toBe(200);
     await next.arrayBuffer();
     const remaining = Number(next.headers.get('x-ratelimit-remaining-tokens'));

@@ -25,7 +25,11 @@ afterAll(async () => {
 });
 
 const gemini = (q: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${stack.gatewayUrl}/v1beta/models/gemini-2.5-flash-lite:generateContent?${q}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  fetch(`${stack.gatewayUrl}/v1beta/models/gemini-2.5-flash-lite:generateContent?${q}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
 
 /** Envoy flushes its access log every 200 ms (the local stack's setting). */
 async function logLines(until: (lines: string[]) => boolean): Promise<string[]> {
@@ -53,7 +57,7 @@ describe('edge hygiene', () => {
     }
   });
 
-  it('the request id is the gateway\'s own, not the caller\'s, and Envoy headers a caller sends go nowhere', async () => {
+  it("the request id is the gateway's own, not the caller's, and Envoy headers a caller sends go nowhere", async () => {
     const before = stack.simulators.gemini!.requestCount();
     const body = JSON.stringify({ contents: [{ parts: [{ text: `forgery probe ${Date.now()}` }] }] });
     const r = await gemini(`key=${KEY}`, body, { 'x-request-id': 'caller-chosen-id', 'x-envoy-original-path': '/forged/path', 'x-envoy-internal': 'true' });

@@ -37,13 +37,17 @@ describe('fallback across replicas', () => {
       const stream = i % 2 === 1;
       if (stream) {
         let text = '';
-        const s = await client.chat.completions.create({ model: 'openrouter/meta-llama/llama-3.3-70b-instruct', messages: [{ role: 'user', content: prompt }], stream: true }).withResponse();
+        const s = await client.chat.completions
+          .create({ model: 'openrouter/meta-llama/llama-3.3-70b-instruct', messages: [{ role: 'user', content: prompt }], stream: true })
+          .withResponse();
         for await (const c of s.data) text += c.choices[0]?.delta.content ?? '';
         expect(text).toBe(responseWords(prompt, 5).join(' '));
         expect(s.response.headers.get('x-gateway-provider')).toBe('groq');
         expect(['1', '2']).toContain(s.response.headers.get('x-gateway-attempts'));
       } else {
-        const r = await client.chat.completions.create({ model: 'openrouter/meta-llama/llama-3.3-70b-instruct', messages: [{ role: 'user', content: prompt }] }).withResponse();
+        const r = await client.chat.completions
+          .create({ model: 'openrouter/meta-llama/llama-3.3-70b-instruct', messages: [{ role: 'user', content: prompt }] })
+          .withResponse();
         expect(r.data.choices[0]?.message.content).toBe(responseWords(prompt, 5).join(' '));
         expect(r.response.headers.get('x-gateway-provider')).toBe('groq');
         expect(['1', '2']).toContain(r.response.headers.get('x-gateway-attempts'));

@@ -46,10 +46,12 @@ const openai = () => new OpenAI({ apiKey: KEY, baseURL: `${stack.gatewayUrl}/v1`
 const count = (provider: string) => stack.simulators[provider]!.requestCount();
 
 describe('fallback chains', () => {
-  it('moves past a 429 and a 500 to a backend of another API, and answers in the caller\'s format', async () => {
+  it("moves past a 429 and a 500 to a backend of another API, and answers in the caller's format", async () => {
     const before = { openrouter: count('openrouter'), groq: count('groq'), gemini: count('gemini') };
     const prompt = 'fallback probe one [sim:tokens=6]';
-    const { data, response } = await openai().chat.completions.create({ model: LLAMA_CHAIN, messages: [{ role: 'user', content: prompt }] }).withResponse();
+    const { data, response } = await openai()
+      .chat.completions.create({ model: LLAMA_CHAIN, messages: [{ role: 'user', content: prompt }] })
+      .withResponse();
     expect(data.choices[0]?.message.content).toBe(responseWords(prompt, 6).join(' '));
     expect(data.usage?.completion_tokens).toBe(6);
     expect(response.headers.get('x-gateway-provider')).toBe('gemini');
@@ -67,7 +69,9 @@ describe('fallback chains', () => {
   it('starts past members that are cooling down after their refusals', async () => {
     const before = { openrouter: count('openrouter'), groq: count('groq') };
     const prompt = 'fallback probe two [sim:tokens=5]';
-    const stream = await openai().chat.completions.create({ model: LLAMA_CHAIN, messages: [{ role: 'user', content: prompt }], stream: true }).withResponse();
+    const stream = await openai()
+      .chat.completions.create({ model: LLAMA_CHAIN, messages: [{ role: 'user', content: prompt }], stream: true })
+      .withResponse();
     let text = '';
     for await (const chunk of stream.data) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe(responseWords(prompt, 5).join(' '));

@@ -14,8 +14,6 @@ const KEY = 'gw-key-matrix-0001';
 const WORDS = 7;
 const TOOL_TOKENS = 12;
 
-
-
 let stack: LocalStack;
 let gw: Gateway;
 

@@ -31,7 +31,16 @@ beforeAll(async () => {
   const tenantsPath = path.join(dir, 'tenants.yaml');
   writeFileSync(
     tenantsPath,
-    ['tenants:', '  narrow:', '    models: [gpt-4o-mini]', '  private:', '    cache: { enabled: false }', '  brief:', '    cache: { enabled: true, ttl_seconds: 30 }', ''].join('\n'),
+    [
+      'tenants:',
+      '  narrow:',
+      '    models: [gpt-4o-mini]',
+      '  private:',
+      '    cache: { enabled: false }',
+      '  brief:',
+      '    cache: { enabled: true, ttl_seconds: 30 }',
+      '',
+    ].join('\n'),
   );
   // A catalog where gpt-4o-mini keeps its answers 120 s in the cache.
   const doc = parseDocument(readFileSync(path.join(repoRoot(), 'models', 'catalog.yaml'), 'utf8'));
@@ -40,7 +49,13 @@ beforeAll(async () => {
   const catalogPath = path.join(dir, 'catalog.yaml');
   writeFileSync(catalogPath, doc.toString());
   stack = await startLocalStack({
-    env: { GATEWAY_KEYS: 'seeded:gw-seeded-key-0001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, GATEWAY_MASTER_KEY: MASTER_KEY, CATALOG_PATH: catalogPath },
+    env: {
+      GATEWAY_KEYS: 'seeded:gw-seeded-key-0001',
+      REDIS_URL: redis.url,
+      TENANTS_PATH: tenantsPath,
+      GATEWAY_MASTER_KEY: MASTER_KEY,
+      CATALOG_PATH: catalogPath,
+    },
     log: pino({ level: 'silent' }),
   });
 });
@@ -57,7 +72,9 @@ describe('keys in Redis', () => {
     const r = await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages });
     expect(r.choices[0]?.message.content).toBeTruthy();
     expect(await revokeKey(admin, record.keyId)).toBe(true);
-    const err = await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+    const err = await client(key)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
@@ -65,14 +82,18 @@ describe('keys in Redis', () => {
     const { key } = await createKey(admin, { tenant: 'acme', expiresAt: new Date(Date.now() + 1500) });
     await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages });
     await new Promise((r) => setTimeout(r, 1700));
-    const err = await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+    const err = await client(key)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
   it("enforces a key's model allow-list with 403", async () => {
     const { key } = await createKey(admin, { tenant: 'acme', models: ['gpt-4o-mini'] });
     await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages });
-    const err = await client(key).chat.completions.create({ model: 'gpt-4o', messages }).catch((e: unknown) => e);
+    const err = await client(key)
+      .chat.completions.create({ model: 'gpt-4o', messages })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((err as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe('model_not_allowed');
   });
@@ -86,7 +107,9 @@ describe('keys in Redis', () => {
 describe('tenant policies', () => {
   it("enforces a tenant's model allow-list", async () => {
     const { key } = await createKey(admin, { tenant: 'narrow' });
-    const err = await client(key).chat.completions.create({ model: 'gpt-4.1', messages }).catch((e: unknown) => e);
+    const err = await client(key)
+      .chat.completions.create({ model: 'gpt-4.1', messages })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(String((err as Error).message)).toContain('tenant narrow');
   });
@@ -141,7 +164,9 @@ describe('bring your own key', () => {
     const { key } = await createKey(admin, { tenant: 'byok' });
     // The simulator only knows the platform key, so it refuses the tenant's: the gateway must
     // have sent the tenant's credential, and must not pass the provider's 401 on as the caller's.
-    const err = await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+    const err = await client(key)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages })
+      .catch((e: unknown) => e);
     expect(stack.simulator!.requests.at(-1)!.headers.authorization).toBe(`Bearer ${own}`);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
     expect(String((err as Error).message)).not.toContain(own);
@@ -151,7 +176,10 @@ describe('bring your own key', () => {
       expect(`${k} ${v}`).not.toContain(own);
     }
     // Other tenants still use the platform credential.
-    const r = await client('gw-seeded-key-0001').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `platform ${Date.now()}` }] });
+    const r = await client('gw-seeded-key-0001').chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: `platform ${Date.now()}` }],
+    });
     expect(r.choices[0]?.message.content).toBeTruthy();
   });
 });
@@ -170,7 +198,10 @@ describe('Redis down', () => {
       expect(r.headers.get('retry-after')).toBe('1');
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('auth_unavailable');
       // Seeded keys need no Redis.
-      const seeded = await client('gw-seeded-key-0001').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `down ${Date.now()}` }] });
+      const seeded = await client('gw-seeded-key-0001').chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: `down ${Date.now()}` }],
+      });
       expect(seeded.choices[0]?.message.content).toBeTruthy();
     } finally {
       await redis.restart();
@@ -179,11 +210,19 @@ describe('Redis down', () => {
     let fresh: string | undefined;
     for (let i = 0; i < 50 && !fresh; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      fresh = await createKey(admin, { tenant: 'acme' }).then((k) => k.key, () => undefined);
+      fresh = await createKey(admin, { tenant: 'acme' }).then(
+        (k) => k.key,
+        () => undefined,
+      );
     }
     let ok = false;
     for (let i = 0; i < 50 && !ok; i++) {
-      ok = await client(fresh!).chat.completions.create({ model: 'gpt-4o-mini', messages }).then(() => true, () => false);
+      ok = await client(fresh!)
+        .chat.completions.create({ model: 'gpt-4o-mini', messages })
+        .then(
+          () => true,
+          () => false,
+        );
       if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
     expect(ok).toBe(true);

@@ -39,7 +39,13 @@ beforeAll(async () => {
     // Three replicas share this test's event loop with 100 calls in flight: the default 100 ms
     // limiter budget measures that loop's lag, not Redis. A wider one keeps the test about
     // admission.
-    env: { GATEWAY_KEYS: 'tpm-tenant:gw-key-tpm-00001,budget-tenant:gw-key-budget-001', REDIS_URL: redis.url, TENANTS_PATH: tenantsPath, CACHE_TTL_SECONDS: '0', LIMITS_TIMEOUT_MS: '2000' },
+    env: {
+      GATEWAY_KEYS: 'tpm-tenant:gw-key-tpm-00001,budget-tenant:gw-key-budget-001',
+      REDIS_URL: redis.url,
+      TENANTS_PATH: tenantsPath,
+      CACHE_TTL_SECONDS: '0',
+      LIMITS_TIMEOUT_MS: '2000',
+    },
     log: pino({ level: 'silent' }),
     replicas: 3,
   });
@@ -140,7 +146,9 @@ describe('limits shared by three replicas through one Envoy', () => {
 
     await settle();
     const spent = ok.reduce(
-      (sum, o) => sum + costUsd({ inputTokens: o.usage!.prompt_tokens, outputTokens: o.usage!.completion_tokens, cachedInputTokens: 0, reasoningTokens: 0 }, model.pricing),
+      (sum, o) =>
+        sum +
+        costUsd({ inputTokens: o.usage!.prompt_tokens, outputTokens: o.usage!.completion_tokens, cachedInputTokens: 0, reasoningTokens: 0 }, model.pricing),
       0,
     );
     // Counters hold whole micro-dollars: allow one micro-dollar of rounding per call.
@@ -161,7 +169,9 @@ describe('limits while Redis is down', () => {
     const client = new OpenAI({ apiKey: 'gw-key-tpm-00001', baseURL: `${stack.gatewayUrl}/v1`, maxRetries: 0 });
     await redis.stop();
     try {
-      const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'down' }], max_tokens: 5 }).catch((e: unknown) => e);
+      const err = await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'down' }], max_tokens: 5 })
+        .catch((e: unknown) => e);
       expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
       expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('limits_unavailable');
       let unavailable = 0;
@@ -183,7 +193,10 @@ describe('limits while Redis is down', () => {
     }
     let ok = false;
     for (let i = 0; i < 50 && !ok; i++) {
-      ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'back' }], max_tokens: 5 }).then(() => true, () => false);
+      ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'back' }], max_tokens: 5 }).then(
+        () => true,
+        () => false,
+      );
       if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
     expect(ok).toBe(true);

@@ -23,10 +23,13 @@ let stack: LocalStack;
 const client = (tenant: keyof typeof KEYS) => new OpenAI({ apiKey: KEYS[tenant], baseURL: `${stack.gatewayUrl}/v1`, maxRetries: 0 });
 /** Calls every cloud provider's simulator received (providers of one API share a simulator). */
 const cloudCalls = () =>
-  [...new Set(Object.entries(stack.simulators).filter(([provider]) => catalog.providers.get(provider)?.apiKeyEnv !== undefined).map(([, sim]) => sim))].reduce(
-    (n, sim) => n + sim.requestCount(),
-    0,
-  );
+  [
+    ...new Set(
+      Object.entries(stack.simulators)
+        .filter(([provider]) => catalog.providers.get(provider)?.apiKeyEnv !== undefined)
+        .map(([, sim]) => sim),
+    ),
+  ].reduce((n, sim) => n + sim.requestCount(), 0);
 
 beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-local-only-'));
@@ -51,7 +54,9 @@ beforeAll(async () => {
   );
   stack = await startLocalStack({
     env: {
-      GATEWAY_KEYS: Object.entries(KEYS).map(([t, k]) => `${t}:${k}`).join(','),
+      GATEWAY_KEYS: Object.entries(KEYS)
+        .map(([t, k]) => `${t}:${k}`)
+        .join(','),
       CACHE_TTL_SECONDS: '0',
       TENANTS_PATH: path.join(dir, 'tenants.yaml'),
       ROUTING_PATH: path.join(dir, 'routing.yaml'),
@@ -76,8 +81,13 @@ async function statusOf(p: Promise<unknown>): Promise<number> {
 describe('local only', () => {
   it('a failing local model is not replaced by its cloud fallback, for the tenant and for the header', async () => {
     const before = cloudCalls();
-    expect(await statusOf(client('onprem').chat.completions.create({ model: LOCAL, messages: [{ role: 'user', content: 'chain probe' }] }))).toBeGreaterThanOrEqual(500);
-    const viaHeader = client('open').chat.completions.create({ model: LOCAL, messages: [{ role: 'user', content: 'chain probe' }] }, { headers: { 'x-gateway-local-only': 'true' } });
+    expect(
+      await statusOf(client('onprem').chat.completions.create({ model: LOCAL, messages: [{ role: 'user', content: 'chain probe' }] })),
+    ).toBeGreaterThanOrEqual(500);
+    const viaHeader = client('open').chat.completions.create(
+      { model: LOCAL, messages: [{ role: 'user', content: 'chain probe' }] },
+      { headers: { 'x-gateway-local-only': 'true' } },
+    );
     expect(await statusOf(viaHeader)).toBeGreaterThanOrEqual(500);
     expect(cloudCalls()).toBe(before);
   });
@@ -96,7 +106,9 @@ describe('local only', () => {
     await statusOf(client('onprem').chat.completions.create({ model: LOCAL, messages: [{ role: 'user', content: 'canary probe' }] }));
     expect(cloudCalls()).toBe(before);
     // Without the demand, the canary does take the call (the test would prove nothing otherwise).
-    const open = await client('open').chat.completions.create({ model: LOCAL, messages: [{ role: 'user', content: 'canary probe' }] }).withResponse();
+    const open = await client('open')
+      .chat.completions.create({ model: LOCAL, messages: [{ role: 'user', content: 'canary probe' }] })
+      .withResponse();
     expect(open.response.headers.get('x-gateway-model')).toBe('deepseek-chat');
     expect(cloudCalls()).toBe(before + 1);
   });

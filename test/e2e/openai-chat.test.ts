@@ -238,7 +238,11 @@ describe('metering and pass-through', () => {
     let lines: Array<Record<string, unknown>> = [];
     // Envoy writes the access log when the stream closes and flushes the file about once a second.
     for (let i = 0; i < 100 && lines.length < 2; i++) {
-      lines = readFileSync(accessLogPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.tenant === 'meter');
+      lines = readFileSync(accessLogPath, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.tenant === 'meter');
       if (lines.length < 2) await new Promise((r) => setTimeout(r, 50));
     }
 
@@ -267,7 +271,11 @@ describe('metering and pass-through', () => {
 
   it('does not let a caller reach a provider by sending the routing header on another path', async () => {
     const before = stack.simulator!.requestCount();
-    const r = await fetch(`${stack.gatewayUrl}/internal/orders`, { method: 'POST', headers: { 'x-gateway-cluster': 'openai', authorization: `Bearer ${KEY}` }, body: '{}' });
+    const r = await fetch(`${stack.gatewayUrl}/internal/orders`, {
+      method: 'POST',
+      headers: { 'x-gateway-cluster': 'openai', authorization: `Bearer ${KEY}` },
+      body: '{}',
+    });
     expect(r.status).toBe(404);
     expect(stack.simulator!.requestCount()).toBe(before);
   });

@@ -16,10 +16,14 @@ afterAll(async () => {
   for (const s of stacks) await s.close(500);
 });
 
-const ask = (url: string) => new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'are you there?' }] });
+const ask = (url: string) =>
+  new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions.create({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'are you there?' }],
+  });
 
 describe('processor down', () => {
-  it('answers 503 in the caller\'s API, and /healthz fails, while no processor is there', async () => {
+  it("answers 503 in the caller's API, and /healthz fails, while no processor is there", async () => {
     const stack = await startLocalStack({ env: { GATEWAY_KEYS: `down:${KEY}`, CACHE_TTL_SECONDS: '0' }, log: pino({ level: 'silent' }) });
     stacks.push(stack);
     expect((await fetch(`${stack.gatewayUrl}/healthz`)).status).toBe(200);
@@ -33,7 +37,9 @@ describe('processor down', () => {
     expect((openaiErr as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe('1');
 
     const claude = new Anthropic({ apiKey: KEY, baseURL: stack.gatewayUrl, maxRetries: 0 });
-    const anthropicErr = await claude.messages.create({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    const anthropicErr = await claude.messages
+      .create({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
     expect(anthropicErr).toBeInstanceOf(Anthropic.APIError);
     expect((anthropicErr as InstanceType<typeof Anthropic.APIError>).status).toBe(503);
     expect(JSON.stringify((anthropicErr as InstanceType<typeof Anthropic.APIError>).error)).toContain('"type":"error"');
@@ -48,8 +54,12 @@ describe('processor down', () => {
     expect(health).toBe(503);
   }, 30_000);
 
-  it('a processor killed under npm start\'s supervision is started again and serves', async () => {
-    const stack = await startLocalStack({ env: { GATEWAY_KEYS: `down:${KEY}`, CACHE_TTL_SECONDS: '0' }, log: pino({ level: 'silent' }), processorProcess: { workers: 1 } });
+  it("a processor killed under npm start's supervision is started again and serves", async () => {
+    const stack = await startLocalStack({
+      env: { GATEWAY_KEYS: `down:${KEY}`, CACHE_TTL_SECONDS: '0' },
+      log: pino({ level: 'silent' }),
+      processorProcess: { workers: 1 },
+    });
     stacks.push(stack);
     await ask(stack.gatewayUrl);
     const pid = stack.processor!.pid()!;

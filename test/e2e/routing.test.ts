@@ -19,7 +19,13 @@ import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.
 import { metricValue } from '../helpers/prom.js';
 
 const catalog = loadCatalog(path.join(repoRoot(), 'models', 'catalog.yaml'));
-const KEYS = { acme: 'gw-key-route-acme01', onprem: 'gw-key-route-onprem', ctx: 'gw-key-route-ctx001', quota: 'gw-key-route-quota1', canary: 'gw-key-route-canary' };
+const KEYS = {
+  acme: 'gw-key-route-acme01',
+  onprem: 'gw-key-route-onprem',
+  ctx: 'gw-key-route-ctx001',
+  quota: 'gw-key-route-quota1',
+  canary: 'gw-key-route-canary',
+};
 const CTX_MODEL = 'llama-3.1-8b-instant';
 
 const ROUTING = `
@@ -74,7 +80,9 @@ beforeAll(async () => {
   );
   stack = await startLocalStack({
     env: {
-      GATEWAY_KEYS: Object.entries(KEYS).map(([t, k]) => `${t}:${k}`).join(','),
+      GATEWAY_KEYS: Object.entries(KEYS)
+        .map(([t, k]) => `${t}:${k}`)
+        .join(','),
       CACHE_TTL_SECONDS: '0',
       ROUTING_PATH: path.join(dir, 'routing.yaml'),
       TENANTS_PATH: path.join(dir, 'tenants.yaml'),
@@ -93,7 +101,9 @@ afterAll(async () => {
 
 describe('router', () => {
   it('sends a simple question to an economy model and a hard proof to a premium one, and says why', async () => {
-    const simple = await client('acme').chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
+    const simple = await client('acme')
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .withResponse();
     expect(simple.response.headers.get('x-gateway-tier')).toBe('simple');
     expect(catalog.find(simple.response.headers.get('x-gateway-model')!)!.tier).toBe('economy');
     expect(simple.response.headers.get('x-gateway-route-reason')).toBe('score');
@@ -102,7 +112,13 @@ describe('router', () => {
     const hard = await client('acme')
       .chat.completions.create({
         model: 'auto',
-        messages: [{ role: 'user', content: 'Prove rigorously that the square root of 2 is irrational, then prove that there are infinitely many primes, justifying every step of both proofs.' }],
+        messages: [
+          {
+            role: 'user',
+            content:
+              'Prove rigorously that the square root of 2 is irrational, then prove that there are infinitely many primes, justifying every step of both proofs.',
+          },
+        ],
       })
       .withResponse();
     expect(hard.response.headers.get('x-gateway-tier')).toBe('complex');
@@ -137,9 +153,13 @@ describe('router', () => {
     const messages = [{ role: 'user' as const, content: 'Write a long story.' }];
     const est = initClassifier().classify(classifyRequestOf(openaiFormat.parseRequest({ model: 'auto', messages }, {}))).estimatedTokens;
     const window = catalog.find(CTX_MODEL)!.contextWindow;
-    const at = await client('ctx').chat.completions.create({ model: 'auto', messages, max_tokens: window - est }).withResponse();
+    const at = await client('ctx')
+      .chat.completions.create({ model: 'auto', messages, max_tokens: window - est })
+      .withResponse();
     expect(at.response.headers.get('x-gateway-model')).toBe(CTX_MODEL);
-    const past = await client('ctx').chat.completions.create({ model: 'auto', messages, max_tokens: window - est + 1 }).withResponse();
+    const past = await client('ctx')
+      .chat.completions.create({ model: 'auto', messages, max_tokens: window - est + 1 })
+      .withResponse();
     expect(past.response.headers.get('x-gateway-route-reason')).toBe('context-fallback');
     expect(catalog.find(past.response.headers.get('x-gateway-model')!)!.contextWindow).toBeGreaterThan(window);
   });
@@ -151,7 +171,9 @@ describe('router', () => {
     const before = deepseekCalls();
     const models: string[] = [];
     for (let i = 0; i < 8; i++) {
-      const r = await client('quota').chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: `quota probe ${i}` }] }).withResponse();
+      const r = await client('quota')
+        .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: `quota probe ${i}` }] })
+        .withResponse();
       models.push(r.response.headers.get('x-gateway-model')!);
     }
     // Steered at 90 % of 4 requests/min: the provider gets its 4, never a 5th it would refuse.
@@ -181,7 +203,9 @@ describe('router', () => {
       const slowBefore = slow!.requestCount();
       const fastBefore = fast!.requestCount();
       for (let i = 0; i < 4; i++) {
-        const r = await client('onprem').chat.completions.create({ model: 'vllm/llama-3.1-8b', messages: [{ role: 'user', content: `pool probe ${i}` }] }).withResponse();
+        const r = await client('onprem')
+          .chat.completions.create({ model: 'vllm/llama-3.1-8b', messages: [{ role: 'user', content: `pool probe ${i}` }] })
+          .withResponse();
         expect(r.response.headers.get('x-gateway-provider')).toBe('vllm');
       }
       expect(fast!.requestCount() - fastBefore).toBe(4);

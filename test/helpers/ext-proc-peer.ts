@@ -249,4 +249,8 @@ export class EnvoyPeer {
 }
 
 /** The gateway's own filter configuration, as Envoy states it in the first message. */
-export const GATEWAY_PROTOCOL = { requestBodyMode: 'STREAMED', responseBodyMode: 'FULL_DUPLEX_STREAMED', sendBodyWithoutWaitingForHeaderResponse: true } as const;
+export const GATEWAY_PROTOCOL = {
+  requestBodyMode: 'STREAMED',
+  responseBodyMode: 'FULL_DUPLEX_STREAMED',
+  sendBodyWithoutWaitingForHeaderResponse: true,
+} as const;

@@ -72,7 +72,10 @@ async function callOpenAI(gw: Gateway, model: string, prompt: string, stream: bo
       inputTokens: data.usage?.prompt_tokens,
       outputTokens: data.usage?.completion_tokens,
       finish: choice.finish_reason,
-      toolCalls: (choice.message.tool_calls ?? []).map((c) => ({ name: (c as { function: { name: string } }).function.name, arguments: JSON.parse((c as { function: { arguments: string } }).function.arguments) as Record<string, unknown> })),
+      toolCalls: (choice.message.tool_calls ?? []).map((c) => ({
+        name: (c as { function: { name: string } }).function.name,
+        arguments: JSON.parse((c as { function: { arguments: string } }).function.arguments) as Record<string, unknown>,
+      })),
       headers: response.headers,
     };
   }
@@ -105,7 +108,9 @@ async function callAnthropic(gw: Gateway, model: string, prompt: string, stream:
     model,
     max_tokens: 1024,
     messages: [{ role: 'user' as const, content: prompt }],
-    ...(tools ? { tools: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, input_schema: WEATHER_TOOL.parameters as Anthropic.Tool.InputSchema }] } : {}),
+    ...(tools
+      ? { tools: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, input_schema: WEATHER_TOOL.parameters as Anthropic.Tool.InputSchema }] }
+      : {}),
   };
   if (!stream) {
     const { data, response } = await client.messages.create(params).withResponse();
@@ -155,7 +160,13 @@ async function callGemini(gw: Gateway, model: string, prompt: string, stream: bo
   const params = {
     model,
     contents: prompt,
-    config: tools ? { tools: [{ functionDeclarations: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, parametersJsonSchema: WEATHER_TOOL.parameters }] }] } : {},
+    config: tools
+      ? {
+          tools: [
+            { functionDeclarations: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, parametersJsonSchema: WEATHER_TOOL.parameters }] },
+          ],
+        }
+      : {},
   };
   if (!stream) return geminiSeen([await ai.models.generateContent(params)]);
   const chunks: GenerateContentResponse[] = [];

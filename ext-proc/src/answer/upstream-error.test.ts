@@ -19,7 +19,14 @@ describe('upstreamErrorForCaller', () => {
   });
 
   it("a provider refusing the gateway's own key is a 502, whatever the API says, and its text is not passed on", () => {
-    const gemini = JSON.stringify({ error: { code: 400, message: 'API key not valid. Please pass a valid API key. sk-secret', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }] } });
+    const gemini = JSON.stringify({
+      error: {
+        code: 400,
+        message: 'API key not valid. Please pass a valid API key. sk-secret',
+        status: 'INVALID_ARGUMENT',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }],
+      },
+    });
     const out = upstreamErrorForCaller(FORMATS.ollama, FORMATS.gemini, 400, gemini);
     expect(out.status).toBe(502);
     expect(out.body).not.toContain('sk-secret');

@@ -18,7 +18,7 @@ describe('HIDDEN_UPSTREAM_HEADERS: the platform account stays with the gateway',
     }
   });
 
-  it('lets the answer\'s own headers through', () => {
+  it("lets the answer's own headers through", () => {
     for (const h of ['content-type', 'openai-processing-ms', 'request-id', 'x-request-id', 'retry-after', 'openai-organization-id']) {
       expect(HIDDEN_UPSTREAM_HEADERS.test(h), h).toBe(false);
     }

@@ -29,7 +29,13 @@ describe('loadMasterKey', () => {
 
   it('accepts hex, base64 and base64url of 32 bytes, all giving the same key', () => {
     const blob = encryptCredential(masterKeyFrom(raw), 'acme', 'openai', SECRET);
-    for (const text of [raw.toString('hex'), raw.toString('hex').toUpperCase(), raw.toString('base64'), raw.toString('base64url'), ` ${raw.toString('base64')}\n`]) {
+    for (const text of [
+      raw.toString('hex'),
+      raw.toString('hex').toUpperCase(),
+      raw.toString('base64'),
+      raw.toString('base64url'),
+      ` ${raw.toString('base64')}\n`,
+    ]) {
       const mk = loadMasterKey({ GATEWAY_MASTER_KEY: text });
       expect(mk).toBeDefined();
       expect(decryptCredential(mk!, 'acme', 'openai', blob)).toBe(SECRET);

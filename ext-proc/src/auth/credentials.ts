@@ -129,9 +129,7 @@ export function decryptCredential(masterKey: MasterKey, tenant: string, provider
     const plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
     return plain.toString('utf8');
   } catch {
-    throw new CredentialError(
-      `${what}: cannot decrypt — wrong master key, or the stored value was altered or belongs to another tenant/provider`,
-    );
+    throw new CredentialError(`${what}: cannot decrypt — wrong master key, or the stored value was altered or belongs to another tenant/provider`);
   }
 }
 

@@ -3,7 +3,8 @@ import { IdentityAuthenticator, xfccUris } from './identity.js';
 
 describe('xfccUris', () => {
   it('reads URI elements, nearest peer first, with quoted values', () => {
-    const h = 'By=spiffe://cluster.local/ns/gw/sa/envoy;Hash=abc;URI=spiffe://cluster.local/ns/a/sa/first,By=x;URI="spiffe://cluster.local/ns/b/sa/second";DNS=b.local';
+    const h =
+      'By=spiffe://cluster.local/ns/gw/sa/envoy;Hash=abc;URI=spiffe://cluster.local/ns/a/sa/first,By=x;URI="spiffe://cluster.local/ns/b/sa/second";DNS=b.local';
     expect(xfccUris(h)).toEqual(['spiffe://cluster.local/ns/b/sa/second', 'spiffe://cluster.local/ns/a/sa/first']);
     expect(xfccUris('Hash=abc;DNS=x')).toEqual([]);
   });

@@ -51,7 +51,7 @@ async function dumpRedis(redis: Redis): Promise<string[]> {
   return out;
 }
 
-describe('gateway keys in Redis: the request path\'s directory and the CLI\'s administration', () => {
+describe("gateway keys in Redis: the request path's directory and the CLI's administration", () => {
   let server: RedisServerHandle;
   let admin: Redis;
   const open: RedisKeyDirectory[] = [];

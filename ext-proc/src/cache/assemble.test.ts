@@ -45,7 +45,12 @@ const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
   choices,
   ...extra,
 });
-const choice = (index: number, delta: Record<string, unknown>, finish_reason: string | null = null, logprobs: unknown = null) => ({ index, delta, logprobs, finish_reason });
+const choice = (index: number, delta: Record<string, unknown>, finish_reason: string | null = null, logprobs: unknown = null) => ({
+  index,
+  delta,
+  logprobs,
+  finish_reason,
+});
 
 describe('ChatStreamAssembler', () => {
   it.each(FIXTURES)('assembles %s into the expected completion', (_name, sse, expected) => {
@@ -58,7 +63,11 @@ describe('ChatStreamAssembler', () => {
     const a = assemble(parseSse(text('./fixtures/text.sse')));
     const c = a.result()!;
     expect(c.object).toBe('chat.completion');
-    expect(c.choices[0]!.message).toEqual({ role: 'assistant', content: 'The image shows a wooden boardwalk extending through a lush green meadow.', refusal: null });
+    expect(c.choices[0]!.message).toEqual({
+      role: 'assistant',
+      content: 'The image shows a wooden boardwalk extending through a lush green meadow.',
+      refusal: null,
+    });
     expect(c.choices[0]!.logprobs).toBeNull();
     expect(c.usage?.total_tokens).toBe(1131);
   });
@@ -82,7 +91,9 @@ describe('ChatStreamAssembler', () => {
   });
 
   it('is undefined when [DONE] comes but a choice never finished', () => {
-    const events = parseSse(text('./fixtures/n2.sse')).filter((e) => !JSON.stringify(e).includes('"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"'));
+    const events = parseSse(text('./fixtures/n2.sse')).filter(
+      (e) => !JSON.stringify(e).includes('"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"'),
+    );
     const a = assemble(events);
     expect(a.result()).toBeUndefined();
     expect(a.problem).toBe('choice 0 has no finish_reason');
@@ -170,9 +181,19 @@ describe('ChatStreamAssembler', () => {
     a.done();
     const c = a.result()!;
     expect(c.choices).toEqual([
-      { index: 0, message: { role: 'assistant', content: 'Hi there', refusal: null }, logprobs: { content: [tok('Hi'), tok(' there')], refusal: null }, finish_reason: 'stop' },
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Hi there', refusal: null },
+        logprobs: { content: [tok('Hi'), tok(' there')], refusal: null },
+        finish_reason: 'stop',
+      },
       { index: 1, message: { role: 'assistant', content: null, refusal: "I'm sorry, I can't help with that." }, logprobs: null, finish_reason: 'stop' },
-      { index: 2, message: { role: 'assistant', content: null, refusal: null, function_call: { name: 'lookup', arguments: '{"q":"x"}' } }, logprobs: null, finish_reason: 'function_call' },
+      {
+        index: 2,
+        message: { role: 'assistant', content: null, refusal: null, function_call: { name: 'lookup', arguments: '{"q":"x"}' } },
+        logprobs: null,
+        finish_reason: 'function_call',
+      },
     ]);
     expect(c.usage).toEqual({ prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 });
     expect(isCacheableCompletion(c)).toBe(true);

@@ -1,4 +1,12 @@
-import type { ChatCompletion, ChatCompletionChoice, ChatCompletionFunctionToolCall, ChatCompletionLogprobs, ChatCompletionMessage, ChatCompletionTokenLogprob, ChatCompletionUsage } from './types.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChoice,
+  ChatCompletionFunctionToolCall,
+  ChatCompletionLogprobs,
+  ChatCompletionMessage,
+  ChatCompletionTokenLogprob,
+  ChatCompletionUsage,
+} from './types.js';
 
 type Obj = Record<string, unknown>;
 

@@ -12,7 +12,12 @@ const bytes = (path: string): Buffer => readFileSync(new URL(path, import.meta.u
 const json = (path: string): Record<string, any> => JSON.parse(bytes(path).toString('utf8')) as Record<string, any>;
 
 const APIS: FormatId[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const usage = (inputTokens: number, outputTokens: number, cachedInputTokens = 0, reasoningTokens = 0): Usage => ({ inputTokens, outputTokens, cachedInputTokens, reasoningTokens });
+const usage = (inputTokens: number, outputTokens: number, cachedInputTokens = 0, reasoningTokens = 0): Usage => ({
+  inputTokens,
+  outputTokens,
+  cachedInputTokens,
+  reasoningTokens,
+});
 
 /** What an answer says, whatever entry kind holds it. */
 interface Summary {
@@ -30,7 +35,12 @@ function summarize(entry: CacheEntry): Summary {
     text: m.content ?? m.refusal ?? '',
     calls: (m.tool_calls ?? []).map((t) => ({ id: t.id, name: t.function.name, args: JSON.parse(t.function.arguments) })),
     finish: entry.completion.choices[0]!.finish_reason,
-    usage: usage(u.prompt_tokens, u.completion_tokens, (u.prompt_tokens_details?.cached_tokens as number) ?? 0, (u.completion_tokens_details?.reasoning_tokens as number) ?? 0),
+    usage: usage(
+      u.prompt_tokens,
+      u.completion_tokens,
+      (u.prompt_tokens_details?.cached_tokens as number) ?? 0,
+      (u.completion_tokens_details?.reasoning_tokens as number) ?? 0,
+    ),
   };
 }
 
@@ -102,7 +112,11 @@ const STREAMS: Case[] = [
       usage: usage(472, 89),
     },
   },
-  { format: 'anthropic', file: '../providers/anthropic/fixtures/messages-stream-cache.sse', expect: { text: 'Cached.', calls: [], finish: 'length', usage: usage(2060, 5, 2048) } },
+  {
+    format: 'anthropic',
+    file: '../providers/anthropic/fixtures/messages-stream-cache.sse',
+    expect: { text: 'Cached.', calls: [], finish: 'length', usage: usage(2060, 5, 2048) },
+  },
   {
     format: 'anthropic',
     file: '../providers/anthropic/fixtures/messages-stream-thinking.sse',
@@ -131,11 +145,20 @@ const STREAMS: Case[] = [
     },
     sameApi: /function call part field "thoughtSignature"/,
   },
-  { format: 'ollama', file: '../providers/ollama/fixtures/chat-stream.ndjson', expect: { text: 'The sky is blue.', calls: [], finish: 'stop', usage: usage(26, 282) } },
+  {
+    format: 'ollama',
+    file: '../providers/ollama/fixtures/chat-stream.ndjson',
+    expect: { text: 'The sky is blue.', calls: [], finish: 'stop', usage: usage(26, 282) },
+  },
   {
     format: 'ollama',
     file: '../providers/ollama/fixtures/chat-stream-tools.ndjson',
-    expect: { text: '', calls: [{ id: 'call_0', name: 'get_current_weather', args: { format: 'celsius', location: 'Paris, FR' } }], finish: 'tool_calls', usage: usage(122, 33) },
+    expect: {
+      text: '',
+      calls: [{ id: 'call_0', name: 'get_current_weather', args: { format: 'celsius', location: 'Paris, FR' } }],
+      finish: 'tool_calls',
+      usage: usage(122, 33),
+    },
   },
 ];
 
@@ -145,7 +168,11 @@ const WHOLES: Case[] = [
     file: '../providers/openai/fixtures/chat-response.json',
     expect: { text: 'Hello! How can I assist you today?', calls: [], finish: 'stop', usage: usage(1900, 100, 1024) },
   },
-  { format: 'openai', file: '../providers/openai/fixtures/chat-response-tool-calls.json', expect: { text: '', calls: WEATHER_CALLS, finish: 'tool_calls', usage: usage(68, 50) } },
+  {
+    format: 'openai',
+    file: '../providers/openai/fixtures/chat-response-tool-calls.json',
+    expect: { text: '', calls: WEATHER_CALLS, finish: 'tool_calls', usage: usage(68, 50) },
+  },
   {
     format: 'openai',
     file: '../providers/openai/fixtures/chat-response-refusal.json',
@@ -188,11 +215,20 @@ const WHOLES: Case[] = [
     },
     sameApi: /thoughtSignature/,
   },
-  { format: 'ollama', file: '../providers/ollama/fixtures/chat-response.json', expect: { text: 'Hello! How are you today?', calls: [], finish: 'stop', usage: usage(26, 298) } },
+  {
+    format: 'ollama',
+    file: '../providers/ollama/fixtures/chat-response.json',
+    expect: { text: 'Hello! How are you today?', calls: [], finish: 'stop', usage: usage(26, 298) },
+  },
   {
     format: 'ollama',
     file: '../providers/ollama/fixtures/chat-response-tools.json',
-    expect: { text: '', calls: [{ id: 'call_0', name: 'get_current_weather', args: { format: 'celsius', location: 'Paris, FR' } }], finish: 'tool_calls', usage: usage(122, 33) },
+    expect: {
+      text: '',
+      calls: [{ id: 'call_0', name: 'get_current_weather', args: { format: 'celsius', location: 'Paris, FR' } }],
+      finish: 'tool_calls',
+      usage: usage(122, 33),
+    },
   },
 ];
 
@@ -358,7 +394,10 @@ describe('CanonicalAssembler', () => {
 
   it('ignores events after end()', () => {
     const a = assemble([start, { type: 'text', text: 'x' }, { type: 'finish', reason: 'stop' }]);
-    a.push([{ type: 'text', text: 'late' }, { type: 'error', message: 'late', status: 500 }]);
+    a.push([
+      { type: 'text', text: 'late' },
+      { type: 'error', message: 'late', status: 500 },
+    ]);
     expect(a.result()?.content).toEqual([{ type: 'text', text: 'x' }]);
   });
 });
@@ -387,18 +426,35 @@ describe('same-API fidelity', () => {
     expect(wholeAnswerLoss('anthropic', { ...message, stop_reason: 'stop_sequence', stop_sequence: '\n\nHuman:' })).toBe('stop_reason "stop_sequence"');
     expect(wholeAnswerLoss('anthropic', { ...message, stop_reason: 'pause_turn' })).toBe('stop_reason "pause_turn"');
     expect(wholeAnswerLoss('anthropic', { ...message, content: [{ type: 'text', text: 'x', citations: [{ type: 'char_location' }] }] })).toBe('text citations');
-    expect(wholeAnswerLoss('anthropic', { ...message, content: [{ type: 'server_tool_use', id: 's', name: 'web_search', input: {} }] })).toBe('a "server_tool_use" content block');
+    expect(wholeAnswerLoss('anthropic', { ...message, content: [{ type: 'server_tool_use', id: 's', name: 'web_search', input: {} }] })).toBe(
+      'a "server_tool_use" content block',
+    );
     expect(wholeAnswerLoss('anthropic', { ...message, container: { id: 'c1' } })).toBe('the Message field "container"');
     expect(wholeAnswerLoss('anthropic', { ...message, container: null, content: [{ type: 'text', text: 'x', citations: null }] })).toBeUndefined();
   });
 
   it('Anthropic streams: thinking and citation deltas, stop sequences, unknown events', () => {
-    const head = { type: 'message_start', message: { id: 'm', type: 'message', role: 'assistant', content: [], model: 'c', stop_reason: null, stop_sequence: null, usage: {} } };
-    const text = [{ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } }];
-    const tail = (reason: string) => [{ type: 'content_block_stop', index: 0 }, { type: 'message_delta', delta: { stop_reason: reason, stop_sequence: null }, usage: { output_tokens: 2 } }, { type: 'message_stop' }];
+    const head = {
+      type: 'message_start',
+      message: { id: 'm', type: 'message', role: 'assistant', content: [], model: 'c', stop_reason: null, stop_sequence: null, usage: {} },
+    };
+    const text = [
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } },
+    ];
+    const tail = (reason: string) => [
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: reason, stop_sequence: null }, usage: { output_tokens: 2 } },
+      { type: 'message_stop' },
+    ];
     expect(watch('anthropic', anthropicSse([head, ...text, { type: 'ping' }, ...tail('end_turn')]))).toBeUndefined();
     expect(watch('anthropic', anthropicSse([head, ...text, ...tail('stop_sequence')]))).toBe('stop_reason "stop_sequence"');
-    expect(watch('anthropic', anthropicSse([head, text[0]!, { type: 'content_block_delta', index: 0, delta: { type: 'citations_delta', citation: {} } }, ...tail('end_turn')]))).toBe('a "citations_delta" delta');
+    expect(
+      watch(
+        'anthropic',
+        anthropicSse([head, text[0]!, { type: 'content_block_delta', index: 0, delta: { type: 'citations_delta', citation: {} } }, ...tail('end_turn')]),
+      ),
+    ).toBe('a "citations_delta" delta');
     expect(watch('anthropic', anthropicSse([head, ...text, { type: 'something_new' }, ...tail('end_turn')]))).toBe('a "something_new" event');
     expect(watch('anthropic', bytes('../providers/anthropic/fixtures/messages-stream-thinking.sse').toString())).toBe('a "thinking" content block');
   });
@@ -409,10 +465,19 @@ describe('same-API fidelity', () => {
     expect(wholeAnswerLoss('gemini', { ...geminiText, candidates: [cand, { ...cand, index: 1 }] })).toBe('more than one candidate');
     expect(wholeAnswerLoss('gemini', withParts([{ text: 'thinking…', thought: true }, { text: 'Hi' }]))).toBe('a thought part');
     expect(wholeAnswerLoss('gemini', withParts([{ text: 'Hi', thoughtSignature: 'sig' }]))).toBeUndefined();
-    expect(wholeAnswerLoss('gemini', withParts([{ functionCall: { name: 'f', args: {} }, thoughtSignature: 'sig' }]))).toBe('the function call part field "thoughtSignature"');
+    expect(wholeAnswerLoss('gemini', withParts([{ functionCall: { name: 'f', args: {} }, thoughtSignature: 'sig' }]))).toBe(
+      'the function call part field "thoughtSignature"',
+    );
     expect(wholeAnswerLoss('gemini', withParts([{ executableCode: { code: '1+1' } }]))).toBe('a part holding "executableCode"');
-    expect(wholeAnswerLoss('gemini', withParts([{ text: 'Hi' }], { citationMetadata: { citationSources: [{ uri: 'x' }] } }))).toBe('the candidate field "citationMetadata"');
-    expect(wholeAnswerLoss('gemini', withParts([{ text: 'Hi' }], { safetyRatings: [{ category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' }], avgLogprobs: -0.2 }))).toBeUndefined();
+    expect(wholeAnswerLoss('gemini', withParts([{ text: 'Hi' }], { citationMetadata: { citationSources: [{ uri: 'x' }] } }))).toBe(
+      'the candidate field "citationMetadata"',
+    );
+    expect(
+      wholeAnswerLoss(
+        'gemini',
+        withParts([{ text: 'Hi' }], { safetyRatings: [{ category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' }], avgLogprobs: -0.2 }),
+      ),
+    ).toBeUndefined();
     const twoCandidates = `data: ${JSON.stringify({ ...geminiText, candidates: [cand, { ...cand, index: 1 }] })}\r\n\r\n`;
     expect(watch('gemini', twoCandidates)).toBe('more than one candidate');
     expect(watch('gemini', bytes('../providers/gemini/fixtures/stream-text.sse').toString())).toBeUndefined();

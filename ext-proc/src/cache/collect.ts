@@ -28,13 +28,15 @@ const none = (problem: string): Collected => ({ problem });
 
 /** The `openai` entry for a completion, if it may be stored. */
 export function openaiEntry(completion: unknown): Collected {
-  if (!isCacheableCompletion(completion)) return none('the completion is not cacheable (unfinished, filtered, no usage, or holding what a replay cannot reproduce)');
+  if (!isCacheableCompletion(completion))
+    return none('the completion is not cacheable (unfinished, filtered, no usage, or holding what a replay cannot reproduce)');
   return { entry: { kind: 'openai', completion: completion as ChatCompletion } };
 }
 
 /** The `canonical` entry for a canonical answer, if it may be stored. Only its answer fields are kept. */
 export function canonicalEntry(res: CanonicalResponse): Collected {
-  if (!isCacheableResponse(res)) return none(`the answer is not cacheable (finish "${res.finishReason}", ${res.usage ? 'usage known' : 'no usage'}, ${res.content.length} parts)`);
+  if (!isCacheableResponse(res))
+    return none(`the answer is not cacheable (finish "${res.finishReason}", ${res.usage ? 'usage known' : 'no usage'}, ${res.content.length} parts)`);
   const response = { id: res.id, model: res.model, content: res.content, finishReason: res.finishReason, usage: res.usage };
   return { entry: { kind: 'canonical', response } };
 }

@@ -158,7 +158,9 @@ describe('ResponseCache', () => {
 
   it('skips entries over the size limit', async () => {
     const { store, cache } = make(200);
-    expect(await cache.put(key, { kind: 'canonical', response: { ...RESPONSE, content: [{ type: 'text', text: 'x'.repeat(300) }], finishReason: 'stop' } })).toBe(false);
+    expect(
+      await cache.put(key, { kind: 'canonical', response: { ...RESPONSE, content: [{ type: 'text', text: 'x'.repeat(300) }], finishReason: 'stop' } }),
+    ).toBe(false);
     expect(await store.get(key)).toBeUndefined();
   });
 

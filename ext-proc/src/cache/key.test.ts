@@ -13,7 +13,11 @@ const key = (req: Record<string, unknown>, tenant = 'acme', model = 'openai/gpt-
 function reverseKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(reverseKeys);
   if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .reverse()
+      .map(([k, x]) => [k, reverseKeys(x)]),
+  );
 }
 
 describe('cacheKey', () => {
@@ -73,10 +77,31 @@ describe('cacheKey', () => {
 
   it('ignores the documented transport and bookkeeping fields', () => {
     expect([...IGNORED_FIELDS].sort()).toEqual(
-      ['metadata', 'model', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier', 'service_tier', 'store', 'stream', 'stream_options', 'user'].sort(),
+      [
+        'metadata',
+        'model',
+        'prompt_cache_key',
+        'prompt_cache_retention',
+        'safety_identifier',
+        'service_tier',
+        'store',
+        'stream',
+        'stream_options',
+        'user',
+      ].sort(),
     );
     const k = key(request());
-    const variant = { ...request(), stream: false, stream_options: null, user: 'someone-else', metadata: { a: '1' }, store: true, service_tier: 'flex', safety_identifier: 'x', prompt_cache_key: 'k' };
+    const variant = {
+      ...request(),
+      stream: false,
+      stream_options: null,
+      user: 'someone-else',
+      metadata: { a: '1' },
+      store: true,
+      service_tier: 'flex',
+      safety_identifier: 'x',
+      prompt_cache_key: 'k',
+    };
     expect(key(variant)).toBe(k);
   });
 
@@ -167,7 +192,9 @@ describe('cacheKey', () => {
       ms = Math.min(ms, time(() => key(req), n / 5) * 5);
       floorMs = Math.min(floorMs, time(floor, n / 5) * 5);
     }
-    console.log(`cacheKey: ${((ms * 1000) / n).toFixed(1)} µs per 2.2 KB request (${n} in ${ms.toFixed(0)} ms); JSON.stringify+sha256 alone: ${((floorMs * 1000) / n).toFixed(1)} µs`);
+    console.log(
+      `cacheKey: ${((ms * 1000) / n).toFixed(1)} µs per 2.2 KB request (${n} in ${ms.toFixed(0)} ms); JSON.stringify+sha256 alone: ${((floorMs * 1000) / n).toFixed(1)} µs`,
+    );
     // 1 s for 10,000 is the bound; on a machine so loaded that even the floor takes a quarter of
     // that, allow 4× the floor instead, so a busy CI box does not fail a correct implementation.
     expect(ms).toBeLessThan(Math.max(1000, 4 * floorMs));
@@ -199,7 +226,9 @@ describe('canonicalJson', () => {
     const a = JSON.parse('{"__proto__":{"x":1},"b":2}') as unknown;
     const b = JSON.parse('{"__proto__":{"x":2},"b":2}') as unknown;
     expect(canonicalJson(a)).toBe('{"__proto__":{"x":1},"b":2}');
-    expect(cacheKey({ tenant: 't', model: 'm', request: a as Record<string, unknown> })).not.toBe(cacheKey({ tenant: 't', model: 'm', request: b as Record<string, unknown> }));
+    expect(cacheKey({ tenant: 't', model: 'm', request: a as Record<string, unknown> })).not.toBe(
+      cacheKey({ tenant: 't', model: 'm', request: b as Record<string, unknown> }),
+    );
   });
 
   it('handles nesting deeper than the call stack (JSON.parse accepts it)', () => {
@@ -230,7 +259,19 @@ describe('canonicalJson', () => {
   });
 
   it('distinguishes values that only differ in type or structure', () => {
-    const forms = [{ a: '1' }, { a: 1 }, { a: [1] }, { a: { '1': 1 } }, { a: true }, { a: 'true' }, { a: null }, { a: 'null' }, { a: [] }, { a: {} }, { a: '' }];
+    const forms = [
+      { a: '1' },
+      { a: 1 },
+      { a: [1] },
+      { a: { '1': 1 } },
+      { a: true },
+      { a: 'true' },
+      { a: null },
+      { a: 'null' },
+      { a: [] },
+      { a: {} },
+      { a: '' },
+    ];
     expect(new Set(forms.map(canonicalJson)).size).toBe(forms.length);
   });
 });
@@ -345,7 +386,12 @@ describe('cacheKey per caller API', () => {
 
   it('gemini: snake_case and camelCase top-level names share entries; both at once stays apart', () => {
     const camel = BODIES.gemini();
-    const snake: Record<string, unknown> = { contents: camel.contents, tools: camel.tools, generation_config: camel.generationConfig, safety_settings: camel.safetySettings };
+    const snake: Record<string, unknown> = {
+      contents: camel.contents,
+      tools: camel.tools,
+      generation_config: camel.generationConfig,
+      safety_settings: camel.safetySettings,
+    };
     expect(keyOf('gemini', snake)).toBe(keyOf('gemini', camel));
     expect(keyOf('gemini', { ...camel, service_tier: 'priority' })).toBe(keyOf('gemini', camel));
     expect(keyOf('gemini', { ...camel, serviceTier: 'flex' })).toBe(keyOf('gemini', camel));

@@ -18,7 +18,12 @@ import type { ChatCompletion } from './types.js';
 
 const bytes = (path: string): Buffer => readFileSync(new URL(path, import.meta.url));
 const APIS: FormatId[] = ['openai', 'anthropic', 'gemini', 'ollama'];
-const usage = (inputTokens: number, outputTokens: number, cachedInputTokens = 0, reasoningTokens = 0): Usage => ({ inputTokens, outputTokens, cachedInputTokens, reasoningTokens });
+const usage = (inputTokens: number, outputTokens: number, cachedInputTokens = 0, reasoningTokens = 0): Usage => ({
+  inputTokens,
+  outputTokens,
+  cachedInputTokens,
+  reasoningTokens,
+});
 
 function canonical(entry: CacheEntry | undefined): CachedResponse {
   if (entry?.kind !== 'canonical') throw new Error('expected a canonical entry');
@@ -30,7 +35,10 @@ const FROM_FIXTURES: [string, CachedResponse][] = [
   ['OpenAI stream, two tool calls', canonical(collect('anthropic', 'openai', './fixtures/tool-calls.sse'))],
   ['OpenAI answer with cached input', canonical(collectWhole('gemini', 'openai', bytes('../providers/openai/fixtures/chat-response.json')).entry)],
   ['Anthropic stream, text then a tool call', canonical(collect('openai', 'anthropic', '../providers/anthropic/fixtures/messages-stream-tool-use.sse'))],
-  ['Anthropic stream cut at max_tokens, cache reads', canonical(collect('anthropic', 'anthropic', '../providers/anthropic/fixtures/messages-stream-cache.sse'))],
+  [
+    'Anthropic stream cut at max_tokens, cache reads',
+    canonical(collect('anthropic', 'anthropic', '../providers/anthropic/fixtures/messages-stream-cache.sse')),
+  ],
   ['Gemini stream with thoughts counted', canonical(collect('ollama', 'gemini', '../providers/gemini/fixtures/stream-text.sse'))],
   ['Gemini function call', canonical(collectWhole('openai', 'gemini', bytes('../providers/gemini/fixtures/response-function-call.json')).entry)],
   ['Ollama tool call', canonical(collect('anthropic', 'ollama', '../providers/ollama/fixtures/chat-stream-tools.ndjson'))],
@@ -45,7 +53,13 @@ function collect(caller: FormatId, format: FormatId, path: string): CacheEntry |
 const SYNTHETIC: [string, CachedResponse][] = [
   [
     'long multilingual text with emoji, cut at length',
-    { id: 'x1', model: 'stored-model', content: [{ type: 'text', text: 'Voilà 😀 — 東京の天気は晴れです。'.repeat(40) }], finishReason: 'length', usage: usage(40, 2000, 0, 0) },
+    {
+      id: 'x1',
+      model: 'stored-model',
+      content: [{ type: 'text', text: 'Voilà 😀 — 東京の天気は晴れです。'.repeat(40) }],
+      finishReason: 'length',
+      usage: usage(40, 2000, 0, 0),
+    },
   ],
   [
     'text, three tool calls with long and empty arguments, text after',
@@ -150,7 +164,8 @@ describe('replayEntry: canonical entries, decoded again by the caller API’s ow
 
   it('shows the given id and model, or a fresh id shaped like the API’s and the stored model', () => {
     const res = SYNTHETIC[2]![1];
-    const whole = (caller: FormatId, o: object) => JSON.parse(replayEntry({ kind: 'canonical', response: res }, FORMATS[caller], { stream: false, ...o })!.body.toString()) as Record<string, any>;
+    const whole = (caller: FormatId, o: object) =>
+      JSON.parse(replayEntry({ kind: 'canonical', response: res }, FORMATS[caller], { stream: false, ...o })!.body.toString()) as Record<string, any>;
     expect(whole('openai', AT)).toMatchObject({ id: 'resp-0001', model: 'caller-model', created: 1760000000 });
     expect(whole('anthropic', AT)).toMatchObject({ id: 'resp-0001', model: 'caller-model' });
     expect(whole('gemini', AT)).toMatchObject({ responseId: 'resp-0001', modelVersion: 'caller-model' });
@@ -184,7 +199,10 @@ describe('replayEntry: canonical entries, decoded again by the caller API’s ow
 
 describe('replayEntry: openai entries', () => {
   const TEXT = JSON.parse(bytes('./fixtures/text.completion.json').toString()) as ChatCompletion;
-  const N2 = { ...(JSON.parse(bytes('./fixtures/n2.completion.json').toString()) as ChatCompletion), usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } };
+  const N2 = {
+    ...(JSON.parse(bytes('./fixtures/n2.completion.json').toString()) as ChatCompletion),
+    usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+  };
 
   it('replays as today for an OpenAI caller, model as stored unless one is given', () => {
     const entry: CacheEntry = { kind: 'openai', completion: TEXT };
@@ -225,8 +243,12 @@ describe('hit latency', () => {
       return best;
     };
     const today = time(() => replaySse(JSON.parse(legacyRaw.toString()) as ChatCompletion, { id: 'x', created: 1, includeUsage: true }));
-    const perApi = APIS.map((api) => [api, time(() => replayEntry(parseEntry(canonicalRaw)!, FORMATS[api], { stream: true, includeUsage: true, id: 'x', created: 1 }))] as const);
-    const wholeApi = APIS.map((api) => [api, time(() => replayEntry(parseEntry(canonicalRaw)!, FORMATS[api], { stream: false, id: 'x', created: 1 }))] as const);
+    const perApi = APIS.map(
+      (api) => [api, time(() => replayEntry(parseEntry(canonicalRaw)!, FORMATS[api], { stream: true, includeUsage: true, id: 'x', created: 1 }))] as const,
+    );
+    const wholeApi = APIS.map(
+      (api) => [api, time(() => replayEntry(parseEntry(canonicalRaw)!, FORMATS[api], { stream: false, id: 'x', created: 1 }))] as const,
+    );
     console.log(
       `hit replay, µs per hit: today (openai SSE) ${today.toFixed(1)}; stream ${perApi.map(([a, t]) => `${a} ${t.toFixed(1)}`).join(', ')}; whole ${wholeApi.map(([a, t]) => `${a} ${t.toFixed(1)}`).join(', ')}`,
     );
@@ -262,7 +284,8 @@ function serve(api: FormatId, res: CachedResponse, stream: boolean): void {
   served = { body: out.body, contentType: out.contentType };
 }
 
-const expectedCalls = (res: CachedResponse) => res.content.flatMap((p) => (p.type === 'tool_call' ? [{ id: p.id, name: p.name, args: JSON.parse(p.arguments) as unknown }] : []));
+const expectedCalls = (res: CachedResponse) =>
+  res.content.flatMap((p) => (p.type === 'tool_call' ? [{ id: p.id, name: p.name, args: JSON.parse(p.arguments) as unknown }] : []));
 const expectedText = (res: CachedResponse) => res.content.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('');
 
 describe('replayed answers read by the official SDKs', () => {
@@ -275,7 +298,9 @@ describe('replayed answers read by the official SDKs', () => {
       expect(c.id).toBe('resp-0001');
       expect(c.model).toBe('caller-model');
       expect(choice.message.content ?? '').toBe(expectedText(res));
-      expect((choice.message.tool_calls ?? []).map((t) => (t.type === 'function' ? { id: t.id, name: t.function.name, args: JSON.parse(t.function.arguments) } : t))).toEqual(expectedCalls(res));
+      expect(
+        (choice.message.tool_calls ?? []).map((t) => (t.type === 'function' ? { id: t.id, name: t.function.name, args: JSON.parse(t.function.arguments) } : t)),
+      ).toEqual(expectedCalls(res));
       expect(choice.finish_reason).toBe(res.finishReason);
       expect(c.usage).toMatchObject({ prompt_tokens: res.usage.inputTokens, completion_tokens: res.usage.outputTokens });
     };

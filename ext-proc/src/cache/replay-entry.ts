@@ -64,7 +64,12 @@ export function replayEntry(entry: CacheEntry, caller: WireFormat, o: ReplayOpti
   return renderCanonical(entry.response, caller, { ...o, id, created }, usage);
 }
 
-function renderCanonical(res: CachedResponse, caller: WireFormat, o: ReplayOptions & { id: string; created: number }, usage: Usage | undefined): Replayed | undefined {
+function renderCanonical(
+  res: CachedResponse,
+  caller: WireFormat,
+  o: ReplayOptions & { id: string; created: number },
+  usage: Usage | undefined,
+): Replayed | undefined {
   const model = o.model ?? res.model;
   try {
     if (!o.stream) {

@@ -51,18 +51,45 @@ const tok = (t: string) => ({ token: t, logprob: -0.25, bytes: [...Buffer.from(t
 const EXTRA: [string, ChatCompletion][] = [
   [
     'refusal',
-    { ...TEXT, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: "I'm sorry, but I can't help with that request." }, logprobs: null, finish_reason: 'stop' }] },
+    {
+      ...TEXT,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: "I'm sorry, but I can't help with that request." },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+    },
   ],
   [
     'length, long multilingual content with emoji',
-    { ...TEXT, choices: [{ index: 0, message: { role: 'assistant', content: 'Voilà 😀 — 東京の天気は晴れです。'.repeat(120), refusal: null }, logprobs: null, finish_reason: 'length' }] },
+    {
+      ...TEXT,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Voilà 😀 — 東京の天気は晴れです。'.repeat(120), refusal: null },
+          logprobs: null,
+          finish_reason: 'length',
+        },
+      ],
+    },
   ],
   ['empty content', { ...TEXT, choices: [{ index: 0, message: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: 'length' }] }],
   [
     'logprobs',
     {
       ...TEXT,
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello world', refusal: null }, logprobs: { content: [tok('Hello'), tok(' world')], refusal: null }, finish_reason: 'stop' }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Hello world', refusal: null },
+          logprobs: { content: [tok('Hello'), tok(' world')], refusal: null },
+          finish_reason: 'stop',
+        },
+      ],
     },
   ],
   [
@@ -89,7 +116,17 @@ const EXTRA: [string, ChatCompletion][] = [
   ],
   [
     'deprecated function_call',
-    { ...TEXT, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, function_call: { name: 'lookup', arguments: '{"q":"x"}' } }, logprobs: null, finish_reason: 'function_call' }] },
+    {
+      ...TEXT,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: null, function_call: { name: 'lookup', arguments: '{"q":"x"}' } },
+          logprobs: null,
+          finish_reason: 'function_call',
+        },
+      ],
+    },
   ],
 ];
 
@@ -123,7 +160,14 @@ describe('replaySse', () => {
   it('writes the documented chunk shapes', () => {
     const { chunks } = parseStrict(replaySse(TOOLS, { ...NEW, includeUsage: true }));
     for (const ch of chunks) {
-      expect(ch).toMatchObject({ id: NEW.id, object: 'chat.completion.chunk', created: NEW.created, model: TOOLS.model, system_fingerprint: TOOLS.system_fingerprint, service_tier: 'default' });
+      expect(ch).toMatchObject({
+        id: NEW.id,
+        object: 'chat.completion.chunk',
+        created: NEW.created,
+        model: TOOLS.model,
+        system_fingerprint: TOOLS.system_fingerprint,
+        service_tier: 'default',
+      });
       expect(ch).toHaveProperty('usage');
     }
     expect(chunks.slice(0, -1).every((ch) => ch.usage === null && ch.choices.length === 1)).toBe(true);
@@ -133,7 +177,12 @@ describe('replaySse', () => {
     const calls = TOOLS.choices[0]!.message.tool_calls!;
     for (const [i, call] of calls.entries()) {
       const deltas = chunks.map((ch) => ch.choices[0]?.delta.tool_calls?.[0]).filter((d) => d?.index === i);
-      expect(deltas[0]).toEqual({ index: i, id: call.id, type: 'function', function: { name: 'get_weather', arguments: call.function.arguments.slice(0, 32) } });
+      expect(deltas[0]).toEqual({
+        index: i,
+        id: call.id,
+        type: 'function',
+        function: { name: 'get_weather', arguments: call.function.arguments.slice(0, 32) },
+      });
       expect(deltas.slice(1)).toEqual([{ index: i, function: { arguments: call.function.arguments.slice(32) } }]);
     }
     expect(chunks.at(-2)!.choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'tool_calls' });
@@ -146,12 +195,20 @@ describe('replaySse', () => {
       const mine = chunks.filter((ch) => ch.choices[0].index === i).map((ch) => ch.choices[0]);
       expect(mine[0]).toEqual({ index: i, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null });
       expect(mine.at(-1)).toEqual({ index: i, delta: {}, logprobs: null, finish_reason: 'stop' });
-      expect(mine.slice(1, -1).map((c) => c.delta.content).join('')).toBe(N2.choices[i]!.message.content);
+      expect(
+        mine
+          .slice(1, -1)
+          .map((c) => c.delta.content)
+          .join(''),
+      ).toBe(N2.choices[i]!.message.content);
     }
   });
 
   it('sends content in 1 to 4 pieces', () => {
-    const count = (c: ChatCompletion) => parseStrict(replaySse(c, { ...NEW, includeUsage: false })).chunks.filter((ch) => typeof ch.choices[0]?.delta.content === 'string' && ch.choices[0].delta.content !== '').length;
+    const count = (c: ChatCompletion) =>
+      parseStrict(replaySse(c, { ...NEW, includeUsage: false })).chunks.filter(
+        (ch) => typeof ch.choices[0]?.delta.content === 'string' && ch.choices[0].delta.content !== '',
+      ).length;
     expect(count(TEXT)).toBe(3); // 73 characters in pieces of at least 32
     expect(count(EXTRA[1]![1])).toBe(4);
     expect(count({ ...TEXT, choices: [{ ...TEXT.choices[0]!, message: { role: 'assistant', content: 'Hi', refusal: null } }] })).toBe(1);
@@ -212,7 +269,13 @@ describe('replaySse read by the official openai SDK', () => {
     const sdkStream = Stream.fromSSEResponse(new Response(body), new AbortController());
     const final = await ChatCompletionStream.fromReadableStream(sdkStream.toReadableStream()).finalChatCompletion();
     const expected = renamed(c);
-    expect(final).toMatchObject({ id: expected.id, created: expected.created, model: expected.model, object: 'chat.completion', system_fingerprint: expected.system_fingerprint });
+    expect(final).toMatchObject({
+      id: expected.id,
+      created: expected.created,
+      model: expected.model,
+      object: 'chat.completion',
+      system_fingerprint: expected.system_fingerprint,
+    });
     expect(final.choices).toHaveLength(expected.choices.length);
     for (const [i, ch] of expected.choices.entries()) {
       const got = final.choices[i]!;

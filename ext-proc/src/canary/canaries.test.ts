@@ -165,11 +165,20 @@ describe('Canaries rollback', () => {
   it('logs the decision', () => {
     const { c, log } = harness();
     recordMany(c, 'canary', 20, 100, false);
-    expect(log.warn).toHaveBeenCalledWith(expect.objectContaining({ canary: base.name, rolledBack: true, stable: 'llama', canaryModel: 'llama-v2' }), 'canary rolled back');
+    expect(log.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ canary: base.name, rolledBack: true, stable: 'llama', canaryModel: 'llama-v2' }),
+      'canary rolled back',
+    );
   });
 
   it('survives an onRollback hook that throws', () => {
-    const c = new Canaries([base], { now: () => 0, onRollback: () => { throw new Error('boom'); }, log: { warn: vi.fn(), info: vi.fn() } });
+    const c = new Canaries([base], {
+      now: () => 0,
+      onRollback: () => {
+        throw new Error('boom');
+      },
+      log: { warn: vi.fn(), info: vi.fn() },
+    });
     expect(() => recordMany(c, 'canary', 20, 100, false)).not.toThrow();
     expect(c.state(base.name)!.rolledBack).toBe(true);
   });
@@ -274,8 +283,12 @@ describe('Canaries.reset and shared state', () => {
 
   it('keeps routing on local judgement when the shared state fails', () => {
     const shared: CanarySharedState = {
-      markRolledBack: () => { throw new Error('redis down'); },
-      isRolledBack: () => { throw new Error('redis down'); },
+      markRolledBack: () => {
+        throw new Error('redis down');
+      },
+      isRolledBack: () => {
+        throw new Error('redis down');
+      },
     };
     const { c } = harness([base], { sharedState: shared });
     expect(c.route('acme', 'llama').variant).toBe('canary');

@@ -29,7 +29,7 @@ describe('latencyBounds', () => {
 });
 
 describe('binOf', () => {
-  it('puts a value on a bound in that bound\'s bin and anything past the last bound in the open bin', () => {
+  it("puts a value on a bound in that bound's bin and anything past the last bound in the open bin", () => {
     const b = Float64Array.from([1, 10, 100]);
     expect(binOf(b, 0)).toBe(0);
     expect(binOf(b, 1)).toBe(0);

@@ -91,9 +91,7 @@ describe('filterCatalog', () => {
     expect([...kept.providers.keys()].sort()).toEqual(['deepseek', 'openai']);
     expect(kept.models.length).toBeGreaterThan(0);
     expect(kept.models.every((m) => m.provider.id === 'openai' || m.provider.id === 'deepseek')).toBe(true);
-    expect(kept.models.length).toBe(
-      catalog.models.filter((m) => m.provider.id === 'openai' || m.provider.id === 'deepseek').length,
-    );
+    expect(kept.models.length).toBe(catalog.models.filter((m) => m.provider.id === 'openai' || m.provider.id === 'deepseek').length);
     expect(kept.find('gpt-4o')).toBe(catalog.find('gpt-4o'));
     expect(kept.find('claude-sonnet-4')).toBeUndefined();
     expect(kept.find('gpt-oss-120b')).toBeUndefined();
@@ -206,9 +204,7 @@ describe('parseCatalog', () => {
     const text = VALID.replace('    provider: openai\n    pricing:\n', '    provider: opnai\n    pricing:\n');
     const err = catalogError(text);
     const line = lineOf(text, 'provider: opnai');
-    expect(err.message).toBe(
-      `${SRC}:${line}:15: models[1] (id: big): provider: unknown provider "opnai" (did you mean "openai"?) (known: openai)`,
-    );
+    expect(err.message).toBe(`${SRC}:${line}:15: models[1] (id: big): provider: unknown provider "opnai" (did you mean "openai"?) (known: openai)`);
     expect(err.issues).toHaveLength(1);
     expect(err.issues[0]).toMatchObject({ line, col: 15, path: ['models', 1, 'provider'] });
   });
@@ -249,17 +245,13 @@ describe('parseCatalog', () => {
   it('rejects negative prices', () => {
     const text = VALID.replace('input: 0.15', 'input: -0.15');
     const err = catalogError(text);
-    expect(err.message).toBe(
-      `${SRC}:${lineOf(text, 'input: -0.15')}:23: models[0] (id: small): pricing.input: expected number >= 0, got number -0.15`,
-    );
+    expect(err.message).toBe(`${SRC}:${lineOf(text, 'input: -0.15')}:23: models[0] (id: small): pricing.input: expected number >= 0, got number -0.15`);
   });
 
   it('rejects a negative price in a block mapping at the exact line', () => {
     const text = VALID.replace('      output: 10', '      output: -10');
     const err = catalogError(text);
-    expect(err.message).toBe(
-      `${SRC}:${lineOf(text, 'output: -10')}:15: models[1] (id: big): pricing.output: expected number >= 0, got number -10`,
-    );
+    expect(err.message).toBe(`${SRC}:${lineOf(text, 'output: -10')}:15: models[1] (id: big): pricing.output: expected number >= 0, got number -10`);
   });
 
   it('rejects cached_input above input', () => {
@@ -280,7 +272,9 @@ describe('parseCatalog', () => {
     const text = VALID.replace('capabilities: [tools, vision, streaming]', 'capabilities: [tools, visoin, streaming]');
     const err = catalogError(text);
     expect(err.message).toContain(`${SRC}:${lineOf(text, 'visoin')}:`);
-    expect(err.message).toContain('models[1] (id: big): capabilities[1]: expected one of tools, vision, json_mode, streaming, reasoning, got string "visoin" (did you mean "vision"?)');
+    expect(err.message).toContain(
+      'models[1] (id: big): capabilities[1]: expected one of tools, vision, json_mode, streaming, reasoning, got string "visoin" (did you mean "vision"?)',
+    );
   });
 
   it('rejects a capability listed twice', () => {
@@ -301,17 +295,13 @@ describe('parseCatalog', () => {
   it('rejects a missing required field, pointing at the entry', () => {
     const text = VALID.replace('    context_window: 128000\n', '');
     const err = catalogError(text);
-    expect(err.message).toBe(
-      `${SRC}:${lineOf(text, '- id: small')}:5: models[0] (id: small): context_window: missing required field (expected number)`,
-    );
+    expect(err.message).toBe(`${SRC}:${lineOf(text, '- id: small')}:5: models[0] (id: small): context_window: missing required field (expected number)`);
   });
 
   it('rejects a missing nested field, pointing at its parent mapping', () => {
     const text = VALID.replace('      output: 10\n', '');
     const err = catalogError(text);
-    expect(err.message).toBe(
-      `${SRC}:${lineOf(text, '      input: 2.5')}:7: models[1] (id: big): pricing.output: missing required field (expected number)`,
-    );
+    expect(err.message).toBe(`${SRC}:${lineOf(text, '      input: 2.5')}:7: models[1] (id: big): pricing.output: missing required field (expected number)`);
   });
 
   it('rejects a missing enum field as missing, not as a bad value', () => {
@@ -324,7 +314,9 @@ describe('parseCatalog', () => {
 
   it('suggests a capability from an unambiguous prefix', () => {
     const text = VALID.replace('capabilities: [tools, streaming]', 'capabilities: [tools, json]');
-    expect(catalogError(text).message).toContain('capabilities[1]: expected one of tools, vision, json_mode, streaming, reasoning, got string "json" (did you mean "json_mode"?)');
+    expect(catalogError(text).message).toContain(
+      'capabilities[1]: expected one of tools, vision, json_mode, streaming, reasoning, got string "json" (did you mean "json_mode"?)',
+    );
   });
 
   it('rejects a model without an id (entry named by index)', () => {
@@ -342,7 +334,10 @@ describe('parseCatalog', () => {
   });
 
   it('rejects unknown keys in a model (typos do not pass silently)', () => {
-    const text = VALID.replace('    max_output_tokens: 16384\n    capabilities: [tools, vision', '    max_output_token: 16384\n    capabilities: [tools, vision');
+    const text = VALID.replace(
+      '    max_output_tokens: 16384\n    capabilities: [tools, vision',
+      '    max_output_token: 16384\n    capabilities: [tools, vision',
+    );
     const err = catalogError(text);
     const line = lineOf(text, 'max_output_token: 16384');
     expect(err.message).toContain(
@@ -372,7 +367,10 @@ describe('parseCatalog', () => {
   });
 
   it('rejects max_output_tokens > context_window', () => {
-    const text = VALID.replace('    max_output_tokens: 16384\n    capabilities: [tools, streaming]', '    max_output_tokens: 200000\n    capabilities: [tools, streaming]');
+    const text = VALID.replace(
+      '    max_output_tokens: 16384\n    capabilities: [tools, streaming]',
+      '    max_output_tokens: 200000\n    capabilities: [tools, streaming]',
+    );
     const err = catalogError(text);
     expect(err.message).toBe(
       `${SRC}:${lineOf(text, 'max_output_tokens: 200000')}:24: models[0] (id: small): max_output_tokens: max_output_tokens (200000) exceeds context_window (128000)`,
@@ -398,9 +396,7 @@ describe('parseCatalog', () => {
   it('rejects an empty document or one that is not a mapping', () => {
     expect(catalogError('').message).toBe(`${SRC}:1:1: (catalog root): expected object, got null`);
     expect(catalogError('- a\n- b\n').message).toBe(`${SRC}:1:1: (catalog root): expected object, got a list`);
-    expect(catalogError('providers: {}\n').message).toBe(
-      `${SRC}:1:1: models: missing required field (expected array)`,
-    );
+    expect(catalogError('providers: {}\n').message).toBe(`${SRC}:1:1: models: missing required field (expected array)`);
   });
 
   it('reports several problems at once, each with its own line', () => {

@@ -194,9 +194,7 @@ function checkCrossReferences(raw: RawCatalog, r: YamlSource): void {
   // Ids first, then aliases: when an alias collides with an id, the alias is the one blamed.
   const names: { name: string; index: number; kind: 'id' | 'alias'; path: (string | number)[] }[] = [
     ...raw.models.map((m, i) => ({ name: m.id, index: i, kind: 'id' as const, path: ['models', i, 'id'] })),
-    ...raw.models.flatMap((m, i) =>
-      m.aliases.map((a, j) => ({ name: a, index: i, kind: 'alias' as const, path: ['models', i, 'aliases', j] })),
-    ),
+    ...raw.models.flatMap((m, i) => m.aliases.map((a, j) => ({ name: a, index: i, kind: 'alias' as const, path: ['models', i, 'aliases', j] }))),
   ];
   for (const n of names) {
     const prev = seen.get(n.name);
@@ -205,10 +203,7 @@ function checkCrossReferences(raw: RawCatalog, r: YamlSource): void {
       continue;
     }
     const what = n.kind === 'id' ? `duplicate model id "${n.name}"` : `duplicate alias "${n.name}"`;
-    const already =
-      prev.index === n.index
-        ? `already this model's ${prev.kind}`
-        : `already the ${prev.kind} of ${r.entryLabel(['models', prev.index])}`;
+    const already = prev.index === n.index ? `already this model's ${prev.kind}` : `already the ${prev.kind} of ${r.entryLabel(['models', prev.index])}`;
     r.addAtPath(n.path, `${what}: ${already} at ${r.where(prev.path)}`);
   }
 }

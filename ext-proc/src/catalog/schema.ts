@@ -33,24 +33,20 @@ export const ProviderIdSchema = z
   .string()
   .regex(PROVIDER_ID_RE, 'provider id must be lowercase letters, digits, "-" or "_" (it is used as the Envoy cluster name)');
 
-export const ModelNameSchema = z
-  .string()
-  .regex(MODEL_NAME_RE, 'model name must be non-empty, start with a letter or digit, and contain no whitespace');
+export const ModelNameSchema = z.string().regex(MODEL_NAME_RE, 'model name must be non-empty, start with a letter or digit, and contain no whitespace');
 
 export const ProviderSchema = z
   .strictObject({
-  format: z.enum(PROVIDER_FORMATS),
-  host: z.string().regex(HOST_RE, 'host must be a bare hostname (no scheme, port or path), e.g. api.openai.com'),
-  port: z.int().min(1).max(65535),
-  tls: z.boolean(),
-  base_path: z
-    .string()
-    .regex(BASE_PATH_RE, 'base_path must be empty or start with "/" and have no trailing "/", e.g. /v1'),
-  /** Absent for keyless backends (a local Ollama or vLLM), which then need `enabled_env`. */
-  api_key_env: z.string().regex(ENV_NAME_RE, 'api_key_env must be an environment variable name like OPENAI_API_KEY').optional(),
-  /** A keyless provider is offered only while this variable is set (e.g. OLLAMA_URLS). */
-  enabled_env: z.string().regex(ENV_NAME_RE, 'enabled_env must be an environment variable name like OLLAMA_URLS').optional(),
-})
+    format: z.enum(PROVIDER_FORMATS),
+    host: z.string().regex(HOST_RE, 'host must be a bare hostname (no scheme, port or path), e.g. api.openai.com'),
+    port: z.int().min(1).max(65535),
+    tls: z.boolean(),
+    base_path: z.string().regex(BASE_PATH_RE, 'base_path must be empty or start with "/" and have no trailing "/", e.g. /v1'),
+    /** Absent for keyless backends (a local Ollama or vLLM), which then need `enabled_env`. */
+    api_key_env: z.string().regex(ENV_NAME_RE, 'api_key_env must be an environment variable name like OPENAI_API_KEY').optional(),
+    /** A keyless provider is offered only while this variable is set (e.g. OLLAMA_URLS). */
+    enabled_env: z.string().regex(ENV_NAME_RE, 'enabled_env must be an environment variable name like OLLAMA_URLS').optional(),
+  })
   .superRefine((p, ctx) => {
     if (p.api_key_env === undefined && p.enabled_env === undefined) {
       ctx.addIssue({ code: 'custom', path: ['api_key_env'], message: 'a provider needs api_key_env, or enabled_env when it takes no key' });

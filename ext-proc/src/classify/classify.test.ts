@@ -52,8 +52,12 @@ describe('hard cases: the instruction decides the tier, not the length', () => {
   });
 
   it.each([
-    [`${REPORT_EN}\n\nAct as the association's treasurer: analyze the financial risks implied here, model two scenarios for next year's budget with the water tariffs, and propose a fee policy with its trade-offs.`],
-    [`${REPORT_ES}\n\nComo tesorero de la asociación, analiza los riesgos financieros que se deducen, modela dos escenarios de presupuesto con las nuevas tarifas del agua y propón una política de cuotas razonando sus ventajas e inconvenientes.`],
+    [
+      `${REPORT_EN}\n\nAct as the association's treasurer: analyze the financial risks implied here, model two scenarios for next year's budget with the water tariffs, and propose a fee policy with its trade-offs.`,
+    ],
+    [
+      `${REPORT_ES}\n\nComo tesorero de la asociación, analiza los riesgos financieros que se deducen, modela dos escenarios de presupuesto con las nuevas tarifas del agua y propón una política de cuotas razonando sus ventajas e inconvenientes.`,
+    ],
   ])('the same pasted text with a demanding instruction → complex (%#)', (text) => {
     expect(classify(user(text)).tier).toBe('complex');
   });
@@ -106,7 +110,9 @@ describe('capabilities', () => {
 
   it('json: response_format json_object or json_schema', () => {
     expect(classify(user('List three colors', { response_format: { type: 'json_object' } })).capabilities.json).toBe(true);
-    expect(classify(user('List three colors', { response_format: { type: 'json_schema', json_schema: { name: 'c', schema: {} } } })).capabilities.json).toBe(true);
+    expect(classify(user('List three colors', { response_format: { type: 'json_schema', json_schema: { name: 'c', schema: {} } } })).capabilities.json).toBe(
+      true,
+    );
     expect(classify(user('List three colors', { response_format: { type: 'text' } })).capabilities.json).toBe(false);
     expect(classify(user('Answer in JSON: list three colors')).capabilities.json).toBe(false);
   });

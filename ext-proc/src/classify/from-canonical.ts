@@ -24,7 +24,8 @@ export function classifyRequestOf(req: CanonicalRequest): ClassifyRequest {
   return {
     messages,
     tools: req.tools,
-    response_format: req.responseFormat && req.responseFormat.type !== 'text' ? { type: req.responseFormat.type === 'json' ? 'json_object' : 'json_schema' } : undefined,
+    response_format:
+      req.responseFormat && req.responseFormat.type !== 'text' ? { type: req.responseFormat.type === 'json' ? 'json_object' : 'json_schema' } : undefined,
     max_tokens: req.maxTokens,
   };
 }

@@ -57,11 +57,20 @@ function m(name: Marker): number {
 
 const WORDS: Array<[number, string]> = [
   // English stop words (words that are not also common Spanish words).
-  [L_EN, 'the of and to in is that it for was on are with as be this what how why which who can you your i my do does an or if not from by at have has will would should please there their they we about into when where than just its these those been being were our could any some more most other such only also very after before them then because'],
+  [
+    L_EN,
+    'the of and to in is that it for was on are with as be this what how why which who can you your i my do does an or if not from by at have has will would should please there their they we about into when where than just its these those been being were our could any some more most other such only also very after before them then because',
+  ],
   // Spanish stop words.
-  [L_ES, 'el los las del que y es en por para con una un lo se su sus al como mas pero este esta esto estos estas cual cuales quien quienes donde cuando porque muy tambien sobre entre hay ser son tiene tienen puedes puede dame escribe explica hola gracias mi tu yo usted ese esa eso desde hasta sin segun cada todo todos ya la de si cuanto cuantos cuanta cuantas como tengo hacer quiero necesito ayudame algun alguna ningun nuestra nuestro ellos ellas aqui despues antes luego entonces'],
+  [
+    L_ES,
+    'el los las del que y es en por para con una un lo se su sus al como mas pero este esta esto estos estas cual cuales quien quienes donde cuando porque muy tambien sobre entre hay ser son tiene tienen puedes puede dame escribe explica hola gracias mi tu yo usted ese esa eso desde hasta sin segun cada todo todos ya la de si cuanto cuantos cuanta cuantas como tengo hacer quiero necesito ayudame algun alguna ningun nuestra nuestro ellos ellas aqui despues antes luego entonces',
+  ],
   // Other languages (French, German, Italian, Portuguese): evidence against en/es.
-  [L_OTHER, 'le les est et une des du je vous il elle pas dans avec sur qui ce cette sont aux nous mais tres der die das und ist nicht ich sie mit ein eine auf fur wie auch den dem von wir sind oder aber wenn bitte il della che sono questo anche gli nao voce uma com isso tambem ao ele ela muito obrigado voces fazer'],
+  [
+    L_OTHER,
+    'le les est et une des du je vous il elle pas dans avec sur qui ce cette sont aux nous mais tres der die das und ist nicht ich sie mit ein eine auf fur wie auch den dem von wir sind oder aber wenn bitte il della che sono questo anche gli nao voce uma com isso tambem ao ele ela muito obrigado voces fazer',
+  ],
 
   [Q_FACTOID, 'what who when where which whose que quien quienes cuando donde cual cuales cuanto cuantos cuanta cuantas name list nombra lista'],
   [Q_EXPLAIN, 'why how explain describe porque como explica explicame describe describa explique'],
@@ -69,28 +78,79 @@ const WORDS: Array<[number, string]> = [
   [M_FIRST, 'first firstly primero primeramente initially inicialmente'],
   [M_THEN, 'then next afterwards finally luego despues finalmente entonces posteriormente'],
 
-  [m('proof'), 'prove proof proofs demonstrate derive derivation theorem lemma corollary rigorous rigorously formally induction contradiction demuestra demostrar demostracion demuestre deriva derivar derivacion teorema lema corolario riguroso rigurosa rigurosamente formalmente induccion contradiccion justify justifica justificar'],
+  [
+    m('proof'),
+    'prove proof proofs demonstrate derive derivation theorem lemma corollary rigorous rigorously formally induction contradiction demuestra demostrar demostracion demuestre deriva derivar derivacion teorema lema corolario riguroso rigurosa rigurosamente formalmente induccion contradiccion justify justifica justificar',
+  ],
   [m('steps'), 'stepwise reasoning razonamiento razona reason'],
-  [m('design'), 'design architecture architect scalable scalability distributed tradeoff tradeoffs optimize optimise optimization refactor migrate migration strategy roadmap plan planning disena disenar diseno arquitectura escalable escalabilidad distribuido optimiza optimizar optimizacion refactoriza migrar migracion estrategia planifica planificar'],
-  [m('analyze'), 'analyze analyse analysis evaluate assess compare comparison critique critically implications risks pros cons weigh recommend analiza analizar analisis evalua evaluar compara comparar comparacion critica implicaciones riesgos ventajas desventajas recomienda'],
-  [m('constraint'), 'must exactly without only ensure avoid limit limited maximum minimum least most under within constraint constraints requirement requirements debe deben exactamente sin solo unicamente asegura asegurate evita limite maximo minimo menos restriccion restricciones requisito requisitos'],
-  [m('extract'), 'title titled headline date author name names year mentioned mention cited called titulo fecha autor nombre nombres ano menciona mencionado llama llamado firma firmado'],
+  [
+    m('design'),
+    'design architecture architect scalable scalability distributed tradeoff tradeoffs optimize optimise optimization refactor migrate migration strategy roadmap plan planning disena disenar diseno arquitectura escalable escalabilidad distribuido optimiza optimizar optimizacion refactoriza migrar migracion estrategia planifica planificar',
+  ],
+  [
+    m('analyze'),
+    'analyze analyse analysis evaluate assess compare comparison critique critically implications risks pros cons weigh recommend analiza analizar analisis evalua evaluar compara comparar comparacion critica implicaciones riesgos ventajas desventajas recomienda',
+  ],
+  [
+    m('constraint'),
+    'must exactly without only ensure avoid limit limited maximum minimum least most under within constraint constraints requirement requirements debe deben exactamente sin solo unicamente asegura asegurate evita limite maximo minimo menos restriccion restricciones requisito requisitos',
+  ],
+  [
+    m('extract'),
+    'title titled headline date author name names year mentioned mention cited called titulo fecha autor nombre nombres ano menciona mencionado llama llamado firma firmado',
+  ],
   [m('summarize'), 'summarize summarise summary summarizing tldr recap resume resumen resumir resumeme sintetiza sintesis'],
-  [m('translate'), 'translate translation translations translated translating translator traduce traducir traduccion traducciones traducido traduceme traductor english spanish french german italian portuguese japanese chinese ingles espanol frances aleman italiano portugues japones chino castellano localize localization localiza localizacion idiom idioms modismo modismos'],
+  [
+    m('translate'),
+    'translate translation translations translated translating translator traduce traducir traduccion traducciones traducido traduceme traductor english spanish french german italian portuguese japanese chinese ingles espanol frances aleman italiano portugues japones chino castellano localize localization localiza localizacion idiom idioms modismo modismos',
+  ],
   [m('smalltalk'), 'hi hello hey thanks thank ok okay great cool perfect awesome bye hola gracias vale genial perfecto adios buenas buenos saludos'],
-  [m('continue'), 'continue go keep more expand elaborate further again shorter longer continua sigue seguir amplia ampliar detalla desarrolla otra vez mas corto largo'],
-  [m('error'), 'error errors exception traceback stacktrace bug bugs crash crashes fails failing failed segfault panic undefined null fallo falla fallando excepcion'],
-  [m('codeword'), 'def function functions func fn const var import void int bool boolean println printf console async await lambda elif self struct impl typescript javascript python java rust golang kotlin swift csharp cpp php ruby sql regex api apis endpoint endpoints compile compiler compilation script scripts code codigo programa programming programacion funcion funciones clase metodo method variable variables array arrays loop bucle bug debug debugging depurar git github docker kubernetes nginx linux bash shell terminal backend frontend framework library libreria react django flask node npm pip deploy deployment despliegue servidor server database query consulta queries http json yaml html css repository repositorio commit branch rama merge thread threads hilo hilos concurrency concurrencia algorithm algoritmo recursion recursive recursiva microservices microservicios cache latency latencia refactor unittest tests test pytest jest'],
-  [m('mathword'), 'equation equations integral integrals derivative derivatives matrix matrices eigenvalue eigenvalues polynomial polynomials prime primes integer integers solve probability limit limits series vector vectors sqrt sum theorem proof geometry algebra calculus triangle triangles circle angle angles fraction fractions decimal percentage percent arithmetic logarithm logarithms exponent function sequence sequences group groups topology inequality inequalities factorial combinatorics permutation permutations combinations dice area perimeter volume radius diameter ecuacion ecuaciones integrales derivada derivadas matriz matrices autovalor autovalores polinomio polinomios primo primos entero enteros resuelve resolver probabilidad serie series suma raiz teorema geometria algebra calculo triangulo triangulos circulo angulo angulos fraccion fracciones porcentaje aritmetica logaritmo logaritmos exponente sucesion sucesiones grupo grupos topologia inecuacion desigualdad factorial combinatoria permutaciones combinaciones dados perimetro volumen radio diametro'],
-  [m('creative'), 'poem poems poetry poet story stories tale tales haiku sonnet sonnets lyrics song songs fiction character characters plot novel novels slogan slogans verse verses rhyme rhymes rhyming limerick fable narrative narrator chapter screenplay scene dialogue fantasy villain hero joke jokes pun puns metaphor imaginative creative invent fairy bedtime toast caption poema poemas poesia poeta cuento cuentos relato relatos historia historias soneto sonetos letra cancion canciones ficcion personaje personajes trama novela novelas eslogan eslogans verso versos rima rimas fabula narrador capitulo guion escena dialogo fantasia villano heroe chiste chistes metafora imaginativo creativo inventa hada microrrelato greguerias trabalenguas'],
-  [m('legal'), 'law laws legal legally contract contracts clause clauses court courts lawsuit sue liability liable statute statutes regulation regulations gdpr tenant tenants landlord lease leases plaintiff defendant attorney lawyer lawyers judge jurisdiction litigation copyright trademark patent patents infringement compliance enforceable enforceability breach damages indemnify indemnification arbitration mediation will wills probate inheritance custody divorce eviction rights license licence terms agreement agreements nda notary ley leyes legal legalmente contrato contratos clausula clausulas tribunal tribunales demanda demandar responsabilidad reglamento normativa rgpd inquilino inquilinos arrendador arrendatario arrendamiento alquiler casero fianza abogado abogados juez juzgado jurisdiccion litigio derechos autor marca patente infraccion cumplimiento incumplimiento indemnizacion arbitraje mediacion testamento herencia herederos custodia divorcio desahucio licencia condiciones acuerdo notario despido multa recurso sociedad estatutos'],
-  [m('medical'), 'symptom symptoms diagnosis diagnose dose dosage mg medication medications medicine drug drugs disease diseases patient patients doctor physician treatment treatments pain fever blood clinical health heart cardiac kidney renal liver lung lungs infection infections virus bacteria antibiotic antibiotics vaccine vaccines cancer tumor diabetes insulin cholesterol hypertension pressure pregnancy pregnant surgery therapy allergy allergies sleep insomnia anxiety depression headache nausea rash skin injury hospital nurse prescription chronic acute bone bones tooth teeth dental muscle muscles stomach brain eye eyes ear ears throat knee spine joint joints cough vomiting dizziness pill pills tablet tablets pharmacy vitamin vitamins calories nutrition diet wound fracture sintoma sintomas diagnostico dosis medicamento medicamentos medicina farmaco farmacos enfermedad enfermedades paciente pacientes medico medica tratamiento tratamientos dolor fiebre sangre clinico clinica salud corazon cardiaco rinon renal higado pulmon infeccion infecciones virus bacterias antibiotico antibioticos vacuna vacunas cancer tumor diabetes insulina colesterol hipertension tension embarazo embarazada cirugia terapia alergia alergias sueno insomnio ansiedad depresion nauseas erupcion piel lesion hospital enfermera receta cronico agudo hueso huesos diente dientes dental musculo musculos estomago cerebro ojo ojos oido garganta rodilla columna articulacion tos vomitos mareo pastilla pastillas comprimido comprimidos farmacia vitamina vitaminas calorias nutricion dieta herida fractura'],
-  [m('finance'), 'invest investment investments investing investor investors stock stocks share shares bond bonds portfolio interest loan loans mortgage tax taxes revenue profit profits budget inflation dividend dividends fund funds etf ira retirement pension savings saving bank banking credit debt equity valuation cash flow earnings margin margins accounting balance sheet income expense expenses price pricing returns yield fees market markets trading hedge option options currency exchange salary insurance invertir inversion inversiones inversor inversores accion acciones bono bonos cartera interes intereses prestamo prestamos hipoteca impuesto impuestos irpf iva ingresos beneficio beneficios presupuesto inflacion dividendo dividendos fondo fondos jubilacion pension ahorro ahorros banco credito deuda valoracion flujo caja margen contabilidad balance gastos precio rentabilidad comisiones mercado mercados bolsa cotizacion divisa cambio sueldo seguro seguros euribor'],
-  [m('dataword'), 'csv dataset datasets spreadsheet spreadsheets excel sheets column columns row rows table tables pivot average median chart charts dashboard dashboards data analytics analysis metrics kpi kpis cohort cohorts regression correlation outlier outliers statistics statistical forecast forecasting warehouse pipeline etl records duplicates cleaning visualization survey sample aggregate vlookup formula formulas hoja hojas columna columnas fila filas tabla tablas dinamica promedio mediana grafico graficos cuadro mando datos analitica analisis metricas indicadores cohorte regresion correlacion atipicos estadistica estadisticas prevision almacen registros duplicados limpieza visualizacion encuesta muestra agregar buscarv formula formulas'],
+  [
+    m('continue'),
+    'continue go keep more expand elaborate further again shorter longer continua sigue seguir amplia ampliar detalla desarrolla otra vez mas corto largo',
+  ],
+  [
+    m('error'),
+    'error errors exception traceback stacktrace bug bugs crash crashes fails failing failed segfault panic undefined null fallo falla fallando excepcion',
+  ],
+  [
+    m('codeword'),
+    'def function functions func fn const var import void int bool boolean println printf console async await lambda elif self struct impl typescript javascript python java rust golang kotlin swift csharp cpp php ruby sql regex api apis endpoint endpoints compile compiler compilation script scripts code codigo programa programming programacion funcion funciones clase metodo method variable variables array arrays loop bucle bug debug debugging depurar git github docker kubernetes nginx linux bash shell terminal backend frontend framework library libreria react django flask node npm pip deploy deployment despliegue servidor server database query consulta queries http json yaml html css repository repositorio commit branch rama merge thread threads hilo hilos concurrency concurrencia algorithm algoritmo recursion recursive recursiva microservices microservicios cache latency latencia refactor unittest tests test pytest jest',
+  ],
+  [
+    m('mathword'),
+    'equation equations integral integrals derivative derivatives matrix matrices eigenvalue eigenvalues polynomial polynomials prime primes integer integers solve probability limit limits series vector vectors sqrt sum theorem proof geometry algebra calculus triangle triangles circle angle angles fraction fractions decimal percentage percent arithmetic logarithm logarithms exponent function sequence sequences group groups topology inequality inequalities factorial combinatorics permutation permutations combinations dice area perimeter volume radius diameter ecuacion ecuaciones integrales derivada derivadas matriz matrices autovalor autovalores polinomio polinomios primo primos entero enteros resuelve resolver probabilidad serie series suma raiz teorema geometria algebra calculo triangulo triangulos circulo angulo angulos fraccion fracciones porcentaje aritmetica logaritmo logaritmos exponente sucesion sucesiones grupo grupos topologia inecuacion desigualdad factorial combinatoria permutaciones combinaciones dados perimetro volumen radio diametro',
+  ],
+  [
+    m('creative'),
+    'poem poems poetry poet story stories tale tales haiku sonnet sonnets lyrics song songs fiction character characters plot novel novels slogan slogans verse verses rhyme rhymes rhyming limerick fable narrative narrator chapter screenplay scene dialogue fantasy villain hero joke jokes pun puns metaphor imaginative creative invent fairy bedtime toast caption poema poemas poesia poeta cuento cuentos relato relatos historia historias soneto sonetos letra cancion canciones ficcion personaje personajes trama novela novelas eslogan eslogans verso versos rima rimas fabula narrador capitulo guion escena dialogo fantasia villano heroe chiste chistes metafora imaginativo creativo inventa hada microrrelato greguerias trabalenguas',
+  ],
+  [
+    m('legal'),
+    'law laws legal legally contract contracts clause clauses court courts lawsuit sue liability liable statute statutes regulation regulations gdpr tenant tenants landlord lease leases plaintiff defendant attorney lawyer lawyers judge jurisdiction litigation copyright trademark patent patents infringement compliance enforceable enforceability breach damages indemnify indemnification arbitration mediation will wills probate inheritance custody divorce eviction rights license licence terms agreement agreements nda notary ley leyes legal legalmente contrato contratos clausula clausulas tribunal tribunales demanda demandar responsabilidad reglamento normativa rgpd inquilino inquilinos arrendador arrendatario arrendamiento alquiler casero fianza abogado abogados juez juzgado jurisdiccion litigio derechos autor marca patente infraccion cumplimiento incumplimiento indemnizacion arbitraje mediacion testamento herencia herederos custodia divorcio desahucio licencia condiciones acuerdo notario despido multa recurso sociedad estatutos',
+  ],
+  [
+    m('medical'),
+    'symptom symptoms diagnosis diagnose dose dosage mg medication medications medicine drug drugs disease diseases patient patients doctor physician treatment treatments pain fever blood clinical health heart cardiac kidney renal liver lung lungs infection infections virus bacteria antibiotic antibiotics vaccine vaccines cancer tumor diabetes insulin cholesterol hypertension pressure pregnancy pregnant surgery therapy allergy allergies sleep insomnia anxiety depression headache nausea rash skin injury hospital nurse prescription chronic acute bone bones tooth teeth dental muscle muscles stomach brain eye eyes ear ears throat knee spine joint joints cough vomiting dizziness pill pills tablet tablets pharmacy vitamin vitamins calories nutrition diet wound fracture sintoma sintomas diagnostico dosis medicamento medicamentos medicina farmaco farmacos enfermedad enfermedades paciente pacientes medico medica tratamiento tratamientos dolor fiebre sangre clinico clinica salud corazon cardiaco rinon renal higado pulmon infeccion infecciones virus bacterias antibiotico antibioticos vacuna vacunas cancer tumor diabetes insulina colesterol hipertension tension embarazo embarazada cirugia terapia alergia alergias sueno insomnio ansiedad depresion nauseas erupcion piel lesion hospital enfermera receta cronico agudo hueso huesos diente dientes dental musculo musculos estomago cerebro ojo ojos oido garganta rodilla columna articulacion tos vomitos mareo pastilla pastillas comprimido comprimidos farmacia vitamina vitaminas calorias nutricion dieta herida fractura',
+  ],
+  [
+    m('finance'),
+    'invest investment investments investing investor investors stock stocks share shares bond bonds portfolio interest loan loans mortgage tax taxes revenue profit profits budget inflation dividend dividends fund funds etf ira retirement pension savings saving bank banking credit debt equity valuation cash flow earnings margin margins accounting balance sheet income expense expenses price pricing returns yield fees market markets trading hedge option options currency exchange salary insurance invertir inversion inversiones inversor inversores accion acciones bono bonos cartera interes intereses prestamo prestamos hipoteca impuesto impuestos irpf iva ingresos beneficio beneficios presupuesto inflacion dividendo dividendos fondo fondos jubilacion pension ahorro ahorros banco credito deuda valoracion flujo caja margen contabilidad balance gastos precio rentabilidad comisiones mercado mercados bolsa cotizacion divisa cambio sueldo seguro seguros euribor',
+  ],
+  [
+    m('dataword'),
+    'csv dataset datasets spreadsheet spreadsheets excel sheets column columns row rows table tables pivot average median chart charts dashboard dashboards data analytics analysis metrics kpi kpis cohort cohorts regression correlation outlier outliers statistics statistical forecast forecasting warehouse pipeline etl records duplicates cleaning visualization survey sample aggregate vlookup formula formulas hoja hojas columna columnas fila filas tabla tablas dinamica promedio mediana grafico graficos cuadro mando datos analitica analisis metricas indicadores cohorte regresion correlacion atipicos estadistica estadisticas prevision almacen registros duplicados limpieza visualizacion encuesta muestra agregar buscarv formula formulas',
+  ],
   [m('explainword'), 'explain why difference differences understand meaning works explica explicame diferencia diferencias entender significa funciona'],
   [m('brief'), 'briefly brief quick quickly oneliner tldr brevemente breve rapido rapidamente resumidamente'],
-  [m('taskverb'), 'explain analyze analyse propose compare design write compute calculate list describe evaluate justify build plan rank identify recommend discuss outline derive prove implement create develop review assess estimate model draft find decide argue weigh explica analiza propon compara disena escribe calcula enumera describe evalua justifica construye planifica ordena identifica recomienda discute esboza deriva demuestra implementa crea desarrolla revisa valora estima modela redacta encuentra decide argumenta razona'],
-  [m('simpletask'), 'capital spell synonym antonym define definition convert fix typo capitalize sinonimo antonimo define definicion convierte corrige mayusculas'],
+  [
+    m('taskverb'),
+    'explain analyze analyse propose compare design write compute calculate list describe evaluate justify build plan rank identify recommend discuss outline derive prove implement create develop review assess estimate model draft find decide argue weigh explica analiza propon compara disena escribe calcula enumera describe evalua justifica construye planifica ordena identifica recomienda discute esboza deriva demuestra implementa crea desarrolla revisa valora estima modela redacta encuentra decide argumenta razona',
+  ],
+  [
+    m('simpletask'),
+    'capital spell synonym antonym define definition convert fix typo capitalize sinonimo antonimo define definicion convierte corrige mayusculas',
+  ],
 ];
 
 /** Two-word entries: [bits, "first second|first second|…"]. */
@@ -99,7 +159,10 @@ const PAIRS: Array<[number, string]> = [
   [m('proof'), 'show that|muestra que|prove that|demuestra que|demostrar que|probar que|prueba que'],
   [Q_EXPLAIN, 'por que'],
   [m('brief'), 'one sentence|one line|one word|few words|yes or no|in short|una frase|una linea|una palabra|pocas palabras|si o no|en corto'],
-  [m('translate'), 'you say|se dice|in english|in spanish|into english|into spanish|en ingles|al ingles|en espanol|al espanol|al frances|al aleman|into french|into german'],
+  [
+    m('translate'),
+    'you say|se dice|in english|in spanish|into english|into spanish|en ingles|al ingles|en espanol|al espanol|al frances|al aleman|into french|into german',
+  ],
   [Q_FACTOID, 'how many|how much|how old|how long|what year|en que|a que|de que'],
   [m('constraint'), 'at most|at least|no more|no longer|como maximo|como minimo|al menos|no mas|menos de|less than|fewer than|no menos'],
   [m('design'), 'trade off|trade offs|system design|high availability|alta disponibilidad'],

@@ -116,10 +116,7 @@ export function parseClassifierModel(json: unknown, source: string): ClassifierM
   const w = parsed.data;
   const expected = featureFingerprint();
   if (w.features !== expected) {
-    throw new ClassifierModelError(
-      source,
-      `trained for feature set ${w.features}, this code extracts ${expected}: retrain with npm run train:classifier`,
-    );
+    throw new ClassifierModelError(source, `trained for feature set ${w.features}, this code extracts ${expected}: retrain with npm run train:classifier`);
   }
   if (w.tiers.join() !== COMPLEXITY_TIERS.join() || w.domains.join() !== DOMAINS.join()) {
     throw new ClassifierModelError(source, `labels differ from the code's (tiers ${w.tiers.join('/')}, domains ${w.domains.join('/')})`);
@@ -155,7 +152,10 @@ export function loadClassifierModel(path: string): ClassifierModel {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ClassifierModelError(path, `cannot read classifier weights: ${e instanceof Error ? e.message : String(e)} (train them with npm run train:classifier)`);
+    throw new ClassifierModelError(
+      path,
+      `cannot read classifier weights: ${e instanceof Error ? e.message : String(e)} (train them with npm run train:classifier)`,
+    );
   }
   let json: unknown;
   try {

@@ -88,11 +88,7 @@ describe('data sets', () => {
     expect(evalSet.filter((e) => trainKeys.has(key(e)))).toEqual([]);
     // Long texts (pasted material) must not be reused across the two sets, even with other instructions.
     const paragraphs = (set: readonly LabelledExample[]) =>
-      new Set(
-        set.flatMap((e) =>
-          e.messages.flatMap((m) => (typeof m.content === 'string' ? m.content.split('\n\n').filter((p) => p.length > 120) : [])),
-        ),
-      );
+      new Set(set.flatMap((e) => e.messages.flatMap((m) => (typeof m.content === 'string' ? m.content.split('\n\n').filter((p) => p.length > 120) : []))));
     const trainParas = paragraphs(trainSet);
     expect([...paragraphs(evalSet)].filter((p) => trainParas.has(p))).toEqual([]);
     // And no single user turn is repeated verbatim.

@@ -136,7 +136,6 @@ export interface TrainedWeights {
   dense: Float32Array;
 }
 
-
 export function train(data: readonly EncodedExample[], opts: TrainOptions): TrainedWeights {
   const size = 1 << opts.hashBits;
   // Stored weights; the true weight is scale × stored (exact L2 decay without touching every weight).

@@ -9,7 +9,11 @@ const EnvSchema = z.object({
   GATEWAY_KEYS: z.string().default(''),
   CATALOG_PATH: z.string().optional(),
   /** Largest request body accepted (bytes). Envoy's buffer limit must be above it. */
-  MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  MAX_REQUEST_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024),
   /** How long in-flight streams may take to finish on SIGTERM before they are cut. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** Redis for the response cache (and, later, limits) shared by every replica; unset: in-process. */
@@ -17,15 +21,26 @@ const EnvSchema = z.object({
   /** Response cache lifetime; 0 turns the cache off. */
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** Answers larger than this are not cached. */
-  CACHE_MAX_ENTRY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  CACHE_MAX_ENTRY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Size of the in-process store used when REDIS_URL is unset. */
-  CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  CACHE_MEMORY_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   /** Routing policies, provider quotas and canaries (default models/routing.yaml). */
   ROUTING_PATH: z.string().optional(),
   /** Tenant policies (limits, model allow-lists, cache); see models/tenants.example.yaml. */
   TENANTS_PATH: z.string().optional(),
   /** When the limiter's Redis is down: refuse calls with 503 (default) or let them through. */
-  LIMITS_FAIL_OPEN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  LIMITS_FAIL_OPEN: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /**
    * How long an admission may wait on the limiter's Redis before the call is refused (or let
    * through, with LIMITS_FAIL_OPEN): the limit every call pays when Redis is slow.
@@ -36,23 +51,27 @@ const EnvSchema = z.object({
    * `identities` lists it is authenticated without a gateway key. `x-forwarded-client-cert` is read
    * as Envoy's XFCC (its URI= elements). Only a header the mesh itself sets may be named here.
    */
-  IDENTITY_HEADER: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name').optional(),
+  IDENTITY_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'a lower-case header name')
+    .optional(),
   /**
    * Fallback chains need Envoy's chain clusters with the upstream ext_proc filter (envoy/bootstrap.ts);
    * where Envoy lacks them (Envoy Gateway), turn chains off and every call goes to its model alone.
    */
   /** How long a backend that answered 5xx is skipped by fallback chains and the router (a 429 names its own wait). */
   COOLDOWN_SECONDS: z.coerce.number().min(0).max(300).default(5),
-  FALLBACK_CHAINS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  FALLBACK_CHAINS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /**
    * Processor worker processes: `auto` (one per CPU available: the affinity, capped by a
    * container's CPU limit) or a count. Several workers share
    * GRPC_PORT (connections are spread among them) and each also listens on its own Unix socket in
    * GRPC_SOCKET_DIR, if set, so an Envoy beside it can balance single streams across them.
    */
-  PROCESSOR_WORKERS: z
-    .union([z.literal('auto'), z.coerce.number().int().min(1).max(256)])
-    .default('auto'),
+  PROCESSOR_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default('auto'),
   /**
    * Key that signs the routing context handed from the router-level processor to fallback
    * attempts. Set it, the same on every replica, when several processors serve one Envoy; unset,
@@ -70,7 +89,10 @@ const EnvSchema = z.object({
    * itself admits only Envoy to the gRPC port (mesh mTLS with an authorization policy, or a
    * NetworkPolicy), so the processor may listen beyond loopback without PROCESSOR_TOKEN.
    */
-  GRPC_NETWORK_RESTRICTED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  GRPC_NETWORK_RESTRICTED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** A directory for per-worker Unix sockets (`ext-proc-<n>.sock`), besides the TCP port. */
   GRPC_SOCKET_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

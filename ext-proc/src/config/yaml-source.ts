@@ -264,9 +264,7 @@ export function didYouMean(input: string, candidates: readonly string[], { prefi
   }
   const limit = Math.max(1, Math.floor(input.length / 3));
   if (best === undefined || bestDist > limit) {
-    const prefixed = prefixes
-      ? candidates.filter((c) => input.length >= 3 && c.toLowerCase().startsWith(input.toLowerCase()))
-      : [];
+    const prefixed = prefixes ? candidates.filter((c) => input.length >= 3 && c.toLowerCase().startsWith(input.toLowerCase())) : [];
     best = prefixed.length === 1 ? prefixed[0] : undefined;
   }
   return best !== undefined ? ` (did you mean "${best}"?)` : '';

@@ -17,7 +17,6 @@ export interface Chain {
   members: readonly Model[];
 }
 
-
 export function chainOf(catalog: Catalog, model: Model): Chain | undefined {
   if (model.fallbacks.length === 0) return undefined;
   const members = [model];

@@ -66,8 +66,18 @@ describe('detectEndpoint for the other APIs', () => {
   });
 
   it('Gemini generateContent and streamGenerateContent take model and streaming from the path', () => {
-    expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:generateContent')).toEqual({ api: 'gemini', op: 'chat', model: 'gemini-2.5-flash', stream: false });
-    expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:streamGenerateContent')).toEqual({ api: 'gemini', op: 'chat', model: 'gemini-2.5-flash', stream: true });
+    expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:generateContent')).toEqual({
+      api: 'gemini',
+      op: 'chat',
+      model: 'gemini-2.5-flash',
+      stream: false,
+    });
+    expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:streamGenerateContent')).toEqual({
+      api: 'gemini',
+      op: 'chat',
+      model: 'gemini-2.5-flash',
+      stream: true,
+    });
     expect(detectEndpoint('POST', '/v1/models/gemini-2.5-pro:generateContent')).toMatchObject({ api: 'gemini', model: 'gemini-2.5-pro' });
     expect(detectEndpoint('POST', '/v1beta/models/gemini-2.5-flash:countTokens')).toBeUndefined();
     expect(detectEndpoint('POST', '/v1beta/models/%E0:generateContent')).toBeUndefined();

@@ -20,7 +20,11 @@ export function limitSubjects(principal: PrincipalWithPolicy, policy: TenantPoli
  * input ≈ body bytes / 4 (an over-estimate: JSON syntax counts too — no tokenizer on the hot
  * path) plus the most output the call may produce.
  */
-export function worstCase(bodyBytes: number, req: { max_tokens?: number | null; max_completion_tokens?: number | null; n?: number | null }, model: Model): Estimate {
+export function worstCase(
+  bodyBytes: number,
+  req: { max_tokens?: number | null; max_completion_tokens?: number | null; n?: number | null },
+  model: Model,
+): Estimate {
   const input = Math.ceil(bodyBytes / 4);
   const perChoice = req.max_completion_tokens ?? req.max_tokens ?? Math.min(model.maxOutputTokens, DEFAULT_RESERVED_OUTPUT_TOKENS);
   const output = perChoice * (req.n ?? 1);

@@ -84,7 +84,12 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
   const conn = createRedisConnection({ ...options, log, commandTimeoutMs: options.commandTimeoutMs ?? 100, messages: MESSAGES });
   // Reconciliations have their own connection with a longer timeout: under load a 100 ms budget
   // would drop some, and each dropped one leaves a call's whole reservation charged.
-  const settleConn = createRedisConnection({ ...options, log: log.child({ connection: 'reconcile' }), commandTimeoutMs: options.reconcileTimeoutMs ?? 2000, messages: RECONCILE_MESSAGES });
+  const settleConn = createRedisConnection({
+    ...options,
+    log: log.child({ connection: 'reconcile' }),
+    commandTimeoutMs: options.reconcileTimeoutMs ?? 2000,
+    messages: RECONCILE_MESSAGES,
+  });
   const reconciled = new WeakSet<Reservation>();
 
   const unavailableError = (op: string, cause?: unknown): LimiterUnavailable => {

@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FAIL_DAY,
-  FAIL_MONTH,
-  FAIL_RPM,
-  FAIL_TPM,
-  failMask,
-  formatUsd,
-  nextUtcDay,
-  nextUtcMonth,
-  planAdmission,
-  slidingRetryAfterSeconds,
-} from './windows.js';
+import { FAIL_DAY, FAIL_MONTH, FAIL_RPM, FAIL_TPM, failMask, formatUsd, nextUtcDay, nextUtcMonth, planAdmission, slidingRetryAfterSeconds } from './windows.js';
 
 const T0 = Date.UTC(2025, 2, 15, 12, 0, 0); // a minute boundary
 
@@ -97,7 +86,12 @@ describe('planAdmission', () => {
 });
 
 describe('failMask', () => {
-  const [s] = planAdmission([{ scope: 'tenant', id: 'a', policy: { rpm: 10, tpm: 1_000, usdPerDay: 1, usdPerMonth: 2 } }], { tokens: 0, usd: 0 }, T0, 'p:').subjects;
+  const [s] = planAdmission(
+    [{ scope: 'tenant', id: 'a', policy: { rpm: 10, tpm: 1_000, usdPerDay: 1, usdPerMonth: 2 } }],
+    { tokens: 0, usd: 0 },
+    T0,
+    'p:',
+  ).subjects;
 
   it('weights the previous window and allows exactly up to the limit', () => {
     // 5 + 10 × 0.4 + 1 = 10 ≤ 10

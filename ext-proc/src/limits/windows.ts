@@ -200,8 +200,7 @@ function denial(plan: AdmitPlan, result: StoreResult): Admission {
 function denialFor(plan: AdmitPlan, s: SubjectPlan, c: Counters, name: LimitName): Extract<Admission, { ok: false }> {
   const [rc, rp, tc, tp] = c;
   const who = `${s.scope} ${s.id}`;
-  const deny = (retryAfterSeconds: number, message: string) =>
-    ({ ok: false, limit: name, scope: s.scope, id: s.id, retryAfterSeconds, message }) as const;
+  const deny = (retryAfterSeconds: number, message: string) => ({ ok: false, limit: name, scope: s.scope, id: s.id, retryAfterSeconds, message }) as const;
   switch (name) {
     case 'rpm':
       return deny(slidingRetryAfterSeconds(rc, rp, 1, s.rpm, plan.elapsedMs), `requests per minute limit of ${s.rpm} for ${who} reached`);

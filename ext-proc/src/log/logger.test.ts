@@ -18,7 +18,10 @@ function killedAfter(script: string): string {
 describe('logger: the last lines survive a crash', () => {
   it('writes a warning at once, with the info lines buffered before it', () => {
     const out = killedAfter("log.info({ rid: 'r1' }, 'before'); log.warn({ rid: 'r1' }, 'last words')");
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number });
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; level: number });
     expect(lines.map((l) => l.msg)).toEqual(['before', 'last words']);
   });
 

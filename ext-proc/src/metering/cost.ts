@@ -5,8 +5,7 @@ import type { Usage } from './usage.js';
 export function costUsd(usage: Usage, pricing: Pricing): number {
   const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
   const cachedPrice = pricing.cachedInputPerMTok ?? pricing.inputPerMTok;
-  const usd =
-    ((usage.inputTokens - cached) * pricing.inputPerMTok + cached * cachedPrice + usage.outputTokens * pricing.outputPerMTok) / 1e6;
+  const usd = ((usage.inputTokens - cached) * pricing.inputPerMTok + cached * cachedPrice + usage.outputTokens * pricing.outputPerMTok) / 1e6;
   // Round to a tenth of a micro-dollar: enough for sums over millions of calls, no float noise.
   return Math.round(usd * 1e7) / 1e7;
 }

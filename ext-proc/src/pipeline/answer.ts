@@ -96,7 +96,11 @@ export class RouterAnswer implements AnswerPolicy {
       this.end(undefined);
       throw err;
     }
-    if (!reader.usage) this.gw.log.warn({ rid: this.o.caller.rid, status: this.status, provider: this.o.meter.servedModel.provider.id }, 'upstream answer unreadable; usage unknown');
+    if (!reader.usage)
+      this.gw.log.warn(
+        { rid: this.o.caller.rid, status: this.status, provider: this.o.meter.servedModel.provider.id },
+        'upstream answer unreadable; usage unknown',
+      );
     const usd = this.end(reader.usage);
     const set: HeaderPair[] = usd === undefined ? [] : [[RESPONSE_HEADER.costUsd, formatUsd(usd)]];
     return { set, body: out };
@@ -133,7 +137,10 @@ export class RouterAnswer implements AnswerPolicy {
     const { caller, plan, meter } = this.o;
     const text = body.toString('utf8');
     const mapped = upstreamErrorForCaller(caller.caller, plan.answerFormat, this.status, text);
-    this.gw.log.warn({ rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: mapped.providerMessage ?? text.slice(0, 200) }, 'upstream error');
+    this.gw.log.warn(
+      { rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: mapped.providerMessage ?? text.slice(0, 200) },
+      'upstream error',
+    );
     if (mapped.body === undefined) return { set: [], body: undefined };
     const out = Buffer.from(mapped.body, 'utf8');
     return {

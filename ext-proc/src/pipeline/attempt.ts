@@ -67,7 +67,8 @@ export class AttemptHandler implements CallHandler<AttemptContext> {
         throw new GatewayError('permission', `A fallback attempt at ${this.backendId} is not one this call may make.`, { code: 'route_context_invalid' });
       }
       const model = this.gw.catalog.find(this.backendId);
-      if (!model) throw new GatewayError('unavailable', `Fallback member ${this.backendId} is not configured on this gateway.`, { code: 'provider_not_configured' });
+      if (!model)
+        throw new GatewayError('unavailable', `Fallback member ${this.backendId} is not configured on this gateway.`, { code: 'provider_not_configured' });
       const attempt = Number(headers[ATTEMPT_COUNT_HEADER] ?? '1') || 1;
       const ctx = { route, caller: FORMATS[route.caller], model, target: this.gw.resolver.chatTarget(model), attempt };
       return { ctx, strip: [ATTEMPT_COUNT_HEADER] };
@@ -110,13 +111,22 @@ class AttemptAnswer implements AnswerPolicy {
     private readonly ctx: AttemptContext,
   ) {
     const { route } = ctx;
-    this.translator = new AnswerTranslator(ctx.caller, FORMATS[ctx.model.provider.format], { stream: route.stream, callerModel: route.model, includeUsage: route.includeUsage });
+    this.translator = new AnswerTranslator(ctx.caller, FORMATS[ctx.model.provider.format], {
+      stream: route.stream,
+      callerModel: route.model,
+      includeUsage: route.includeUsage,
+    });
   }
 
   headers(status: number, headers: HeaderRecord, endOfStream: boolean): HeadersDecision {
     const { model, route, attempt } = this.ctx;
     this.status = status;
-    this.gw.metrics.upstreamAttempts.inc({ tenant: route.tenant, gen_ai_provider_name: model.provider.id, gen_ai_request_model: model.id, status_code: String(status) });
+    this.gw.metrics.upstreamAttempts.inc({
+      tenant: route.tenant,
+      gen_ai_provider_name: model.provider.id,
+      gen_ai_request_model: model.id,
+      status_code: String(status),
+    });
     if (status === 429 || status >= 500) {
       const seconds = this.gw.cooldowns.refuse(model.id, headers['retry-after']);
       this.gw.log.info({ rid: route.rid, model: model.id, status, attempt, cooldownSeconds: seconds }, 'chain member refused; cooling it down');
@@ -144,7 +154,14 @@ class AttemptAnswer implements AnswerPolicy {
       const mapped = upstreamErrorForCaller(this.ctx.caller, FORMATS[this.ctx.model.provider.format], this.status, body.toString('utf8'));
       if (mapped.body === undefined) return { set: [], body: undefined };
       const out = Buffer.from(mapped.body, 'utf8');
-      return { set: [[':status', String(mapped.status)], ['content-type', 'application/json'], ['content-length', String(out.length)]], body: out };
+      return {
+        set: [
+          [':status', String(mapped.status)],
+          ['content-type', 'application/json'],
+          ['content-length', String(out.length)],
+        ],
+        body: out,
+      };
     }
     const out = this.translator.whole(body);
     return { set: out ? [['content-length', String(out.length)]] : [], body: out };

@@ -48,7 +48,11 @@ function replayHit(gw: GatewayContext, caller: Caller, request: ChatRequest, pla
   // A miss shows the provider's own model name when the answer passes through untranslated, the
   // name the caller used when it is rebuilt: a hit shows the same.
   const rebuilt = plan.translating || plan.chain !== undefined || entry.kind === 'canonical';
-  const replayed = replayEntry(entry, caller.caller, { stream: chat.stream, model: rebuilt ? chat.model : undefined, includeUsage: chat.includeUsage === true });
+  const replayed = replayEntry(entry, caller.caller, {
+    stream: chat.stream,
+    model: rebuilt ? chat.model : undefined,
+    includeUsage: chat.includeUsage === true,
+  });
   if (!replayed) return undefined;
   const { tenant, keyId } = caller.principal;
   const served: Model = (entry.origin && gw.fullCatalog.find(entry.origin.model)) || plan.chain?.head || plan.model;

@@ -71,17 +71,20 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
   const { caller, request, plan } = x;
   const chain = plan.chain!;
   const { chat } = request;
-  const route = encodeRouteContext({
-    rid: caller.rid,
-    caller: caller.caller.id,
-    model: chat.model,
-    stream: chat.stream,
-    // OpenAI streams always carry usage to this side, which hides it again if the caller did not ask.
-    includeUsage: caller.caller.id === 'openai' ? true : chat.includeUsage === true,
-    tenant: caller.principal.tenant,
-    members: chain.members.map((m) => m.id),
-    exp: Date.now() + ROUTE_CONTEXT_TTL_MS,
-  }, gw.routeKey);
+  const route = encodeRouteContext(
+    {
+      rid: caller.rid,
+      caller: caller.caller.id,
+      model: chat.model,
+      stream: chat.stream,
+      // OpenAI streams always carry usage to this side, which hides it again if the caller did not ask.
+      includeUsage: caller.caller.id === 'openai' ? true : chat.includeUsage === true,
+      tenant: caller.principal.tenant,
+      members: chain.members.map((m) => m.id),
+      exp: Date.now() + ROUTE_CONTEXT_TTL_MS,
+    },
+    gw.routeKey,
+  );
   const reader: AnswerReader =
     caller.caller.id === 'openai'
       ? new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true })
@@ -101,7 +104,13 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
   };
 }
 
-function routerAnswer(gw: GatewayContext, x: ForwardInput, reader: AnswerReader, writer: CacheWriter | undefined, poolDone: ((o: { status: number; busy?: boolean }) => void) | undefined): RouterAnswer {
+function routerAnswer(
+  gw: GatewayContext,
+  x: ForwardInput,
+  reader: AnswerReader,
+  writer: CacheWriter | undefined,
+  poolDone: ((o: { status: number; busy?: boolean }) => void) | undefined,
+): RouterAnswer {
   const { caller, plan } = x;
   const cacheStatus = x.cache.status === 'miss' ? 'miss' : 'bypass';
   const meter = new CallMeter(gw, {
@@ -117,7 +126,17 @@ function routerAnswer(gw: GatewayContext, x: ForwardInput, reader: AnswerReader,
     poolDone,
     cache: cacheStatus,
   });
-  return new RouterAnswer(gw, { caller, plan, meter, reader, writer, quotaHeaders: x.admission.quotaHeaders, stream: x.request.chat.stream, cacheStatus, promptTokens: estimateTokens(x.request.bodyBytes) });
+  return new RouterAnswer(gw, {
+    caller,
+    plan,
+    meter,
+    reader,
+    writer,
+    quotaHeaders: x.admission.quotaHeaders,
+    stream: x.request.chat.stream,
+    cacheStatus,
+    promptTokens: estimateTokens(x.request.bodyBytes),
+  });
 }
 
 /**
@@ -125,7 +144,11 @@ function routerAnswer(gw: GatewayContext, x: ForwardInput, reader: AnswerReader,
  * conversation's endpoint) and Envoy's override-host load balancer takes them in that order,
  * the later ones on retry.
  */
-function poolPick(gw: GatewayContext, model: Model, conversation: string | undefined): { headers: HeaderPair[]; done?: (o: { status: number; busy?: boolean }) => void } {
+function poolPick(
+  gw: GatewayContext,
+  model: Model,
+  conversation: string | undefined,
+): { headers: HeaderPair[]; done?: (o: { status: number; busy?: boolean }) => void } {
   const pool = gw.routing.pools.get(model.provider.id);
   if (!pool) return { headers: [] };
   const pick = pool.pick({ model: model.upstreamId, affinityKey: conversation });
@@ -133,6 +156,11 @@ function poolPick(gw: GatewayContext, model: Model, conversation: string | undef
   const done = pool.begin(pick.endpoints[0]!);
   const retries = Math.min(pick.endpoints.length - 1, 2);
   const headers: HeaderPair[] = [[DESTINATION_HEADER, pick.endpoints.slice(0, retries + 1).join(',')]];
-  if (retries > 0) headers.push(['x-envoy-retry-on', 'connect-failure,reset,retriable-status-codes'], ['x-envoy-retriable-status-codes', '503'], ['x-envoy-max-retries', String(retries)]);
+  if (retries > 0)
+    headers.push(
+      ['x-envoy-retry-on', 'connect-failure,reset,retriable-status-codes'],
+      ['x-envoy-retriable-status-codes', '503'],
+      ['x-envoy-max-retries', String(retries)],
+    );
   return { headers, done };
 }

@@ -72,7 +72,13 @@ export function planRoute(gw: GatewayContext, caller: Caller, chat: CanonicalReq
       affinityKey: conversation,
     });
     model = d.model;
-    decision = { tier: c.tier, domain: c.domain, reason: d.reason, baseline: policy.premiumBaseline ? gw.fullCatalog.find(policy.premiumBaseline) : undefined, routedTo: d.model };
+    decision = {
+      tier: c.tier,
+      domain: c.domain,
+      reason: d.reason,
+      baseline: policy.premiumBaseline ? gw.fullCatalog.find(policy.premiumBaseline) : undefined,
+      routedTo: d.model,
+    };
   } else {
     model = requested!;
     decision = { reason: 'explicit' };

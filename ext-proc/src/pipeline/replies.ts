@@ -20,7 +20,12 @@ export function decisionHeaders(d: Decision | undefined): HeaderPair[] {
  * A failure answered by the gateway itself, in the caller's API and with its status (DESIGN §4).
  * Anything but a GatewayError is a bug: logged, and answered as a plain 500 without details.
  */
-export function errorReply(gw: Pick<GatewayContext, 'metrics' | 'log'>, caller: WireFormat, err: unknown, o: { rid?: string; tenant?: string; plan?: RoutePlan } = {}): LocalReply {
+export function errorReply(
+  gw: Pick<GatewayContext, 'metrics' | 'log'>,
+  caller: WireFormat,
+  err: unknown,
+  o: { rid?: string; tenant?: string; plan?: RoutePlan } = {},
+): LocalReply {
   const e = err instanceof GatewayError ? err : new GatewayError('internal', 'The gateway failed to process the request.', { code: 'internal_error' });
   if (!(err instanceof GatewayError)) gw.log.error({ rid: o.rid, err }, 'unexpected error while processing');
   gw.metrics.rejections.inc({ reason: e.kind, status_code: String(e.status) });
@@ -34,7 +39,13 @@ export function errorReply(gw: Pick<GatewayContext, 'metrics' | 'log'>, caller: 
   if (e.opts.retryAfterSeconds !== undefined) headers.push(['retry-after', String(e.opts.retryAfterSeconds)]);
   const record: Record<string, string> = { request_id: rid, error: e.opts.code ?? e.kind };
   if (o.tenant) record.tenant = o.tenant;
-  return { status: e.status, headers, body: Buffer.from(caller.renderError(e), 'utf8'), details: `llm_gateway_${e.kind}`, metadata: { [METADATA_NAMESPACE]: record } };
+  return {
+    status: e.status,
+    headers,
+    body: Buffer.from(caller.renderError(e), 'utf8'),
+    details: `llm_gateway_${e.kind}`,
+    metadata: { [METADATA_NAMESPACE]: record },
+  };
 }
 
 /** A JSON answer the gateway has itself (model lists). */

@@ -87,7 +87,8 @@ export class RouterHandler implements CallHandler<CallContext> {
     // Never rejects: it may be left unawaited (a cache hit, a refusal) and the store fails soft.
     const c = await store.lookup(caller.principal.tenant, plan.model.provider.id).catch(() => 'unavailable' as const);
     if (typeof c === 'object') return c.key;
-    if (c === 'unavailable') this.gw.log.warn({ rid: caller.rid, tenant: caller.principal.tenant }, 'tenant credential unavailable; using the platform credential');
+    if (c === 'unavailable')
+      this.gw.log.warn({ rid: caller.rid, tenant: caller.principal.tenant }, 'tenant credential unavailable; using the platform credential');
     return undefined;
   }
 }

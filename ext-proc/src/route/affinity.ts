@@ -24,7 +24,11 @@ export class Affinity {
 export function conversationKey(tenant: string, req: CanonicalRequest): string | undefined {
   const first = req.messages.find((m) => m.role === 'user');
   if (!first) return undefined;
-  const h = createHash('sha256').update(tenant).update('\0').update(req.system ?? '').update('\0');
+  const h = createHash('sha256')
+    .update(tenant)
+    .update('\0')
+    .update(req.system ?? '')
+    .update('\0');
   for (const p of first.content) if (p.type === 'text') h.update(p.text);
   return h.digest('base64url').slice(0, 22);
 }

@@ -24,7 +24,9 @@ const PolicySchema = z.strictObject({
   /** Candidates per tier, best guess first (scoring decides among them). */
   tiers: z.strictObject({ simple: ModelList, medium: ModelList, complex: ModelList }),
   /** Models specialised for a domain (or LoRA adapters), preferred for that domain, per tier. */
-  domains: z.partialRecord(z.enum(DOMAINS), z.strictObject({ simple: ModelList.optional(), medium: ModelList.optional(), complex: ModelList.optional() })).optional(),
+  domains: z
+    .partialRecord(z.enum(DOMAINS), z.strictObject({ simple: ModelList.optional(), medium: ModelList.optional(), complex: ModelList.optional() }))
+    .optional(),
   /** How much price, quality fit and observed latency weigh in the score (they need not sum to 1). */
   weights: z.strictObject({ price: Weight, quality: Weight, latency: Weight }).optional(),
   /** Weighted splits per tier: model → share (e.g. 70/20/5/5); taken among the candidates still usable. */
@@ -42,7 +44,9 @@ const QuotaSchema = z
   .refine((q) => q.requests_per_minute !== undefined || q.tokens_per_day !== undefined, 'give requests_per_minute, tokens_per_day or both');
 
 export const RoutingFileSchema = z.strictObject({
-  policies: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'policy names use a-z, 0-9, _ and -'), PolicySchema).refine((p) => 'default' in p, 'a policy named `default` is required'),
+  policies: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'policy names use a-z, 0-9, _ and -'), PolicySchema)
+    .refine((p) => 'default' in p, 'a policy named `default` is required'),
   /** Free-tier limits of a provider: traffic is steered away before the provider's own 429. */
   provider_quotas: z.record(z.string(), QuotaSchema).optional(),
   canaries: z.array(z.unknown()).optional(),
@@ -90,7 +94,12 @@ export function loadRoutingConfig(path: string, resolveModel: (name: string) => 
   return parseRoutingConfig(text, path, resolveModel, providerIds);
 }
 
-export function parseRoutingConfig(text: string, source: string, resolveModel: (name: string) => string | undefined, providerIds: readonly string[]): RoutingConfig {
+export function parseRoutingConfig(
+  text: string,
+  source: string,
+  resolveModel: (name: string) => string | undefined,
+  providerIds: readonly string[],
+): RoutingConfig {
   const yaml = YamlSource.parse(text, source, WORDING, RoutingPolicyError);
   const raw = yaml.validate(RoutingFileSchema);
   const model = (name: string, path: (string | number)[]): string => {
@@ -101,7 +110,10 @@ export function parseRoutingConfig(text: string, source: string, resolveModel: (
   const policies = new Map<string, RoutingPolicy>();
   for (const [name, p] of Object.entries(raw.policies)) {
     const base = ['policies', name];
-    const tiers = Object.fromEntries(COMPLEXITY_TIERS.map((t) => [t, p.tiers[t].map((m, i) => model(m, [...base, 'tiers', t, i]))])) as Record<ComplexityTier, string[]>;
+    const tiers = Object.fromEntries(COMPLEXITY_TIERS.map((t) => [t, p.tiers[t].map((m, i) => model(m, [...base, 'tiers', t, i]))])) as Record<
+      ComplexityTier,
+      string[]
+    >;
     const domains: RoutingPolicy['domains'] = {};
     for (const [d, perTier] of Object.entries(p.domains ?? {})) {
       if (!perTier) continue;

@@ -58,7 +58,9 @@ export class ProviderQuotas {
     const q = this.quotas.get(provider);
     if (!q) return false;
     const { minute, day } = this.usage(provider);
-    return (q.requestsPerMinute !== undefined && minute >= q.requestsPerMinute * STEER_AT) || (q.tokensPerDay !== undefined && day >= q.tokensPerDay * STEER_AT);
+    return (
+      (q.requestsPerMinute !== undefined && minute >= q.requestsPerMinute * STEER_AT) || (q.tokensPerDay !== undefined && day >= q.tokensPerDay * STEER_AT)
+    );
   }
 
   /** Requests this minute and tokens today, as this replica knows them. */

@@ -27,7 +27,14 @@ const policy: RoutingPolicy = {
 };
 
 function classification(over: Partial<Classification> = {}): Classification {
-  return { tier: 'simple', domain: 'general', capabilities: { tools: false, vision: false, json: false, longContext: false }, estimatedTokens: 200, language: 'en', ...over };
+  return {
+    tier: 'simple',
+    domain: 'general',
+    capabilities: { tools: false, vision: false, json: false, longContext: false },
+    estimatedTokens: 200,
+    language: 'en',
+    ...over,
+  };
 }
 
 function setup(o: { quotas?: ProviderQuotas; random?: () => number } = {}) {
@@ -121,7 +128,16 @@ describe('Router', () => {
     let r = 0;
     const seq = [0.1, 0.5, 0.75, 0.95];
     const { router, input } = setup({ random: () => seq[r++ % seq.length]! });
-    const split = { ...policy, splits: { simple: [{ model: 'llama-3.1-8b-instant', weight: 70 }, { model: 'gemini-2.5-flash-lite', weight: 20 }, { model: 'gpt-5-nano', weight: 10 }] } };
+    const split = {
+      ...policy,
+      splits: {
+        simple: [
+          { model: 'llama-3.1-8b-instant', weight: 70 },
+          { model: 'gemini-2.5-flash-lite', weight: 20 },
+          { model: 'gpt-5-nano', weight: 10 },
+        ],
+      },
+    };
     const picks = seq.map(() => router.route(input({ policy: split })));
     expect(picks.map((p) => p.model.id)).toEqual(['llama-3.1-8b-instant', 'llama-3.1-8b-instant', 'gemini-2.5-flash-lite', 'gpt-5-nano']);
     expect(picks.every((p) => p.reason === 'split')).toBe(true);

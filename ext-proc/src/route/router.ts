@@ -59,7 +59,10 @@ export class Router {
     if (explicit && !r.policy.rerouteExplicit) {
       const m = r.requestedModel!;
       if (r.localOnly && !isLocal(m)) {
-        throw new GatewayError('permission', `The model \`${m.id}\` is not a local model, and this request must stay on local backends.`, { param: 'model', code: 'local_only' });
+        throw new GatewayError('permission', `The model \`${m.id}\` is not a local model, and this request must stay on local backends.`, {
+          param: 'model',
+          code: 'local_only',
+        });
       }
       return { model: m, reason: 'explicit' };
     }
@@ -99,7 +102,8 @@ export class Router {
     if (pool.length === 0) {
       // Nothing this caller may use could ever hold it (too long, or a capability none has): the
       // request's problem, not a passing one.
-      const servable = (m: Model) => (!r.localOnly || isLocal(m)) && (!c.capabilities.tools || m.capabilities.has('tools')) && (!c.capabilities.vision || m.capabilities.has('vision'));
+      const servable = (m: Model) =>
+        (!r.localOnly || isLocal(m)) && (!c.capabilities.tools || m.capabilities.has('tools')) && (!c.capabilities.vision || m.capabilities.has('vision'));
       const ever = this.catalog.models.some((m) => servable(m) && fitsContext(m));
       throw this.noRoute(r, needTokens, !ever);
     }
@@ -128,7 +132,8 @@ export class Router {
       }
     }
     chosen ??= this.best(pool, r, tier, c.domain);
-    if (r.affinityKey) this.deps.affinity.set(r.affinityKey, chosen.id, prior && chosen.id === prior.model && TIER_RANK[prior.tier] > TIER_RANK[tier] ? prior.tier : tier);
+    if (r.affinityKey)
+      this.deps.affinity.set(r.affinityKey, chosen.id, prior && chosen.id === prior.model && TIER_RANK[prior.tier] > TIER_RANK[tier] ? prior.tier : tier);
     return { model: chosen, reason };
   }
 

@@ -249,8 +249,7 @@ const chatHeaders = (key: string | undefined, body: Buffer | string, extra: Reco
   ...extra,
 });
 
-const chatBody = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }], ...extra });
+const chatBody = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }], ...extra });
 
 /** Sends request headers and body for a valid chat call and returns both answers. */
 async function sendChat(s: ExtProcStream, body: string, key = KEY_ACME, extraHeaders: Record<string, string> = {}) {
@@ -689,7 +688,10 @@ describe('immediate responses', () => {
   it('GET /v1/models → 200 list with context_window and pricing on each entry', async () => {
     const s = open();
     const r = immediate(
-      await s.requestHeaders({ ':method': 'GET', ':path': '/v1/models', ':authority': 'gw', authorization: `Bearer ${KEY_ACME}`, 'x-request-id': 'rid-models' }, true),
+      await s.requestHeaders(
+        { ':method': 'GET', ':path': '/v1/models', ':authority': 'gw', authorization: `Bearer ${KEY_ACME}`, 'x-request-id': 'rid-models' },
+        true,
+      ),
     );
     expect(r.status).toBe(200);
     expect(r.headers['x-gateway-request-id']).toBe('rid-models');
@@ -717,7 +719,9 @@ describe('immediate responses', () => {
 
   it('GET /v1/models/{id} → 200 one model; unknown id → 404', async () => {
     const s = open();
-    const r = immediate(await s.requestHeaders({ ':method': 'GET', ':path': '/v1/models/groq/openai/gpt-oss-120b', authorization: `Bearer ${KEY_ACME}` }, true));
+    const r = immediate(
+      await s.requestHeaders({ ':method': 'GET', ':path': '/v1/models/groq/openai/gpt-oss-120b', authorization: `Bearer ${KEY_ACME}` }, true),
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: 'groq/openai/gpt-oss-120b', object: 'model', context_window: 131072 });
     await s.end();
@@ -743,7 +747,9 @@ describe('immediate responses', () => {
 
   it('unknown path → 404 unknown_url', async () => {
     const s = open();
-    const r = immediate(await s.requestHeaders({ ':method': 'POST', ':path': '/v1/embeddings', authorization: `Bearer ${KEY_ACME}`, 'x-request-id': 'rid-url' }));
+    const r = immediate(
+      await s.requestHeaders({ ':method': 'POST', ':path': '/v1/embeddings', authorization: `Bearer ${KEY_ACME}`, 'x-request-id': 'rid-url' }),
+    );
     expect(r.status).toBe(404);
     expectOpenAIError(r.body, { type: 'invalid_request_error', code: 'unknown_url' });
     expect(r.body.error.message).toContain('/v1/embeddings');
@@ -788,7 +794,11 @@ describe('upstream errors', () => {
   });
 
   it('a provider 403 is also a 502', async () => {
-    const { set } = await upstreamError(403, 'application/json', '{"error":{"message":"Project proj_x does not have access","type":"invalid_request_error","param":null,"code":null}}');
+    const { set } = await upstreamError(
+      403,
+      'application/json',
+      '{"error":{"message":"Project proj_x does not have access","type":"invalid_request_error","param":null,"code":null}}',
+    );
     expect(set[':status']).toBe('502');
   });
 

@@ -92,10 +92,14 @@ describe('request: headers and body answered together', () => {
     peer.end();
   });
 
-  it('puts a rebuilt body in the first chunk\'s answer and clears the others', async () => {
+  it("puts a rebuilt body in the first chunk's answer and clears the others", async () => {
     const peer = new EnvoyPeer(session);
     const body = chat({ model: 'claude-haiku-4-5' });
-    peer.send(requestHeaders(body), { kind: 'request_body', body: body.slice(0, 10), endOfStream: false }, { kind: 'request_body', body: body.slice(10), endOfStream: true });
+    peer.send(
+      requestHeaders(body),
+      { kind: 'request_body', body: body.slice(0, 10), endOfStream: false },
+      { kind: 'request_body', body: body.slice(10), endOfStream: true },
+    );
     const [h, b1, b2] = await peer.next(3);
     expect(h!.headers.set['x-gateway-cluster']).toBe('anthropic');
     expect(h!.headers.set[':path']).toBe('/v1/messages');
@@ -122,7 +126,7 @@ describe('request: headers and body answered together', () => {
     peer.end();
   });
 
-  it('answers 413 as soon as the body passes the limit, in the caller\'s API', async () => {
+  it("answers 413 as soon as the body passes the limit, in the caller's API", async () => {
     const peer = new EnvoyPeer(session);
     const big = 'x'.repeat(40 * 1024);
     peer.send(
@@ -138,7 +142,12 @@ describe('request: headers and body answered together', () => {
 
   it('answers a model list on the headers alone', async () => {
     const peer = new EnvoyPeer(session);
-    peer.send({ kind: 'request_headers', protocol: GATEWAY_PROTOCOL, endOfStream: true, headers: { ':method': 'GET', ':path': '/v1/models', authorization: `Bearer ${KEY}` } });
+    peer.send({
+      kind: 'request_headers',
+      protocol: GATEWAY_PROTOCOL,
+      endOfStream: true,
+      headers: { ':method': 'GET', ':path': '/v1/models', authorization: `Bearer ${KEY}` },
+    });
     const [r] = await peer.next(1);
     expect(r!.immediate!.status).toBe(200);
     expect((JSON.parse(r!.immediate!.body.toString()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
@@ -157,11 +166,17 @@ async function forwarded(body = chat()): Promise<EnvoyPeer> {
 describe('response: full duplex', () => {
   it('a whole answer: headers held until the body is read, then sent with its cost in one go', async () => {
     const peer = await forwarded();
-    peer.send({ kind: 'response_headers', headers: { ':status': '200', 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '9', 'openai-organization': 'org-x' } });
+    peer.send({
+      kind: 'response_headers',
+      headers: { ':status': '200', 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '9', 'openai-organization': 'org-x' },
+    });
     await new Promise((r) => setTimeout(r, 30));
     expect(peer.received()).toBe(0);
     const half = Math.floor(CHAT_RESPONSE.length / 2);
-    peer.send({ kind: 'response_body', body: CHAT_RESPONSE.subarray(0, half), endOfStream: false }, { kind: 'response_body', body: CHAT_RESPONSE.subarray(half), endOfStream: true });
+    peer.send(
+      { kind: 'response_body', body: CHAT_RESPONSE.subarray(0, half), endOfStream: false },
+      { kind: 'response_body', body: CHAT_RESPONSE.subarray(half), endOfStream: true },
+    );
     const [h, b] = await peer.next(2);
     expect(h!.kind).toBe('response_headers');
     expect(h!.headers.set['x-gateway-model']).toBe('gpt-4o-mini');
@@ -193,9 +208,12 @@ describe('response: full duplex', () => {
     peer.end();
   });
 
-  it('a provider refusing the gateway\'s key becomes a 502 in the caller\'s API, its text not passed on', async () => {
+  it("a provider refusing the gateway's key becomes a 502 in the caller's API, its text not passed on", async () => {
     const peer = await forwarded();
-    peer.send({ kind: 'response_headers', headers: { ':status': '401', 'content-type': 'application/json' } }, { kind: 'response_body', body: ERROR_401, endOfStream: true });
+    peer.send(
+      { kind: 'response_headers', headers: { ':status': '401', 'content-type': 'application/json' } },
+      { kind: 'response_body', body: ERROR_401, endOfStream: true },
+    );
     const [h, b] = await peer.next(2);
     expect(h!.headers.set[':status']).toBe('502');
     const err = JSON.parse(b!.body!.streamed!.toString()) as { error: { code: string; message: string } };
@@ -204,9 +222,12 @@ describe('response: full duplex', () => {
     peer.end();
   });
 
-  it('a translated whole answer is rebuilt in the caller\'s API', async () => {
+  it("a translated whole answer is rebuilt in the caller's API", async () => {
     const peer = await forwarded(chat({ model: 'claude-haiku-4-5' }));
-    peer.send({ kind: 'response_headers', headers: { ':status': '200', 'content-type': 'application/json' } }, { kind: 'response_body', body: ANTHROPIC_RESPONSE, endOfStream: true });
+    peer.send(
+      { kind: 'response_headers', headers: { ':status': '200', 'content-type': 'application/json' } },
+      { kind: 'response_body', body: ANTHROPIC_RESPONSE, endOfStream: true },
+    );
     const [h, b] = await peer.next(2);
     expect(h!.headers.set['content-type']).toBe('application/json');
     const out = JSON.parse(b!.body!.streamed!.toString()) as { object: string; model: string };
@@ -243,7 +264,19 @@ describe('a stream posing as a fallback attempt', () => {
     ...(route === undefined ? {} : { metadata: { llm_gateway: { route } } }),
   });
   const forged = (fields: Record<string, unknown>) => {
-    const payload = Buffer.from(JSON.stringify({ rid: 'x', caller: 'openai', model: 'gpt-4o-mini', stream: false, includeUsage: false, tenant: 'duplex', members: ['gpt-4o-mini'], exp: Date.now() + 60_000, ...fields })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({
+        rid: 'x',
+        caller: 'openai',
+        model: 'gpt-4o-mini',
+        stream: false,
+        includeUsage: false,
+        tenant: 'duplex',
+        members: ['gpt-4o-mini'],
+        exp: Date.now() + 60_000,
+        ...fields,
+      }),
+    ).toString('base64url');
     return `${payload}.${Buffer.alloc(32, 7).toString('base64url')}`;
   };
 

@@ -119,9 +119,17 @@ export class Exchange<Ctx> {
     const body_ = f.body ? { replace: f.body } : undefined;
     if (this.classic) {
       // Headers were answered already; the routing changes ride with the (buffered) body.
-      this.send({ kind: 'request_body', response: { headers: { set: f.set, remove: f.remove }, body: body_, clearRouteCache: f.clearRouteCache }, metadata: f.metadata });
+      this.send({
+        kind: 'request_body',
+        response: { headers: { set: f.set, remove: f.remove }, body: body_, clearRouteCache: f.clearRouteCache },
+        metadata: f.metadata,
+      });
     } else {
-      this.send({ kind: 'request_headers', response: { headers: { set: f.set, remove: [...head.strip, ...f.remove] }, clearRouteCache: f.clearRouteCache }, metadata: f.metadata });
+      this.send({
+        kind: 'request_headers',
+        response: { headers: { set: f.set, remove: [...head.strip, ...f.remove] }, clearRouteCache: f.clearRouteCache },
+        metadata: f.metadata,
+      });
       // One answer per body chunk Envoy sent: the first carries a replacement body, the rest go.
       for (let i = 0; i < chunks; i++) this.send({ kind: 'request_body', response: { body: body_ && (i === 0 ? body_ : { clear: true }) } });
     }

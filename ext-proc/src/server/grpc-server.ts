@@ -33,10 +33,12 @@ export async function startExtProcServer(ctx: GatewayContext, host: string, port
     host,
     port,
     socketPath,
-    authorize: expected && ((headers) => {
-      const given = headers[PROCESSOR_TOKEN_HEADER];
-      return typeof given === 'string' && timingSafeEqual(digest(given), expected);
-    }),
+    authorize:
+      expected &&
+      ((headers) => {
+        const given = headers[PROCESSOR_TOKEN_HEADER];
+        return typeof given === 'string' && timingSafeEqual(digest(given), expected);
+      }),
     maxMessageBytes: maxMessageBytes(ctx.maxRequestBytes),
     healthServices: [EXT_PROC_SERVICE],
     onError: (err) => ctx.log.debug({ err: err.message }, 'ext_proc transport error'),

@@ -46,7 +46,15 @@ export interface H2GrpcServer {
   shutdown(graceMs: number): Promise<boolean>;
 }
 
-export const GRPC_STATUS = { OK: '0', NOT_FOUND: '5', UNAUTHENTICATED: '16', RESOURCE_EXHAUSTED: '8', UNIMPLEMENTED: '12', INTERNAL: '13', UNAVAILABLE: '14' } as const;
+export const GRPC_STATUS = {
+  OK: '0',
+  NOT_FOUND: '5',
+  UNAUTHENTICATED: '16',
+  RESOURCE_EXHAUSTED: '8',
+  UNIMPLEMENTED: '12',
+  INTERNAL: '13',
+  UNAVAILABLE: '14',
+} as const;
 const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 
 function frame(payload: Buffer): Buffer {
@@ -165,12 +173,18 @@ export async function startH2GrpcServer(o: {
     if (path === HEALTH_CHECK_PATH) return serveHealth(stream);
     const method = path ? methods.get(path) : undefined;
     if (method && o.authorize && !o.authorize(headers)) {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': GRPC_STATUS.UNAUTHENTICATED, 'grpc-message': 'not authorized' }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': GRPC_STATUS.UNAUTHENTICATED, 'grpc-message': 'not authorized' },
+        { endStream: true },
+      );
       return;
     }
     if (!method || closing) {
       const status = closing ? GRPC_STATUS.UNAVAILABLE : GRPC_STATUS.UNIMPLEMENTED;
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': status, 'grpc-message': closing ? 'server is shutting down' : 'unknown method' }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': status, 'grpc-message': closing ? 'server is shutting down' : 'unknown method' },
+        { endStream: true },
+      );
       return;
     }
     serveBidi(stream, method);

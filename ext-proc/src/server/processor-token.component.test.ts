@@ -16,7 +16,14 @@ let gateway: Gateway;
 let session: http2.ClientHttp2Session;
 
 beforeAll(async () => {
-  const env: NodeJS.ProcessEnv = { GRPC_PORT: '0', METRICS_PORT: '0', GATEWAY_KEYS: 'auth:gw-key-token-test-1', OPENAI_API_KEY: 'k', PROCESSOR_TOKEN: TOKEN, LOG_LEVEL: 'silent' };
+  const env: NodeJS.ProcessEnv = {
+    GRPC_PORT: '0',
+    METRICS_PORT: '0',
+    GATEWAY_KEYS: 'auth:gw-key-token-test-1',
+    OPENAI_API_KEY: 'k',
+    PROCESSOR_TOKEN: TOKEN,
+    LOG_LEVEL: 'silent',
+  };
   gateway = await startGateway(readEnv(env), env, pino({ level: 'silent' }));
   session = http2.connect(`http://127.0.0.1:${gateway.grpcPort}`);
 });
@@ -39,7 +46,11 @@ function open(extra: Record<string, string>): Promise<{ status: string | undefin
       s.end();
     });
     s.on('close', () => resolve({ status, bytes }));
-    const msg = encodeRequest({ kind: 'request_headers', endOfStream: true, headers: { ':method': 'GET', ':path': '/v1/models', authorization: 'Bearer gw-key-token-test-1' } });
+    const msg = encodeRequest({
+      kind: 'request_headers',
+      endOfStream: true,
+      headers: { ':method': 'GET', ':path': '/v1/models', authorization: 'Bearer gw-key-token-test-1' },
+    });
     const framed = Buffer.alloc(5 + msg.length);
     framed.writeUInt32BE(msg.length, 1);
     msg.copy(framed, 5);

@@ -163,7 +163,9 @@ describe('redis store', () => {
     // One warning for the outage, not one per failed request.
     expect(warnings().length).toBe(1);
     expect(states).toEqual([true, false]);
-    console.info(`[redis outage] ${times.length} ops, max ${Math.max(...times).toFixed(2)} ms, mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(3)} ms`);
+    console.info(
+      `[redis outage] ${times.length} ops, max ${Math.max(...times).toFixed(2)} ms, mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(3)} ms`,
+    );
 
     const outageStarted = Date.now();
     await redis.restart();

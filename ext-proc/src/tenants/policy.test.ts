@@ -114,15 +114,7 @@ describe('tenant policies: invalid files name file:line and the tenant', () => {
   });
 
   it('wrong types: a string rpm, a fractional tpm, a non-boolean cache flag, a scalar tenant', () => {
-    const err = errorOf(
-      [
-        'tenants:',
-        '  acme:',
-        '    limits: { rpm: "600", tpm: 1.5 }',
-        '    cache: { enabled: yes }',
-        '  beta: 3',
-      ].join('\n'),
-    );
+    const err = errorOf(['tenants:', '  acme:', '    limits: { rpm: "600", tpm: 1.5 }', '    cache: { enabled: yes }', '  beta: 3'].join('\n'));
     expect(err.issues.map((i) => i.message)).toEqual([
       'tenants.yaml:3:20: tenant acme: limits.rpm: expected number, got string "600"',
       'tenants.yaml:3:32: tenant acme: limits.tpm: expected integer, got number 1.5',

@@ -121,10 +121,7 @@ type RawTenant = z.infer<typeof TenantSchema>;
  * map), unless `mustExist` — use that when the operator named the path explicitly and a typo in it
  * should not silently lift every limit. An undefined path also means no policies.
  */
-export function loadTenantPolicies(
-  path: string | undefined,
-  options: TenantPolicyOptions & { mustExist?: boolean } = {},
-): ReadonlyMap<string, TenantPolicy> {
+export function loadTenantPolicies(path: string | undefined, options: TenantPolicyOptions & { mustExist?: boolean } = {}): ReadonlyMap<string, TenantPolicy> {
   if (path === undefined || path === '') return new Map();
   let text: string;
   try {

@@ -20,7 +20,7 @@ function channel(state: Parameters<typeof serveSharedState>[1], opts: { connecte
 const subject = { scope: 'tenant' as const, id: 't', policy: { rpm: 2 } };
 
 describe('shared state across workers', () => {
-  it('admits against the primary\'s limiter: two workers see one budget', async () => {
+  it("admits against the primary's limiter: two workers see one budget", async () => {
     const state = { limiter: createMemoryLimiter(), store: undefined };
     const a = ipcLimiter(channel(state));
     const b = ipcLimiter(channel(state));

@@ -80,7 +80,10 @@ export async function runPrimary(config: EnvConfig, workers: number, log: Logger
 
 function sharedState(config: EnvConfig, log: Logger): { limiter: Limiter; store: KvStore | undefined } | undefined {
   if (config.REDIS_URL) return undefined;
-  log.info({ maxBytes: config.CACHE_MEMORY_MAX_BYTES }, 'no REDIS_URL: limits and the response cache are held by the primary process and shared by its workers');
+  log.info(
+    { maxBytes: config.CACHE_MEMORY_MAX_BYTES },
+    'no REDIS_URL: limits and the response cache are held by the primary process and shared by its workers',
+  );
   return {
     limiter: createMemoryLimiter(),
     store: config.CACHE_TTL_SECONDS > 0 ? createMemoryStore({ maxBytes: config.CACHE_MEMORY_MAX_BYTES }) : undefined,

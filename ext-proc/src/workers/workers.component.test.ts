@@ -67,7 +67,11 @@ async function call(session: http2.ClientHttp2Session): Promise<number> {
   const peer = new EnvoyPeer(session);
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
   peer.send(
-    { kind: 'request_headers', protocol: GATEWAY_PROTOCOL, headers: { ':method': 'POST', ':path': '/v1/chat/completions', authorization: `Bearer ${KEY}`, 'content-length': String(body.length) } },
+    {
+      kind: 'request_headers',
+      protocol: GATEWAY_PROTOCOL,
+      headers: { ':method': 'POST', ':path': '/v1/chat/completions', authorization: `Bearer ${KEY}`, 'content-length': String(body.length) },
+    },
     { kind: 'request_body', body, endOfStream: true },
   );
   const [first] = await peer.next(1);
@@ -88,7 +92,7 @@ describe('several workers', () => {
     }
   });
 
-  it('serves every worker\'s metrics, added up, on one port', async () => {
+  it("serves every worker's metrics, added up, on one port", async () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith('llm_gateway_limit_rejections_total{') && l.includes('tenant="limited"'));
     expect(line, text.slice(0, 2000)).toBeDefined();

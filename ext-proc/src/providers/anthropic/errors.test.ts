@@ -31,16 +31,24 @@ describe('parseAnthropicError', () => {
   });
 
   it('reads an error object without the top-level type, and a message without a type', () => {
-    expect(parseAnthropicError('{"error":{"type":"api_error","message":"Internal server error"}}')).toEqual({ type: 'api_error', message: 'Internal server error' });
+    expect(parseAnthropicError('{"error":{"type":"api_error","message":"Internal server error"}}')).toEqual({
+      type: 'api_error',
+      message: 'Internal server error',
+    });
     expect(parseAnthropicError('{"error":{"message":"only text"}}')).toEqual({ message: 'only text' });
   });
 
-  it.each(['upstream connect error or disconnect/reset before headers', '', '[]', 'null', '{"error":"flat string"}', '{"error":{}}', '{"message":"no error object"}'])(
-    'is undefined for %j',
-    (body) => {
-      expect(parseAnthropicError(body)).toBeUndefined();
-    },
-  );
+  it.each([
+    'upstream connect error or disconnect/reset before headers',
+    '',
+    '[]',
+    'null',
+    '{"error":"flat string"}',
+    '{"error":{}}',
+    '{"message":"no error object"}',
+  ])('is undefined for %j', (body) => {
+    expect(parseAnthropicError(body)).toBeUndefined();
+  });
 });
 
 describe('statusForAnthropicErrorType', () => {

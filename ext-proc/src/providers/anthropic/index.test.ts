@@ -22,14 +22,23 @@ describe('anthropicFormat', () => {
   });
 
   it('takes model and streaming from the body only', () => {
-    const req = anthropicFormat.parseRequest({ model: 'claude-a', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }, { pathModel: 'other', stream: true });
+    const req = anthropicFormat.parseRequest(
+      { model: 'claude-a', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] },
+      { pathModel: 'other', stream: true },
+    );
     expect(req.model).toBe('claude-a');
     expect(req.stream).toBe(false);
   });
 
   it('renders gateway errors in Anthropic’s shape and reads provider errors', () => {
-    expect(JSON.parse(anthropicFormat.renderError(new GatewayError('rate_limit', 'Slow down.')))).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'Slow down.' } });
-    expect(anthropicFormat.parseError('{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')).toEqual({ type: 'overloaded_error', message: 'Overloaded' });
+    expect(JSON.parse(anthropicFormat.renderError(new GatewayError('rate_limit', 'Slow down.')))).toEqual({
+      type: 'error',
+      error: { type: 'rate_limit_error', message: 'Slow down.' },
+    });
+    expect(anthropicFormat.parseError('{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')).toEqual({
+      type: 'overloaded_error',
+      message: 'Overloaded',
+    });
   });
 
   it('streams server-sent events, with a fresh decoder and encoder per stream', () => {

@@ -3,7 +3,13 @@ import { anthropicModelsBody, anthropicModelsPage } from './models.js';
 
 describe('anthropicModelsPage', () => {
   it('lists models in Anthropic’s page shape with first and last ids', () => {
-    expect(anthropicModelsPage([{ id: 'claude-sonnet-4-5' }, { id: 'gpt-4o', displayName: 'GPT-4o', createdAt: '2024-05-13T00:00:00Z' }, { id: 'gemini-2.5-flash' }])).toEqual({
+    expect(
+      anthropicModelsPage([
+        { id: 'claude-sonnet-4-5' },
+        { id: 'gpt-4o', displayName: 'GPT-4o', createdAt: '2024-05-13T00:00:00Z' },
+        { id: 'gemini-2.5-flash' },
+      ]),
+    ).toEqual({
       data: [
         { type: 'model', id: 'claude-sonnet-4-5', display_name: 'claude-sonnet-4-5', created_at: '1970-01-01T00:00:00Z' },
         { type: 'model', id: 'gpt-4o', display_name: 'GPT-4o', created_at: '2024-05-13T00:00:00Z' },

@@ -165,7 +165,13 @@ describe('parseAnthropicRequest: documented request shapes', () => {
           { type: 'tool_result', toolCallId: 'toolu_b', name: 'two', content: '' },
         ],
       },
-      { role: 'user', content: [{ type: 'text', text: 'before' }, { type: 'text', text: 'between' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'before' },
+          { type: 'text', text: 'between' },
+        ],
+      },
     ]);
   });
 
@@ -176,7 +182,13 @@ describe('parseAnthropicRequest: documented request shapes', () => {
 
   it('system turns inside messages join the system prompt', () => {
     const out = parseAnthropicRequest(
-      base({ system: 'First.', messages: [{ role: 'system', content: [{ type: 'text', text: 'Second.' }] }, { role: 'user', content: 'Hi' }] }),
+      base({
+        system: 'First.',
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 'Second.' }] },
+          { role: 'user', content: 'Hi' },
+        ],
+      }),
     );
     expect(out.system).toBe('First.\nSecond.');
     expect(out.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }]);
@@ -281,7 +293,15 @@ describe('parseAnthropicRequest: validation', () => {
     [{ messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 'bad id', name: 'f', input: {} }] }] }, 'messages[0].content[0].id'],
     [{ messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: '{}' }] }] }, 'messages[0].content[0].input'],
     [{ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', is_error: 'yes' }] }] }, 'messages[0].content[0].is_error'],
-    [{ messages: [{ role: 'system', content: [{ type: 'image', source: { type: 'url', url: 'x' } }] }, { role: 'user', content: 'Hi' }] }, 'messages[0].content[0].type'],
+    [
+      {
+        messages: [
+          { role: 'system', content: [{ type: 'image', source: { type: 'url', url: 'x' } }] },
+          { role: 'user', content: 'Hi' },
+        ],
+      },
+      'messages[0].content[0].type',
+    ],
     [{ system: [{ type: 'text' }] }, 'system'],
     [{ temperature: 1.5 }, 'temperature'],
     [{ top_p: -0.1 }, 'top_p'],
@@ -304,13 +324,26 @@ describe('parseAnthropicRequest: validation', () => {
 
   it('accepts an empty final assistant turn (a prefill) and unknown block types', () => {
     const out = parseAnthropicRequest(
-      base({ messages: [{ role: 'user', content: [{ type: 'search_result', source: 's', title: 't', content: [] }, { type: 'text', text: 'Hi' }] }, { role: 'assistant', content: '' }] }),
+      base({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'search_result', source: 's', title: 't', content: [] },
+              { type: 'text', text: 'Hi' },
+            ],
+          },
+          { role: 'assistant', content: '' },
+        ],
+      }),
     );
     expect(out.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }]);
   });
 
   it('treats block types named like object properties as unknown blocks', () => {
-    const out = parseAnthropicRequest(base({ messages: [{ role: 'user', content: [{ type: 'constructor' }, { type: 'toString' }, { type: 'text', text: 'Hi' }] }] }));
+    const out = parseAnthropicRequest(
+      base({ messages: [{ role: 'user', content: [{ type: 'constructor' }, { type: 'toString' }, { type: 'text', text: 'Hi' }] }] }),
+    );
     expect(out.sameFormatOnly).toEqual(['messages[0].content[0]', 'messages[0].content[1]']);
   });
 
@@ -414,7 +447,13 @@ describe('buildAnthropicRequest', () => {
       'm',
     );
     expect(body.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'tool_result', tool_use_id: 'c' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Hi' },
+          { type: 'tool_result', tool_use_id: 'c' },
+        ],
+      },
     ]);
   });
 
@@ -443,20 +482,23 @@ describe('buildAnthropicRequest', () => {
 
   it('refuses data URIs that are not base64', () => {
     const err = rejection(() =>
-      buildAnthropicRequest(canonical({ messages: [{ role: 'user', content: [{ type: 'image', source: { kind: 'url', url: 'data:image/svg+xml,<svg/>' } }] }] }), 'm'),
+      buildAnthropicRequest(
+        canonical({ messages: [{ role: 'user', content: [{ type: 'image', source: { kind: 'url', url: 'data:image/svg+xml,<svg/>' } }] }] }),
+        'm',
+      ),
     );
     expect(err.status).toBe(400);
     expect(err.opts.param).toBe('image_url');
   });
 
-  it.each([
-    [{ type: 'json' }],
-    [{ type: 'json_schema', name: 'x', schema: { type: 'object' } }],
-  ] as const)('refuses JSON output mode %j naming response_format', (responseFormat) => {
-    const err = rejection(() => buildAnthropicRequest(canonical({ responseFormat }), 'm'));
-    expect(err.status).toBe(400);
-    expect(err.opts.param).toBe('response_format');
-  });
+  it.each([[{ type: 'json' }], [{ type: 'json_schema', name: 'x', schema: { type: 'object' } }]] as const)(
+    'refuses JSON output mode %j naming response_format',
+    (responseFormat) => {
+      const err = rejection(() => buildAnthropicRequest(canonical({ responseFormat }), 'm'));
+      expect(err.status).toBe(400);
+      expect(err.opts.param).toBe('response_format');
+    },
+  );
 
   it('accepts the text response format, which asks for nothing', () => {
     expect(buildAnthropicRequest(canonical({ responseFormat: { type: 'text' } }), 'm')).not.toHaveProperty('response_format');
@@ -469,7 +511,10 @@ describe('buildAnthropicRequest', () => {
   it('refuses tool call arguments that are not a JSON object', () => {
     for (const args of ['{"city":', '[1,2]', '"text"']) {
       const err = rejection(() =>
-        buildAnthropicRequest(canonical({ messages: [{ role: 'assistant', content: [{ type: 'tool_call', id: 'call_9', name: 'f', arguments: args }] }] }), 'm'),
+        buildAnthropicRequest(
+          canonical({ messages: [{ role: 'assistant', content: [{ type: 'tool_call', id: 'call_9', name: 'f', arguments: args }] }] }),
+          'm',
+        ),
       );
       expect(err.opts.param).toBe('tool_calls');
       expect(err.message).toContain('call_9');
@@ -478,7 +523,12 @@ describe('buildAnthropicRequest', () => {
 
   it('tools: parameters become input_schema, a tool without parameters takes the empty object', () => {
     const body = buildAnthropicRequest(
-      canonical({ tools: [{ name: 'now', description: 'Current time' }, { name: 'add', parameters: { type: 'object', properties: { a: { type: 'number' } } } }] }),
+      canonical({
+        tools: [
+          { name: 'now', description: 'Current time' },
+          { name: 'add', parameters: { type: 'object', properties: { a: { type: 'number' } } } },
+        ],
+      }),
       'm',
     );
     expect(body.tools).toEqual([
@@ -499,7 +549,11 @@ describe('buildAnthropicRequest', () => {
     ['auto', true, { type: 'auto' }],
   ] as const)('tool choice %j with parallel %j is %j', (toolChoice, parallelToolCalls, expected) => {
     const body = buildAnthropicRequest(
-      canonical({ tools: [{ name: 'f' }], ...(toolChoice !== undefined ? { toolChoice } : {}), ...(parallelToolCalls !== undefined ? { parallelToolCalls } : {}) }),
+      canonical({
+        tools: [{ name: 'f' }],
+        ...(toolChoice !== undefined ? { toolChoice } : {}),
+        ...(parallelToolCalls !== undefined ? { parallelToolCalls } : {}),
+      }),
       'm',
     );
     expect(body.tool_choice).toEqual(expected);

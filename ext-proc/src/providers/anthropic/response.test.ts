@@ -55,19 +55,22 @@ describe('parseAnthropicResponse', () => {
     expect(parseAnthropicResponse(body).usage).toBeUndefined();
   });
 
-  it.each([[null], ['text'], [{ type: 'error', error: { type: 'api_error', message: 'x' } }], [{ id: 'm', type: 'message', model: 'x' }], [{ id: 'm', model: 'x', content: [] }]])(
-    'throws an upstream error for %j',
-    (body) => {
-      let err: unknown;
-      try {
-        parseAnthropicResponse(body);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(GatewayError);
-      expect((err as GatewayError).kind).toBe('upstream');
-    },
-  );
+  it.each([
+    [null],
+    ['text'],
+    [{ type: 'error', error: { type: 'api_error', message: 'x' } }],
+    [{ id: 'm', type: 'message', model: 'x' }],
+    [{ id: 'm', model: 'x', content: [] }],
+  ])('throws an upstream error for %j', (body) => {
+    let err: unknown;
+    try {
+      parseAnthropicResponse(body);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).kind).toBe('upstream');
+  });
 });
 
 describe('renderAnthropicResponse', () => {

@@ -151,7 +151,12 @@ describe('AnthropicStreamDecoder', () => {
     const sse = (input: string, deltas: string[]) =>
       'event: message_start\ndata: {"type":"message_start","message":{"id":"m","model":"x"}}\n\n' +
       `event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"now","input":${input}}}\n\n` +
-      deltas.map((p) => `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(p)}}}\n\n`).join('') +
+      deltas
+        .map(
+          (p) =>
+            `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(p)}}}\n\n`,
+        )
+        .join('') +
       'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n';
     const args = (events: StreamEvent[]) => events.filter((e) => e.type === 'tool_call_delta').map((e) => (e as { arguments: string }).arguments);
     expect(args(decode(Buffer.from(sse('{}', []))))).toEqual(['{}']);
@@ -234,7 +239,16 @@ describe('AnthropicStreamEncoder', () => {
         { type: 'usage', usage: USAGE },
       ]),
     );
-    expect(names(out)).toEqual(['message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(names(out)).toEqual([
+      'message_start',
+      'content_block_start',
+      'ping',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
     expect(out[0]!.data).toEqual({
       type: 'message_start',
       message: {
@@ -275,7 +289,11 @@ describe('AnthropicStreamEncoder', () => {
 
   it('ends the message as soon as both finish and usage are known, in either order', () => {
     const enc = new AnthropicStreamEncoder(CTX);
-    enc.encode([{ type: 'start', id: 'a', model: 'b' }, { type: 'text', text: 'x' }, { type: 'usage', usage: USAGE }]);
+    enc.encode([
+      { type: 'start', id: 'a', model: 'b' },
+      { type: 'text', text: 'x' },
+      { type: 'usage', usage: USAGE },
+    ]);
     expect(names(parseSse(enc.encode([{ type: 'finish', reason: 'stop' }])))).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
     expect(enc.end(false)).toBe('');
     expect(enc.end(true)).toBe('');
@@ -319,7 +337,10 @@ describe('AnthropicStreamEncoder', () => {
 
   it('an aborted stream ends with an api_error event and nothing after it', () => {
     const enc = new AnthropicStreamEncoder(CTX);
-    enc.encode([{ type: 'start', id: 'a', model: 'b' }, { type: 'text', text: 'half' }]);
+    enc.encode([
+      { type: 'start', id: 'a', model: 'b' },
+      { type: 'text', text: 'half' },
+    ]);
     const out = parseSse(enc.end(true));
     expect(out).toEqual([{ event: 'error', data: { type: 'error', error: { type: 'api_error', message: expect.any(String) } } }]);
     expect(enc.encode([{ type: 'text', text: 'late' }])).toBe('');
@@ -328,7 +349,13 @@ describe('AnthropicStreamEncoder', () => {
 
   it('a backend error event becomes an error event of the matching type and ends the stream', () => {
     const enc = new AnthropicStreamEncoder(CTX);
-    const out = parseSse(enc.encode([{ type: 'start', id: 'a', model: 'b' }, { type: 'error', message: 'Overloaded', status: 529 }, { type: 'text', text: 'late' }]));
+    const out = parseSse(
+      enc.encode([
+        { type: 'start', id: 'a', model: 'b' },
+        { type: 'error', message: 'Overloaded', status: 529 },
+        { type: 'text', text: 'late' },
+      ]),
+    );
     expect(out[1]).toEqual({ event: 'error', data: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } });
     expect(out).toHaveLength(2);
     expect(enc.end(true)).toBe('');
@@ -384,7 +411,13 @@ describe('AnthropicStreamEncoder read by the official SDK', () => {
   });
 
   it('the SDK raises an API error for an aborted stream instead of returning a short answer', async () => {
-    const sse = encodeAll([{ type: 'start', id: 'x', model: 'y' }, { type: 'text', text: 'half' }], true);
+    const sse = encodeAll(
+      [
+        { type: 'start', id: 'x', model: 'y' },
+        { type: 'text', text: 'half' },
+      ],
+      true,
+    );
     const err = await sdkOver(sse)
       .messages.stream(PARAMS)
       .finalMessage()
@@ -397,7 +430,11 @@ describe('AnthropicStreamEncoder read by the official SDK', () => {
   });
 
   it('create({stream:true}) iterates the raw events including message_delta usage', async () => {
-    const sse = encodeAll([{ type: 'text', text: 'no start event' }, { type: 'usage', usage: USAGE }, { type: 'finish', reason: 'length' }]);
+    const sse = encodeAll([
+      { type: 'text', text: 'no start event' },
+      { type: 'usage', usage: USAGE },
+      { type: 'finish', reason: 'length' },
+    ]);
     const types: string[] = [];
     let deltaUsage: unknown;
     for await (const ev of await sdkOver(sse).messages.create({ ...PARAMS, stream: true })) {

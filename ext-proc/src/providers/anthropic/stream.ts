@@ -18,10 +18,7 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-type BlockState =
-  | { kind: 'text' }
-  | { kind: 'tool'; toolIndex: number; startInput: unknown; sawArguments: boolean }
-  | { kind: 'other' };
+type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; startInput: unknown; sawArguments: boolean } | { kind: 'other' };
 
 /** Anthropic SSE bytes, chunk by chunk, into canonical stream events. */
 export class AnthropicStreamDecoder extends SseDecoder {
@@ -77,7 +74,11 @@ export class AnthropicStreamDecoder extends SseDecoder {
       case 'error': {
         const error = isObject(data.error) ? data.error : {};
         const errorType = typeof error.type === 'string' ? error.type : undefined;
-        this.out.push({ type: 'error', message: str(error.message) || 'The backend stream reported an error.', status: statusForAnthropicErrorType(errorType) });
+        this.out.push({
+          type: 'error',
+          message: str(error.message) || 'The backend stream reported an error.',
+          status: statusForAnthropicErrorType(errorType),
+        });
         return;
       }
       default:

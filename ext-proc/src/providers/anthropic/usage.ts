@@ -33,10 +33,7 @@ export function readAnthropicUsage(u: unknown): AnthropicUsageCounters | undefin
 }
 
 /** Later counters win, counter by counter: Anthropic reports cumulative totals, never increments. */
-export function overlayAnthropicUsage(
-  base: AnthropicUsageCounters | undefined,
-  next: AnthropicUsageCounters | undefined,
-): AnthropicUsageCounters | undefined {
+export function overlayAnthropicUsage(base: AnthropicUsageCounters | undefined, next: AnthropicUsageCounters | undefined): AnthropicUsageCounters | undefined {
   if (!next) return base;
   if (!base) return { ...next };
   return { ...base, ...next };

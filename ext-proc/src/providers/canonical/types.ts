@@ -15,9 +15,7 @@ import type { Usage } from '../../metering/usage.js';
 
 export type FormatId = 'openai' | 'anthropic' | 'gemini' | 'ollama';
 
-export type ImageSource =
-  | { kind: 'url'; url: string }
-  | { kind: 'base64'; mediaType: string; data: string };
+export type ImageSource = { kind: 'url'; url: string } | { kind: 'base64'; mediaType: string; data: string };
 
 export type Part =
   | { type: 'text'; text: string }
@@ -51,10 +49,7 @@ export interface CanonicalTool {
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
-export type ResponseFormat =
-  | { type: 'text' }
-  | { type: 'json' }
-  | { type: 'json_schema'; name?: string; schema: Record<string, unknown>; strict?: boolean };
+export type ResponseFormat = { type: 'text' } | { type: 'json' } | { type: 'json_schema'; name?: string; schema: Record<string, unknown>; strict?: boolean };
 
 export interface CanonicalRequest {
   /** The model as the caller named it (for Gemini, taken from the URL path). */

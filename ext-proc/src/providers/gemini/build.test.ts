@@ -5,7 +5,13 @@ import type { CanonicalMessage, CanonicalRequest } from '../canonical/types.js';
 import { FOREIGN_THOUGHT_SIGNATURE, buildGeminiRequest, functionResponseBody } from './build.js';
 import { parseGeminiRequest } from './request.js';
 
-const req = (messages: CanonicalMessage[], extra: Partial<CanonicalRequest> = {}): CanonicalRequest => ({ model: 'gpt-4o', messages, stream: false, sameFormatOnly: [], ...extra });
+const req = (messages: CanonicalMessage[], extra: Partial<CanonicalRequest> = {}): CanonicalRequest => ({
+  model: 'gpt-4o',
+  messages,
+  stream: false,
+  sameFormatOnly: [],
+  ...extra,
+});
 const userText = (text: string): CanonicalMessage => ({ role: 'user', content: [{ type: 'text', text }] });
 
 function refusal(r: CanonicalRequest): GatewayError {
@@ -43,7 +49,16 @@ describe('buildGeminiRequest', () => {
         { role: 'user', parts: [{ text: 'How are you?' }] },
       ],
       systemInstruction: { parts: [{ text: 'Be brief.' }] },
-      generationConfig: { maxOutputTokens: 50, temperature: 0.3, topP: 0.9, topK: 20, stopSequences: ['END'], seed: 1, presencePenalty: 0.1, frequencyPenalty: 0.2 },
+      generationConfig: {
+        maxOutputTokens: 50,
+        temperature: 0.3,
+        topP: 0.9,
+        topK: 20,
+        stopSequences: ['END'],
+        seed: 1,
+        presencePenalty: 0.1,
+        frequencyPenalty: 0.2,
+      },
     });
   });
 
@@ -145,13 +160,30 @@ describe('buildGeminiRequest', () => {
     ['ftp://example.com/a.png', 'http(s)'],
     ['data:image/png,rawbytes', 'base64'],
   ])('an image URL Gemini cannot take (%s) is a 400 naming the part', (url, words) => {
-    const err = refusal(req([{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'image', source: { kind: 'url', url } }] }]));
+    const err = refusal(
+      req([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'x' },
+            { type: 'image', source: { kind: 'url', url } },
+          ],
+        },
+      ]),
+    );
     expect(err.opts.param).toBe('messages[0].content[1]');
     expect(err.message).toContain(words);
   });
 
   it('tools with JSON Schema parameters and every tool choice', () => {
-    const tools = [{ name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false } }, { name: 'now' }];
+    const tools = [
+      {
+        name: 'get_weather',
+        description: 'Weather now',
+        parameters: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false },
+      },
+      { name: 'now' },
+    ];
     const build = (toolChoice?: CanonicalRequest['toolChoice']) => buildGeminiRequest(req([userText('x')], { tools, ...(toolChoice ? { toolChoice } : {}) }));
     expect(build().tools).toEqual([
       { functionDeclarations: [{ name: 'get_weather', description: 'Weather now', parametersJsonSchema: tools[0]!.parameters }, { name: 'now' }] },
@@ -186,7 +218,10 @@ describe('buildGeminiRequest', () => {
   });
 
   it('refuses parts a Gemini turn cannot hold', () => {
-    expect(refusal(req([userText('a'), { role: 'assistant', content: [{ type: 'image', source: { kind: 'base64', mediaType: 'image/png', data: 'x' } }] }])).opts.param).toBe('messages[1].content[0]');
+    expect(
+      refusal(req([userText('a'), { role: 'assistant', content: [{ type: 'image', source: { kind: 'base64', mediaType: 'image/png', data: 'x' } }] }])).opts
+        .param,
+    ).toBe('messages[1].content[0]');
     expect(refusal(req([{ role: 'user', content: [{ type: 'tool_call', id: 'c', name: 'f', arguments: '{}' }] }])).opts.param).toBe('messages[0].content[0]');
   });
 });
@@ -213,7 +248,10 @@ describe('Gemini → canonical → Gemini', () => {
     const body = buildGeminiRequest(parseGeminiRequest(fixture('request-function-response.json'), { pathModel: 'm' }));
     expect(body.contents).toEqual([
       { role: 'user', parts: [{ text: 'Turn the lights down to a romantic level' }] },
-      { role: 'model', parts: [{ functionCall: { name: 'set_light_values', args: { brightness: 25, color_temp: 'warm' } }, thoughtSignature: FOREIGN_THOUGHT_SIGNATURE }] },
+      {
+        role: 'model',
+        parts: [{ functionCall: { name: 'set_light_values', args: { brightness: 25, color_temp: 'warm' } }, thoughtSignature: FOREIGN_THOUGHT_SIGNATURE }],
+      },
       { role: 'user', parts: [{ functionResponse: { name: 'set_light_values', response: { brightness: 25, colorTemperature: 'warm' } } }] },
     ]);
     expect(body.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['set_light_values'] } });
@@ -223,7 +261,10 @@ describe('Gemini → canonical → Gemini', () => {
     const original = fixture('request-vision.json') as { contents: Array<{ parts: Array<{ inline_data?: { data: string } }> }> };
     const body = buildGeminiRequest(parseGeminiRequest(original, { pathModel: 'm' }));
     expect(body.contents).toEqual([
-      { role: 'user', parts: [{ inlineData: { mimeType: 'image/jpeg', data: original.contents[0]!.parts[0]!.inline_data!.data } }, { text: 'Caption this image.' }] },
+      {
+        role: 'user',
+        parts: [{ inlineData: { mimeType: 'image/jpeg', data: original.contents[0]!.parts[0]!.inline_data!.data } }, { text: 'Caption this image.' }],
+      },
     ]);
   });
 });

@@ -66,7 +66,8 @@ function generationConfig(req: CanonicalRequest): Record<string, unknown> {
   if (req.topP !== undefined) g.topP = req.topP;
   if (req.topK !== undefined) g.topK = req.topK;
   if (req.stop && req.stop.length > 0) {
-    if (req.stop.length > MAX_STOP_SEQUENCES) throw invalid('stop', `Gemini models take at most ${MAX_STOP_SEQUENCES} stop sequences; ${req.stop.length} were given.`);
+    if (req.stop.length > MAX_STOP_SEQUENCES)
+      throw invalid('stop', `Gemini models take at most ${MAX_STOP_SEQUENCES} stop sequences; ${req.stop.length} were given.`);
     g.stopSequences = req.stop;
   }
   if (req.seed !== undefined) g.seed = req.seed;
@@ -101,7 +102,10 @@ function buildContents(req: CanonicalRequest): GeminiContent[] {
         if (p) parts.push(p);
       }
     }
-    push(m.role === 'assistant' ? 'model' : 'user', parts.filter((p) => p.text !== ''));
+    push(
+      m.role === 'assistant' ? 'model' : 'user',
+      parts.filter((p) => p.text !== ''),
+    );
   }
   if (contents.length === 0) throw invalid('messages', 'The request has no content to send: every message is empty.');
   return contents;
@@ -150,7 +154,10 @@ function imagePart(source: ImageSource, at: string): GeminiPart {
   // Gemini fetches the URL itself but must be told the type: the file extension is all there is to go on.
   const mimeType = imageMimeFromUrl(url);
   if (!mimeType) {
-    throw invalid(at, 'The image type cannot be told from this URL (expected .png, .jpg, .jpeg, .webp, .heic or .heif); send the image as base64 data instead.');
+    throw invalid(
+      at,
+      'The image type cannot be told from this URL (expected .png, .jpg, .jpeg, .webp, .heic or .heif); send the image as base64 data instead.',
+    );
   }
   return { fileData: { mimeType, fileUri: url } };
 }
@@ -173,7 +180,10 @@ export function functionResponseBody(content: string, isError: boolean | undefin
 function functionResponsePart(part: Extract<Part, { type: 'tool_result' }>, at: string, callNames: Map<string, string>): GeminiPart {
   const name = part.name ?? callNames.get(part.toolCallId);
   if (!name) {
-    throw invalid(at, `Gemini matches function results to calls by name: no earlier tool call has the id '${part.toolCallId}' and the result does not name its function.`);
+    throw invalid(
+      at,
+      `Gemini matches function results to calls by name: no earlier tool call has the id '${part.toolCallId}' and the result does not name its function.`,
+    );
   }
   return { functionResponse: { name, response: functionResponseBody(part.content, part.isError) } };
 }

@@ -39,13 +39,20 @@ describe('renderGeminiError', () => {
   });
 
   it('the gateway answers its own bad keys with 401 UNAUTHENTICATED, not Gemini’s 400', () => {
-    expect(parse(renderGeminiError(new GatewayError('authentication', 'Invalid API key.'))).error).toEqual({ code: 401, message: 'Invalid API key.', status: 'UNAUTHENTICATED' });
+    expect(parse(renderGeminiError(new GatewayError('authentication', 'Invalid API key.'))).error).toEqual({
+      code: 401,
+      message: 'Invalid API key.',
+      status: 'UNAUTHENTICATED',
+    });
   });
 });
 
 describe('parseGeminiError', () => {
   it('API_KEY_INVALID is told apart from other INVALID_ARGUMENTs by its ErrorInfo reason', () => {
-    expect(parseGeminiError(fixture('error-400-api-key.json'))).toEqual({ message: 'API key not valid. Please pass a valid API key.', type: 'API_KEY_INVALID' });
+    expect(parseGeminiError(fixture('error-400-api-key.json'))).toEqual({
+      message: 'API key not valid. Please pass a valid API key.',
+      type: 'API_KEY_INVALID',
+    });
   });
 
   it('without an ErrorInfo the status name is the type', () => {
@@ -58,9 +65,12 @@ describe('parseGeminiError', () => {
     expect(parseGeminiError(`[${fixture('error-503.json')}]`)).toMatchObject({ type: 'UNAVAILABLE' });
   });
 
-  it.each(['upstream connect error or disconnect/reset before headers', '{"message":"x"}', '{"error":"flat string"}', '[]', ''])('not a Google error: %j', (body) => {
-    expect(parseGeminiError(body)).toBeUndefined();
-  });
+  it.each(['upstream connect error or disconnect/reset before headers', '{"message":"x"}', '{"error":"flat string"}', '[]', ''])(
+    'not a Google error: %j',
+    (body) => {
+      expect(parseGeminiError(body)).toBeUndefined();
+    },
+  );
 
   it('round trip: what the gateway renders it reads back, and the status maps to the same kind', () => {
     for (const kind of ['invalid_request', 'rate_limit', 'unavailable', 'timeout', 'not_found'] as const) {

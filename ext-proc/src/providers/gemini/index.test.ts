@@ -15,7 +15,9 @@ describe('geminiUpstreamCall', () => {
   });
 
   it('escapes what a path segment cannot hold, keeps the slashes of tuned-model names', () => {
-    expect(geminiUpstreamCall({ basePath: '/v1', upstreamModel: 'tuned/my model?', stream: false, credential: 'k' }).path).toBe('/v1/models/tuned/my%20model%3F:generateContent');
+    expect(geminiUpstreamCall({ basePath: '/v1', upstreamModel: 'tuned/my model?', stream: false, credential: 'k' }).path).toBe(
+      '/v1/models/tuned/my%20model%3F:generateContent',
+    );
   });
 });
 
@@ -29,7 +31,9 @@ describe('geminiFormat', () => {
     const canonical = geminiFormat.parseRequest({ contents: [{ parts: [{ text: 'Hi' }] }] }, { pathModel: 'gemini-2.5-flash', stream: false });
     expect(geminiFormat.buildRequest(canonical, 'gemini-2.5-flash-001')).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] });
     const answer = geminiFormat.parseResponse({ candidates: [{ content: { parts: [{ text: 'Hello' }], role: 'model' }, finishReason: 'STOP' }] });
-    expect(geminiFormat.renderResponse(answer, { id: 'i', model: 'gemini-2.5-flash', created: 0 })).toMatchObject({ candidates: [{ content: { parts: [{ text: 'Hello' }] } }] });
+    expect(geminiFormat.renderResponse(answer, { id: 'i', model: 'gemini-2.5-flash', created: 0 })).toMatchObject({
+      candidates: [{ content: { parts: [{ text: 'Hello' }] } }],
+    });
   });
 
   it('errors render and parse in Google’s shape', () => {

@@ -11,8 +11,20 @@ describe('geminiModelsBody', () => {
     ) as unknown;
     expect(body).toEqual({
       models: [
-        { name: 'models/gemini-2.5-flash', displayName: 'gemini-2.5-flash', inputTokenLimit: 1_048_576, outputTokenLimit: 65_536, supportedGenerationMethods: ['generateContent', 'countTokens'] },
-        { name: 'models/claude-sonnet-4', displayName: 'claude-sonnet-4', inputTokenLimit: 200_000, outputTokenLimit: 64_000, supportedGenerationMethods: ['generateContent', 'countTokens'] },
+        {
+          name: 'models/gemini-2.5-flash',
+          displayName: 'gemini-2.5-flash',
+          inputTokenLimit: 1_048_576,
+          outputTokenLimit: 65_536,
+          supportedGenerationMethods: ['generateContent', 'countTokens'],
+        },
+        {
+          name: 'models/claude-sonnet-4',
+          displayName: 'claude-sonnet-4',
+          inputTokenLimit: 200_000,
+          outputTokenLimit: 64_000,
+          supportedGenerationMethods: ['generateContent', 'countTokens'],
+        },
       ],
     });
   });

@@ -64,8 +64,21 @@ describe('normalizeSchema', () => {
     expect(
       normalizeSchema({
         type: 'ARRAY',
-        items: { any_of: [{ type: 'STRING', enum: ['snake_value'] }, { type: 'OBJECT', properties: { my_prop: { min_items: '1' } } }] },
+        items: {
+          any_of: [
+            { type: 'STRING', enum: ['snake_value'] },
+            { type: 'OBJECT', properties: { my_prop: { min_items: '1' } } },
+          ],
+        },
       }),
-    ).toEqual({ type: 'ARRAY', items: { anyOf: [{ type: 'STRING', enum: ['snake_value'] }, { type: 'OBJECT', properties: { my_prop: { minItems: '1' } } }] } });
+    ).toEqual({
+      type: 'ARRAY',
+      items: {
+        anyOf: [
+          { type: 'STRING', enum: ['snake_value'] },
+          { type: 'OBJECT', properties: { my_prop: { minItems: '1' } } },
+        ],
+      },
+    });
   });
 });

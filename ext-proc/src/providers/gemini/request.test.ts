@@ -69,7 +69,11 @@ describe('parseGeminiRequest: documented request shapes', () => {
     const out = parse(fixture('request-function-calling.json'));
     expect(out.tools).toHaveLength(1);
     expect(out.tools![0]).toMatchObject({ name: 'schedule_meeting', description: 'Schedules a meeting with specified attendees at a given time and date.' });
-    expect(out.tools![0]!.parameters).toMatchObject({ type: 'object', required: ['attendees', 'date', 'time', 'topic'], properties: { attendees: { type: 'array', items: { type: 'string' } } } });
+    expect(out.tools![0]!.parameters).toMatchObject({
+      type: 'object',
+      required: ['attendees', 'date', 'time', 'topic'],
+      properties: { attendees: { type: 'array', items: { type: 'string' } } },
+    });
     expect(out.toolChoice).toBeUndefined();
   });
 
@@ -78,7 +82,10 @@ describe('parseGeminiRequest: documented request shapes', () => {
     expect(out.messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'Turn the lights down to a romantic level' }] },
       { role: 'assistant', content: [{ type: 'tool_call', id: 'call_0', name: 'set_light_values', arguments: '{"brightness":25,"color_temp":"warm"}' }] },
-      { role: 'tool', content: [{ type: 'tool_result', toolCallId: 'call_0', name: 'set_light_values', content: '{"brightness":25,"colorTemperature":"warm"}' }] },
+      {
+        role: 'tool',
+        content: [{ type: 'tool_result', toolCallId: 'call_0', name: 'set_light_values', content: '{"brightness":25,"colorTemperature":"warm"}' }],
+      },
     ]);
     // snake_case tool config; the upper-case OpenAPI types are converted and property names kept.
     expect(out.toolChoice).toEqual({ name: 'set_light_values' });
@@ -86,7 +93,11 @@ describe('parseGeminiRequest: documented request shapes', () => {
       type: 'object',
       properties: {
         brightness: { type: 'integer', description: 'Light level from 0 to 100. Zero is off and 100 is full brightness' },
-        color_temp: { type: 'string', enum: ['daylight', 'cool', 'warm'], description: 'Color temperature of the light fixture, which can be `daylight`, `cool` or `warm`.' },
+        color_temp: {
+          type: 'string',
+          enum: ['daylight', 'cool', 'warm'],
+          description: 'Color temperature of the light fixture, which can be `daylight`, `cool` or `warm`.',
+        },
       },
       required: ['brightness', 'color_temp'],
     });
@@ -96,7 +107,10 @@ describe('parseGeminiRequest: documented request shapes', () => {
     const out = parse(fixture('request-json-schema.json'));
     expect(out.responseFormat).toEqual({
       type: 'json_schema',
-      schema: { type: 'array', items: { type: 'object', properties: { recipeName: { type: 'string' }, ingredients: { type: 'array', items: { type: 'string' } } } } },
+      schema: {
+        type: 'array',
+        items: { type: 'object', properties: { recipeName: { type: 'string' }, ingredients: { type: 'array', items: { type: 'string' } } } },
+      },
     });
   });
 });
@@ -176,7 +190,9 @@ describe('parseGeminiRequest: function calls and responses', () => {
   });
 
   it('a call without args has empty arguments; the legacy function role reads as a user turn', () => {
-    const out = parse({ contents: [user(), { role: 'model', parts: [{ functionCall: { name: 'now' } }] }, { role: 'function', parts: [resp('now', { t: 1 })] }] });
+    const out = parse({
+      contents: [user(), { role: 'model', parts: [{ functionCall: { name: 'now' } }] }, { role: 'function', parts: [resp('now', { t: 1 })] }],
+    });
     expect(out.messages[1]!.content[0]).toMatchObject({ arguments: '{}' });
     expect(out.messages[2]!.role).toBe('tool');
   });
@@ -226,7 +242,12 @@ describe('parseGeminiRequest: media', () => {
       contents: [
         { parts: [{ inlineData: { mimeType: 'audio/mp3', data: 'AAAA' } }, { text: 'Transcribe' }] },
         { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: 'iVBO' } }] },
-        { parts: [{ fileData: { mimeType: 'application/pdf', fileUri: 'gs://b/doc.pdf' } }, { fileData: { fileUri: 'https://example.com/clip', mimeType: 'video/mp4' }, videoMetadata: { startOffset: '1s' } }] },
+        {
+          parts: [
+            { fileData: { mimeType: 'application/pdf', fileUri: 'gs://b/doc.pdf' } },
+            { fileData: { fileUri: 'https://example.com/clip', mimeType: 'video/mp4' }, videoMetadata: { startOffset: '1s' } },
+          ],
+        },
         { role: 'model', parts: [{ executableCode: { language: 'PYTHON', code: 'print(1)' } }] },
       ],
     });
@@ -252,10 +273,30 @@ describe('parseGeminiRequest: generation config', () => {
   it('maps every canonical sampling field', () => {
     const out = parse(
       base({
-        generationConfig: { maxOutputTokens: 100, temperature: 0.2, topP: 0.5, topK: 3, stopSequences: ['a', 'b'], seed: 7, presencePenalty: 0.5, frequencyPenalty: -0.5, candidateCount: 1 },
+        generationConfig: {
+          maxOutputTokens: 100,
+          temperature: 0.2,
+          topP: 0.5,
+          topK: 3,
+          stopSequences: ['a', 'b'],
+          seed: 7,
+          presencePenalty: 0.5,
+          frequencyPenalty: -0.5,
+          candidateCount: 1,
+        },
       }),
     );
-    expect(out).toMatchObject({ maxTokens: 100, temperature: 0.2, topP: 0.5, topK: 3, stop: ['a', 'b'], seed: 7, presencePenalty: 0.5, frequencyPenalty: -0.5, sameFormatOnly: [] });
+    expect(out).toMatchObject({
+      maxTokens: 100,
+      temperature: 0.2,
+      topP: 0.5,
+      topK: 3,
+      stop: ['a', 'b'],
+      seed: 7,
+      presencePenalty: 0.5,
+      frequencyPenalty: -0.5,
+      sameFormatOnly: [],
+    });
   });
 
   it('null values read as unset (proto3 JSON)', () => {
@@ -268,17 +309,31 @@ describe('parseGeminiRequest: generation config', () => {
   it('response formats: json, json_schema from responseJsonSchema, text', () => {
     expect(parse(base({ generationConfig: { responseMimeType: 'application/json' } })).responseFormat).toEqual({ type: 'json' });
     const schema = { type: 'object', properties: { a: { type: ['string', 'null'] } }, additionalProperties: false };
-    expect(parse(base({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: schema } })).responseFormat).toEqual({ type: 'json_schema', schema });
+    expect(parse(base({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: schema } })).responseFormat).toEqual({
+      type: 'json_schema',
+      schema,
+    });
     expect(parse(base({ generationConfig: { responseMimeType: 'text/plain' } })).responseFormat).toEqual({ type: 'text' });
   });
 
   it('nullable and int64-as-string in responseSchema become JSON Schema', () => {
     const out = parse(
-      base({ generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'OBJECT', properties: { tag: { type: 'STRING', enum: ['a'], nullable: true }, list: { type: 'ARRAY', maxItems: '3', items: { type: 'INTEGER' } } } } } }),
+      base({
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseSchema: {
+            type: 'OBJECT',
+            properties: { tag: { type: 'STRING', enum: ['a'], nullable: true }, list: { type: 'ARRAY', maxItems: '3', items: { type: 'INTEGER' } } },
+          },
+        },
+      }),
     );
     expect(out.responseFormat).toEqual({
       type: 'json_schema',
-      schema: { type: 'object', properties: { tag: { type: ['string', 'null'], enum: ['a', null] }, list: { type: 'array', maxItems: 3, items: { type: 'integer' } } } },
+      schema: {
+        type: 'object',
+        properties: { tag: { type: ['string', 'null'], enum: ['a', null] }, list: { type: 'array', maxItems: 3, items: { type: 'integer' } } },
+      },
     });
   });
 
@@ -317,7 +372,10 @@ describe('parseGeminiRequest: generation config', () => {
     expect400(base({ generationConfig: { topP: -0.1 } }), 'generationConfig.topP');
     expect400(base({ generationConfig: { stopSequences: ['1', '2', '3', '4', '5', '6'] } }), 'generationConfig.stopSequences');
     expect400(base({ generation_config: { stop_sequences: 'x' } }), 'generationConfig.stopSequences');
-    expect400(base({ generationConfig: { responseSchema: { type: 'STRING' }, responseJsonSchema: { type: 'string' } } }), 'generationConfig.responseJsonSchema');
+    expect400(
+      base({ generationConfig: { responseSchema: { type: 'STRING' }, responseJsonSchema: { type: 'string' } } }),
+      'generationConfig.responseJsonSchema',
+    );
     expect400(base({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: true } }), 'generationConfig.responseJsonSchema');
   });
 });
@@ -328,7 +386,9 @@ describe('parseGeminiRequest: tools and tool config', () => {
 
   it('parametersJsonSchema is taken as it is; functions from several tool objects are gathered', () => {
     const schema = { type: 'object', properties: { q: { type: 'string' } }, additionalProperties: false, $defs: { x: {} } };
-    const out = parse(base({ tools: [{ functionDeclarations: [decl('a', { parametersJsonSchema: schema, description: 'A' })] }, { functionDeclarations: [decl('b')] }] }));
+    const out = parse(
+      base({ tools: [{ functionDeclarations: [decl('a', { parametersJsonSchema: schema, description: 'A' })] }, { functionDeclarations: [decl('b')] }] }),
+    );
     expect(out.tools).toEqual([{ name: 'a', description: 'A', parameters: schema }, { name: 'b' }]);
   });
 
@@ -356,21 +416,40 @@ describe('parseGeminiRequest: tools and tool config', () => {
   });
 
   it('other tool config is Gemini-only', () => {
-    const out = parse(base({ tools: tools('a'), toolConfig: { retrievalConfig: { latLng: { latitude: 1, longitude: 2 } }, functionCallingConfig: { mode: 'AUTO', streamFunctionCallArguments: true } } }));
+    const out = parse(
+      base({
+        tools: tools('a'),
+        toolConfig: { retrievalConfig: { latLng: { latitude: 1, longitude: 2 } }, functionCallingConfig: { mode: 'AUTO', streamFunctionCallArguments: true } },
+      }),
+    );
     expect(out.sameFormatOnly).toEqual(['toolConfig.retrievalConfig', 'toolConfig.functionCallingConfig.streamFunctionCallArguments']);
   });
 
   it('refuses bad declarations, naming the field', () => {
     expect400(base({ tools: [{ functionDeclarations: [decl('1bad')] }] }), 'tools[0].functionDeclarations[0].name');
-    expect400(base({ tools: [{ functionDeclarations: [decl('f', { parameters: { type: 'OBJECT' }, parametersJsonSchema: { type: 'object' } })] }] }), 'tools[0].functionDeclarations[0].parametersJsonSchema');
+    expect400(
+      base({ tools: [{ functionDeclarations: [decl('f', { parameters: { type: 'OBJECT' }, parametersJsonSchema: { type: 'object' } })] }] }),
+      'tools[0].functionDeclarations[0].parametersJsonSchema',
+    );
     expect400(base({ toolConfig: { functionCallingConfig: { mode: 'SOMETIMES' } } }), 'toolConfig.functionCallingConfig.mode');
   });
 
   it('snake_case keys inside JSON Schemas and args are data and stay as written', () => {
     const schema = { type: 'object', properties: { max_items: { type: 'integer' } } };
     const out = parse({
-      contents: [user(), { role: 'model', parts: [{ function_call: { name: 'f', args: { max_items: 2 } } }] }, { role: 'user', parts: [{ function_response: { name: 'f', response: { item_count: 2 } } }] }],
-      tools: [{ function_declarations: [{ name: 'f', parameters_json_schema: schema }, { name: 'g', parameters: { type: 'OBJECT', properties: { snake_name: { type: 'STRING', max_length: '4' } } } }] }],
+      contents: [
+        user(),
+        { role: 'model', parts: [{ function_call: { name: 'f', args: { max_items: 2 } } }] },
+        { role: 'user', parts: [{ function_response: { name: 'f', response: { item_count: 2 } } }] },
+      ],
+      tools: [
+        {
+          function_declarations: [
+            { name: 'f', parameters_json_schema: schema },
+            { name: 'g', parameters: { type: 'OBJECT', properties: { snake_name: { type: 'STRING', max_length: '4' } } } },
+          ],
+        },
+      ],
     });
     expect(out.tools).toEqual([
       { name: 'f', parameters: schema },
@@ -383,7 +462,13 @@ describe('parseGeminiRequest: tools and tool config', () => {
 
 describe('parseGeminiRequest: other top-level fields', () => {
   it('safetySettings are dropped; cachedContent and unknown fields are Gemini-only', () => {
-    const out = parse(base({ safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }], cachedContent: 'cachedContents/abc', labels: { team: 'x' } }));
+    const out = parse(
+      base({
+        safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }],
+        cachedContent: 'cachedContents/abc',
+        labels: { team: 'x' },
+      }),
+    );
     expect(out.sameFormatOnly).toEqual(['cachedContent', 'labels']);
   });
 

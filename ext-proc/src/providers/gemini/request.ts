@@ -123,7 +123,17 @@ const GENERATION_FIELDS = new Set([
   'responseModalities',
 ]);
 // A part carries exactly one of these.
-const DATA_FIELDS = ['text', 'inlineData', 'fileData', 'functionCall', 'functionResponse', 'executableCode', 'codeExecutionResult', 'toolCall', 'toolResponse'] as const;
+const DATA_FIELDS = [
+  'text',
+  'inlineData',
+  'fileData',
+  'functionCall',
+  'functionResponse',
+  'executableCode',
+  'codeExecutionResult',
+  'toolCall',
+  'toolResponse',
+] as const;
 // Part fields read on their own (the data) or dropped (Gemini's own bookkeeping); any other part
 // field (videoMetadata, mediaResolution, …) is Gemini-only.
 const KNOWN_PART_FIELDS = new Set(['thought', 'thoughtSignature', 'partMetadata', ...DATA_FIELDS]);
@@ -328,12 +338,18 @@ function readTools(req: Req, out: CanonicalRequest, only: SameFormatOnly): void 
   for (const key of Object.keys(tc)) if (key !== 'functionCallingConfig' && present(tc[key])) only.add(`toolConfig.${key}`);
   const fcc = tc.functionCallingConfig;
   if (!fcc) return;
-  for (const key of Object.keys(fcc)) if (key !== 'mode' && key !== 'allowedFunctionNames' && present(fcc[key])) only.add(`toolConfig.functionCallingConfig.${key}`);
+  for (const key of Object.keys(fcc))
+    if (key !== 'mode' && key !== 'allowedFunctionNames' && present(fcc[key])) only.add(`toolConfig.functionCallingConfig.${key}`);
   const choice = toolChoice(fcc.mode ?? undefined, fcc.allowedFunctionNames ?? undefined, tools, only);
   if (choice !== undefined) out.toolChoice = choice;
 }
 
-function toolChoice(mode: (typeof MODES)[number] | undefined, allowed: string[] | undefined, tools: CanonicalTool[], only: SameFormatOnly): ToolChoice | undefined {
+function toolChoice(
+  mode: (typeof MODES)[number] | undefined,
+  allowed: string[] | undefined,
+  tools: CanonicalTool[],
+  only: SameFormatOnly,
+): ToolChoice | undefined {
   const names = new Set(tools.map((t) => t.name));
   // A list naming every declared function restricts nothing.
   const restricts = allowed !== undefined && allowed.length > 0 && !(allowed.length >= names.size && [...names].every((n) => allowed.includes(n)));

@@ -24,7 +24,14 @@ describe('parseGeminiResponse', () => {
     expect(parseGeminiResponse(fixture('response-function-call.json'))).toEqual({
       id: 'BtVRaO2pM8ucqtsP7dK_uAc',
       model: 'gemini-2.5-flash',
-      content: [{ type: 'tool_call', id: 'call_0', name: 'schedule_meeting', arguments: '{"attendees":["Bob","Alice"],"date":"2025-03-27","time":"10:00","topic":"Q3 planning"}' }],
+      content: [
+        {
+          type: 'tool_call',
+          id: 'call_0',
+          name: 'schedule_meeting',
+          arguments: '{"attendees":["Bob","Alice"],"date":"2025-03-27","time":"10:00","topic":"Q3 planning"}',
+        },
+      ],
       finishReason: 'tool_calls',
       usage: { inputTokens: 113, outputTokens: 117, cachedInputTokens: 64, reasoningTokens: 80 },
     });
@@ -79,7 +86,13 @@ describe('parseGeminiResponse', () => {
 });
 
 describe('renderGeminiResponse', () => {
-  const res = (extra: Partial<CanonicalResponse> = {}): CanonicalResponse => ({ id: 'x', model: 'claude', content: [{ type: 'text', text: 'Hi!' }], finishReason: 'stop', ...extra });
+  const res = (extra: Partial<CanonicalResponse> = {}): CanonicalResponse => ({
+    id: 'x',
+    model: 'claude',
+    content: [{ type: 'text', text: 'Hi!' }],
+    finishReason: 'stop',
+    ...extra,
+  });
 
   it('renders the documented shape with the caller-facing model and id', () => {
     const out = renderGeminiResponse(res({ usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, reasoningTokens: 0 } }), ctx);
@@ -123,11 +136,19 @@ describe('renderGeminiResponse', () => {
 
   it('reasoning and cached tokens', () => {
     const out = renderGeminiResponse(res({ usage: { inputTokens: 100, outputTokens: 50, cachedInputTokens: 40, reasoningTokens: 30 } }), ctx);
-    expect(out.usageMetadata).toEqual({ promptTokenCount: 100, candidatesTokenCount: 20, totalTokenCount: 150, cachedContentTokenCount: 40, thoughtsTokenCount: 30 });
+    expect(out.usageMetadata).toEqual({
+      promptTokenCount: 100,
+      candidatesTokenCount: 20,
+      totalTokenCount: 150,
+      cachedContentTokenCount: 40,
+      thoughtsTokenCount: 30,
+    });
   });
 
   it('an empty answer is one empty text part; a filtered one has no content', () => {
-    expect(renderGeminiResponse(res({ content: [] }), ctx).candidates).toEqual([{ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 }]);
+    expect(renderGeminiResponse(res({ content: [] }), ctx).candidates).toEqual([
+      { content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 },
+    ]);
     expect(renderGeminiResponse(res({ content: [], finishReason: 'content_filter' }), ctx).candidates).toEqual([{ finishReason: 'SAFETY', index: 0 }]);
     expect(renderGeminiResponse(res({ finishReason: 'error' }), ctx).candidates).toMatchObject([{ finishReason: 'OTHER' }]);
     expect(renderGeminiResponse(res(), ctx)).not.toHaveProperty('usageMetadata');
@@ -149,19 +170,37 @@ describe('renderGeminiResponse', () => {
 
 describe('usage and finish mappings', () => {
   it('fromGeminiUsage: thoughts count as output, tool-use prompt tokens as input, junk as 0', () => {
-    expect(fromGeminiUsage({ promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 7, cachedContentTokenCount: 4, toolUsePromptTokenCount: 3, totalTokenCount: 25 })).toEqual({
+    expect(
+      fromGeminiUsage({
+        promptTokenCount: 10,
+        candidatesTokenCount: 5,
+        thoughtsTokenCount: 7,
+        cachedContentTokenCount: 4,
+        toolUsePromptTokenCount: 3,
+        totalTokenCount: 25,
+      }),
+    ).toEqual({
       inputTokens: 13,
       outputTokens: 12,
       cachedInputTokens: 4,
       reasoningTokens: 7,
     });
-    expect(fromGeminiUsage({ promptTokenCount: -1, candidatesTokenCount: 'x' })).toEqual({ inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 });
+    expect(fromGeminiUsage({ promptTokenCount: -1, candidatesTokenCount: 'x' })).toEqual({
+      inputTokens: 0,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
+    });
     expect(fromGeminiUsage(undefined)).toBeUndefined();
     expect(fromGeminiUsage([1])).toBeUndefined();
   });
 
   it('toGeminiUsage leaves zero cache and thought counts out', () => {
-    expect(toGeminiUsage({ inputTokens: 1, outputTokens: 2, cachedInputTokens: 0, reasoningTokens: 0 })).toEqual({ promptTokenCount: 1, candidatesTokenCount: 2, totalTokenCount: 3 });
+    expect(toGeminiUsage({ inputTokens: 1, outputTokens: 2, cachedInputTokens: 0, reasoningTokens: 0 })).toEqual({
+      promptTokenCount: 1,
+      candidatesTokenCount: 2,
+      totalTokenCount: 3,
+    });
   });
 
   it.each([

@@ -39,13 +39,18 @@ export function candidateParts(candidate: unknown, firstCallIndex = 0): Part[] {
 
 export function parseGeminiResponse(body: unknown): CanonicalResponse {
   if (!isRecord(body) || (!Array.isArray(body.candidates) && !isRecord(body.promptFeedback) && !isRecord(body.usageMetadata))) {
-    throw new GatewayError('upstream', 'The Gemini backend answered with something that is not a GenerateContentResponse.', { code: 'upstream_invalid_response' });
+    throw new GatewayError('upstream', 'The Gemini backend answered with something that is not a GenerateContentResponse.', {
+      code: 'upstream_invalid_response',
+    });
   }
   const candidate = Array.isArray(body.candidates) ? body.candidates[0] : undefined;
   const content = candidateParts(candidate);
   let finishReason: FinishReason;
   if (isRecord(candidate) && typeof candidate.finishReason === 'string') {
-    finishReason = fromGeminiFinish(candidate.finishReason, content.some((p) => p.type === 'tool_call'));
+    finishReason = fromGeminiFinish(
+      candidate.finishReason,
+      content.some((p) => p.type === 'tool_call'),
+    );
   } else if (isRecord(body.promptFeedback) && typeof body.promptFeedback.blockReason === 'string') {
     // The prompt itself was blocked: no candidate at all.
     finishReason = 'content_filter';

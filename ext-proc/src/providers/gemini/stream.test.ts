@@ -24,7 +24,11 @@ function expectSplitInvariant(bytes: Buffer, expected: StreamEvent[]): void {
 }
 
 const sse = (...chunks: unknown[]) => Buffer.from(chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`).join(''), 'utf8');
-const textChunk = (text: string, extra: Record<string, unknown> = {}) => ({ candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...extra }], modelVersion: 'gemini-2.5-flash', responseId: 'r1' });
+const textChunk = (text: string, extra: Record<string, unknown> = {}) => ({
+  candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...extra }],
+  modelVersion: 'gemini-2.5-flash',
+  responseId: 'r1',
+});
 
 describe('GeminiStreamDecoder', () => {
   const textEvents: StreamEvent[] = [
@@ -50,7 +54,12 @@ describe('GeminiStreamDecoder', () => {
   });
 
   it('multi-byte UTF-8 split inside characters, LF framing', () => {
-    const bytes = Buffer.from(sse(textChunk('héllo wörld '), textChunk('😀 世界', { finishReason: 'STOP' })).toString('utf8').replace(/\r\n/g, '\n'), 'utf8');
+    const bytes = Buffer.from(
+      sse(textChunk('héllo wörld '), textChunk('😀 世界', { finishReason: 'STOP' }))
+        .toString('utf8')
+        .replace(/\r\n/g, '\n'),
+      'utf8',
+    );
     const expected: StreamEvent[] = [
       { type: 'start', id: 'r1', model: 'gemini-2.5-flash' },
       { type: 'text', text: 'héllo wörld ' },
@@ -72,7 +81,9 @@ describe('GeminiStreamDecoder', () => {
   });
 
   it('calls in several chunks are indexed across the stream', () => {
-    const call = (name: string, extra: Record<string, unknown> = {}) => ({ candidates: [{ content: { parts: [{ functionCall: { name, args: {} } }], role: 'model' }, ...extra }] });
+    const call = (name: string, extra: Record<string, unknown> = {}) => ({
+      candidates: [{ content: { parts: [{ functionCall: { name, args: {} } }], role: 'model' }, ...extra }],
+    });
     const events = decode([sse(call('a'), call('b', { finishReason: 'STOP' }))]);
     expect(events.filter((e) => e.type === 'tool_call_start')).toEqual([
       { type: 'tool_call_start', index: 0, id: 'call_0', name: 'a' },
@@ -89,7 +100,9 @@ describe('GeminiStreamDecoder', () => {
 
   it('usage that grows after the finishing chunk is reported again at the end', () => {
     const u = (n: number) => ({ promptTokenCount: 4, candidatesTokenCount: n, totalTokenCount: 4 + n });
-    const events = decode([sse({ ...textChunk('a', { finishReason: 'STOP' }), usageMetadata: u(1) }, { candidates: [{ groundingMetadata: {} }], usageMetadata: u(3) })]);
+    const events = decode([
+      sse({ ...textChunk('a', { finishReason: 'STOP' }), usageMetadata: u(1) }, { candidates: [{ groundingMetadata: {} }], usageMetadata: u(3) }),
+    ]);
     expect(events.filter((e) => e.type === 'usage').map((e) => (e as { usage: { outputTokens: number } }).usage.outputTokens)).toEqual([1, 3]);
   });
 
@@ -116,7 +129,9 @@ describe('GeminiStreamDecoder', () => {
   });
 
   it('an error object in the stream becomes an error event with its code', () => {
-    const events = decode([sse(textChunk('partial'), { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } })]);
+    const events = decode([
+      sse(textChunk('partial'), { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } }),
+    ]);
     expect(events.at(-1)).toEqual({ type: 'error', status: 503, message: 'The model is overloaded. Please try again later.' });
     expect(decode([sse({ error: { message: 'odd' } })])).toEqual([{ type: 'error', status: 500, message: 'odd' }]);
   });
@@ -158,7 +173,9 @@ describe('GeminiStreamEncoder', () => {
     const enc = new GeminiStreamEncoder(ctx);
     expect(enc.encode([{ type: 'start', id: 'backend-id', model: 'backend-model' }])).toBe('');
     const first = enc.encode([{ type: 'text', text: 'Hello' }]);
-    expect(first).toBe('data: {"candidates":[{"content":{"parts":[{"text":"Hello"}],"role":"model"},"index":0}],"modelVersion":"my-model","responseId":"resp-xyz"}\r\n\r\n');
+    expect(first).toBe(
+      'data: {"candidates":[{"content":{"parts":[{"text":"Hello"}],"role":"model"},"index":0}],"modelVersion":"my-model","responseId":"resp-xyz"}\r\n\r\n',
+    );
     expect(frames(enc.encode([{ type: 'text', text: ' there' }]))).toHaveLength(1);
     expect(enc.encode([{ type: 'finish', reason: 'stop' }])).toBe('');
     const last = frames(enc.encode([{ type: 'usage', usage }]));
@@ -175,7 +192,13 @@ describe('GeminiStreamEncoder', () => {
 
   it('usage before the finish: the final chunk goes out with the finish', () => {
     const enc = new GeminiStreamEncoder(ctx);
-    const out = frames(enc.encode([{ type: 'text', text: 'a' }, { type: 'usage', usage }, { type: 'finish', reason: 'length' }]));
+    const out = frames(
+      enc.encode([
+        { type: 'text', text: 'a' },
+        { type: 'usage', usage },
+        { type: 'finish', reason: 'length' },
+      ]),
+    );
     expect(out).toHaveLength(2);
     expect(candidate(out[1]!).finishReason).toBe('MAX_TOKENS');
     expect(out[1]!.usageMetadata).toMatchObject({ totalTokenCount: 13 });
@@ -183,7 +206,14 @@ describe('GeminiStreamEncoder', () => {
 
   it('a finish with no usage ever: the final chunk goes out at the end, without usageMetadata', () => {
     const enc = new GeminiStreamEncoder(ctx);
-    expect(frames(enc.encode([{ type: 'text', text: 'a' }, { type: 'finish', reason: 'stop' }]))).toHaveLength(1);
+    expect(
+      frames(
+        enc.encode([
+          { type: 'text', text: 'a' },
+          { type: 'finish', reason: 'stop' },
+        ]),
+      ),
+    ).toHaveLength(1);
     const last = frames(enc.end(false));
     expect(last).toHaveLength(1);
     expect(candidate(last[0]!).finishReason).toBe('STOP');
@@ -200,11 +230,17 @@ describe('GeminiStreamEncoder', () => {
       { type: 'tool_call_delta', index: 0, arguments: 'ris"}' },
     ]);
     expect(out).toBe('');
-    out = enc.encode([{ type: 'finish', reason: 'tool_calls' }, { type: 'usage', usage }]);
+    out = enc.encode([
+      { type: 'finish', reason: 'tool_calls' },
+      { type: 'usage', usage },
+    ]);
     const f = frames(out);
     expect(f).toHaveLength(2);
     expect(candidate(f[0]!).content).toEqual({
-      parts: [{ functionCall: { id: 'call_abc', name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { id: 'call_def', name: 'get_time', args: {} } }],
+      parts: [
+        { functionCall: { id: 'call_abc', name: 'get_weather', args: { city: 'Paris' } } },
+        { functionCall: { id: 'call_def', name: 'get_time', args: {} } },
+      ],
       role: 'model',
     });
     expect(candidate(f[1]!).finishReason).toBe('STOP');
@@ -212,13 +248,26 @@ describe('GeminiStreamEncoder', () => {
 
   it('text after a call sends the call first, keeping the order', () => {
     const enc = new GeminiStreamEncoder(ctx);
-    const f = frames(enc.encode([{ type: 'tool_call_start', index: 0, id: 'c', name: 'f' }, { type: 'tool_call_delta', index: 0, arguments: '{}' }, { type: 'text', text: 'after' }]));
+    const f = frames(
+      enc.encode([
+        { type: 'tool_call_start', index: 0, id: 'c', name: 'f' },
+        { type: 'tool_call_delta', index: 0, arguments: '{}' },
+        { type: 'text', text: 'after' },
+      ]),
+    );
     expect(f.map((x) => Object.keys((candidate(x).content as { parts: Array<Record<string, unknown>> }).parts[0]!)[0])).toEqual(['functionCall', 'text']);
   });
 
   it('a call whose arguments never became an object finishes as MALFORMED_FUNCTION_CALL', () => {
     const enc = new GeminiStreamEncoder(ctx);
-    const f = frames(enc.encode([{ type: 'tool_call_start', index: 0, id: 'c', name: 'f' }, { type: 'tool_call_delta', index: 0, arguments: '[1]' }, { type: 'finish', reason: 'tool_calls' }, { type: 'usage', usage }]));
+    const f = frames(
+      enc.encode([
+        { type: 'tool_call_start', index: 0, id: 'c', name: 'f' },
+        { type: 'tool_call_delta', index: 0, arguments: '[1]' },
+        { type: 'finish', reason: 'tool_calls' },
+        { type: 'usage', usage },
+      ]),
+    );
     expect(f).toHaveLength(1);
     expect(candidate(f[0]!).finishReason).toBe('MALFORMED_FUNCTION_CALL');
   });
@@ -248,7 +297,11 @@ describe('GeminiStreamEncoder', () => {
 
   it('an error event becomes Google’s error object; nothing follows it', () => {
     const enc = new GeminiStreamEncoder(ctx);
-    const out = enc.encode([{ type: 'text', text: 'a' }, { type: 'error', status: 529, message: 'Overloaded' }, { type: 'text', text: 'ignored' }]);
+    const out = enc.encode([
+      { type: 'text', text: 'a' },
+      { type: 'error', status: 529, message: 'Overloaded' },
+      { type: 'text', text: 'ignored' },
+    ]);
     const f = frames(out);
     expect(f[1]).toEqual({ error: { code: 529, message: 'Overloaded', status: 'UNAVAILABLE' } });
     expect(f).toHaveLength(2);
@@ -304,7 +357,13 @@ describe('GeminiStreamEncoder output read by @google/genai', () => {
 
   it('a whole answer: text, usage, finish', async () => {
     const enc = new GeminiStreamEncoder(ctx);
-    body = enc.encode([{ type: 'text', text: 'Hello' }, { type: 'text', text: ' world' }, { type: 'finish', reason: 'stop' }, { type: 'usage', usage }]) + enc.end(false);
+    body =
+      enc.encode([
+        { type: 'text', text: 'Hello' },
+        { type: 'text', text: ' world' },
+        { type: 'finish', reason: 'stop' },
+        { type: 'usage', usage },
+      ]) + enc.end(false);
     const chunks = await collect();
     expect(chunks.map((c) => c.text ?? '').join('')).toBe('Hello world');
     const last = chunks.at(-1)!;
@@ -342,7 +401,11 @@ describe('GeminiStreamEncoder output read by @google/genai', () => {
 
   it('an error event reaches the caller as an ApiError with its status', async () => {
     const enc = new GeminiStreamEncoder(ctx);
-    body = enc.encode([{ type: 'text', text: 'a' }, { type: 'error', status: 503, message: 'overloaded' }]) + enc.end(true);
+    body =
+      enc.encode([
+        { type: 'text', text: 'a' },
+        { type: 'error', status: 503, message: 'overloaded' },
+      ]) + enc.end(true);
     const err = await collect().then(
       () => undefined,
       (e: unknown) => e,

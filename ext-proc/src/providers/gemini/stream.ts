@@ -20,7 +20,10 @@ export const GEMINI_STREAM_CONTENT_TYPE = 'text/event-stream';
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const sameUsage = (a: Usage, b: Usage): boolean =>
-  a.inputTokens === b.inputTokens && a.outputTokens === b.outputTokens && a.cachedInputTokens === b.cachedInputTokens && a.reasoningTokens === b.reasoningTokens;
+  a.inputTokens === b.inputTokens &&
+  a.outputTokens === b.outputTokens &&
+  a.cachedInputTokens === b.cachedInputTokens &&
+  a.reasoningTokens === b.reasoningTokens;
 
 export class GeminiStreamDecoder extends SseDecoder {
   private started = false;

@@ -54,12 +54,17 @@ describe('ollamaFormat as a backend (Ollama simulator)', () => {
     expect(events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('')).toBe('Hello from the simulator.');
     expect(events.find((e) => e.type === 'finish')).toEqual({ type: 'finish', reason: 'length' });
     const usage = sim.requests.at(-1)!.usage!;
-    expect(events.find((e) => e.type === 'usage')).toEqual({ type: 'usage', usage: { inputTokens: usage.input, outputTokens: 4, cachedInputTokens: 0, reasoningTokens: 0 } });
+    expect(events.find((e) => e.type === 'usage')).toEqual({
+      type: 'usage',
+      usage: { inputTokens: usage.input, outputTokens: 4, cachedInputTokens: 0, reasoningTokens: 0 },
+    });
   });
 
   it('a tool round: the call comes back as call_0 with JSON arguments; its result goes back by tool_name', async () => {
     const tools = [{ name: 'lookup', parameters: { type: 'object', properties: { echo: { type: 'string' } } } }];
-    const first = ollamaFormat.parseResponse(await (await call(req({ tools, messages: [{ role: 'user', content: [{ type: 'text', text: 'find it [sim:tool]' }] }] }))).json());
+    const first = ollamaFormat.parseResponse(
+      await (await call(req({ tools, messages: [{ role: 'user', content: [{ type: 'text', text: 'find it [sim:tool]' }] }] }))).json(),
+    );
     expect(first.finishReason).toBe('tool_calls');
     expect(first.content).toEqual([{ type: 'tool_call', id: 'call_0', name: 'lookup', arguments: '{"echo":"find it [sim:tool]"}' }]);
 

@@ -5,7 +5,9 @@ import { parseOllamaError, renderOllamaError } from './errors.js';
 
 describe('renderOllamaError', () => {
   it('is {"error": message}, whatever the kind', () => {
-    expect(JSON.parse(renderOllamaError(new GatewayError('rate_limit', 'Too many requests.', { retryAfterSeconds: 3 })))).toEqual({ error: 'Too many requests.' });
+    expect(JSON.parse(renderOllamaError(new GatewayError('rate_limit', 'Too many requests.', { retryAfterSeconds: 3 })))).toEqual({
+      error: 'Too many requests.',
+    });
     expect(JSON.parse(renderOllamaError(new GatewayError('invalid_request', "Invalid value for 'model'", { param: 'model' })))).toEqual({
       error: "Invalid value for 'model'",
     });

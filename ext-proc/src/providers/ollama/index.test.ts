@@ -9,7 +9,10 @@ describe('ollamaFormat', () => {
   });
 
   it('upstreamCall: /api/chat under the base path, no auth header without a credential', () => {
-    expect(ollamaFormat.upstreamCall({ basePath: '', upstreamModel: 'llama3.2', stream: true, credential: undefined })).toEqual({ path: '/api/chat', headers: [] });
+    expect(ollamaFormat.upstreamCall({ basePath: '', upstreamModel: 'llama3.2', stream: true, credential: undefined })).toEqual({
+      path: '/api/chat',
+      headers: [],
+    });
     expect(ollamaFormat.upstreamCall({ basePath: '/gpu-pool/a', upstreamModel: 'llama3.2', stream: false, credential: '' })).toEqual({
       path: '/gpu-pool/a/api/chat',
       headers: [],

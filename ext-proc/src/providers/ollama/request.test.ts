@@ -238,7 +238,9 @@ describe('parseOllamaRequest: tool call ids', () => {
   });
 
   it('a call without arguments has {} as arguments', () => {
-    const out = parseOllamaRequest(base({ messages: [user('x'), { role: 'assistant', tool_calls: [{ function: { name: 'now' } }, { function: { name: 'today', arguments: null } }] }] }));
+    const out = parseOllamaRequest(
+      base({ messages: [user('x'), { role: 'assistant', tool_calls: [{ function: { name: 'now' } }, { function: { name: 'today', arguments: null } }] }] }),
+    );
     expect(out.messages[1]!.content).toEqual([
       { type: 'tool_call', id: 'call_0', name: 'now', arguments: '{}' },
       { type: 'tool_call', id: 'call_1', name: 'today', arguments: '{}' },
@@ -283,7 +285,11 @@ describe('parseOllamaRequest: refusals name the field', () => {
       base({ messages: [user(), { role: 'assistant', tool_calls: [{ function: { name: 'f', arguments: '{"a":1}' } }] }] }),
       'messages[1].tool_calls[0].function.arguments',
     ],
-    ['tool call without name', base({ messages: [user(), { role: 'assistant', tool_calls: [{ function: { arguments: {} } }] }] }), 'messages[1].tool_calls[0].function.name'],
+    [
+      'tool call without name',
+      base({ messages: [user(), { role: 'assistant', tool_calls: [{ function: { arguments: {} } }] }] }),
+      'messages[1].tool_calls[0].function.name',
+    ],
     ['stream not a boolean', base({ stream: 'yes' }), 'stream'],
     ['unknown format', base({ format: 'xml' }), 'format'],
     ['options not an object', base({ options: 'fast' }), 'options'],
@@ -338,7 +344,13 @@ describe('buildOllamaRequest', () => {
           messages: [
             { role: 'user', content: [{ type: 'text', text: 'hi' }] },
             { role: 'assistant', content: [{ type: 'text', text: 'hello' }] },
-            { role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image', source: { kind: 'url', url: 'https://example.com/a.png' } }] },
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'see' },
+                { type: 'image', source: { kind: 'url', url: 'https://example.com/a.png' } },
+              ],
+            },
           ],
         }),
         'llava',
@@ -447,15 +459,42 @@ describe('buildOllamaRequest', () => {
   it('sampling fields become options; none at all means no options object', () => {
     expect('options' in buildOllamaRequest(canonical(), 'm')).toBe(false);
     const body = buildOllamaRequest(
-      canonical({ maxTokens: 64, temperature: 0, topP: 0.5, topK: 40, stop: ['END'], seed: 7, presencePenalty: 0.1, frequencyPenalty: 0.2, parallelToolCalls: false }),
+      canonical({
+        maxTokens: 64,
+        temperature: 0,
+        topP: 0.5,
+        topK: 40,
+        stop: ['END'],
+        seed: 7,
+        presencePenalty: 0.1,
+        frequencyPenalty: 0.2,
+        parallelToolCalls: false,
+      }),
       'm',
     );
-    expect(body.options).toEqual({ num_predict: 64, temperature: 0, top_p: 0.5, top_k: 40, stop: ['END'], seed: 7, presence_penalty: 0.1, frequency_penalty: 0.2 });
+    expect(body.options).toEqual({
+      num_predict: 64,
+      temperature: 0,
+      top_p: 0.5,
+      top_k: 40,
+      stop: ['END'],
+      seed: 7,
+      presence_penalty: 0.1,
+      frequency_penalty: 0.2,
+    });
     expect(Object.keys(body).sort()).toEqual(['messages', 'model', 'options', 'stream']);
   });
 
   it('an assistant turn with nothing in it stays an empty assistant message', () => {
-    const body = buildOllamaRequest(canonical({ messages: [{ role: 'user', content: [] }, { role: 'assistant', content: [] }] }), 'm');
+    const body = buildOllamaRequest(
+      canonical({
+        messages: [
+          { role: 'user', content: [] },
+          { role: 'assistant', content: [] },
+        ],
+      }),
+      'm',
+    );
     expect(body.messages).toEqual([
       { role: 'user', content: '' },
       { role: 'assistant', content: '' },

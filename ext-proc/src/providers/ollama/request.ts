@@ -12,7 +12,10 @@ import { isBase64, sniffMediaType } from './images.js';
  * ignores them and adds new ones often.
  */
 
-const Base64Image = z.string().refine((s) => !s.startsWith('data:'), 'images are bare base64 strings, without a data: URL prefix').refine(isBase64, 'images must be base64 encoded');
+const Base64Image = z
+  .string()
+  .refine((s) => !s.startsWith('data:'), 'images are bare base64 strings, without a data: URL prefix')
+  .refine(isBase64, 'images must be base64 encoded');
 
 const ToolCall = z
   .object({
@@ -73,11 +76,17 @@ export const OllamaChatRequest = z
     // An empty list asks Ollama to load the model; the gateway serves chats, not model residency.
     messages: z.array(Message).min(1, 'messages must contain at least one message'),
     stream: z.boolean().nullable().optional(),
-    format: z.union([z.literal('json'), z.literal(''), z.record(z.string(), z.unknown())]).nullable().optional(),
+    format: z
+      .union([z.literal('json'), z.literal(''), z.record(z.string(), z.unknown())])
+      .nullable()
+      .optional(),
     options: Options.nullable().optional(),
     tools: z.array(Tool).nullable().optional(),
     keep_alive: z.union([z.string(), z.number()]).nullable().optional(),
-    think: z.union([z.boolean(), z.enum(['high', 'medium', 'low'])]).nullable().optional(),
+    think: z
+      .union([z.boolean(), z.enum(['high', 'medium', 'low'])])
+      .nullable()
+      .optional(),
     logprobs: z.boolean().nullable().optional(),
     top_logprobs: z.number().int().nullable().optional(),
   })

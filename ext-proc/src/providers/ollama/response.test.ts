@@ -37,7 +37,11 @@ describe('parseOllamaResponse', () => {
   it('text and several calls keep their order; arguments missing or null are {}', () => {
     const res = parseOllamaResponse({
       model: 'qwen3',
-      message: { role: 'assistant', content: 'Let me check.', tool_calls: [{ function: { name: 'a', arguments: { x: 1 } } }, { function: { name: 'b' } }, { function: { name: 'c', arguments: null } }] },
+      message: {
+        role: 'assistant',
+        content: 'Let me check.',
+        tool_calls: [{ function: { name: 'a', arguments: { x: 1 } } }, { function: { name: 'b' } }, { function: { name: 'c', arguments: null } }],
+      },
       done: true,
       done_reason: 'stop',
     });

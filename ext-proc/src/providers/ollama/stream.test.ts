@@ -42,7 +42,16 @@ const line = (obj: unknown) => `${JSON.stringify(obj)}\n`;
 const chunkLine = (content: string, extra: Record<string, unknown> = {}) =>
   line({ model: 'llama3.2', created_at: '2024-01-01T00:00:00Z', message: { role: 'assistant', content, ...extra }, done: false });
 const doneLine = (extra: Record<string, unknown> = {}) =>
-  line({ model: 'llama3.2', created_at: '2024-01-01T00:00:01Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', prompt_eval_count: 10, eval_count: 4, ...extra });
+  line({
+    model: 'llama3.2',
+    created_at: '2024-01-01T00:00:01Z',
+    message: { role: 'assistant', content: '' },
+    done: true,
+    done_reason: 'stop',
+    prompt_eval_count: 10,
+    eval_count: 4,
+    ...extra,
+  });
 
 describe('OllamaStreamDecoder', () => {
   it('the documented stream', () => {
@@ -124,12 +133,16 @@ describe('OllamaStreamDecoder', () => {
   });
 
   it('a done line without counts gives finish but no usage', () => {
-    const events = decodeAll([Buffer.from(chunkLine('x') + line({ model: 'm', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop' }))]);
+    const events = decodeAll([
+      Buffer.from(chunkLine('x') + line({ model: 'm', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop' })),
+    ]);
     expect(events.map((e) => e.type)).toEqual(['start', 'text', 'finish']);
   });
 
   it('an error line is an error event, and ends the stream', () => {
-    const events = decodeAll([Buffer.from(chunkLine('Hi') + line({ error: 'an error was encountered while running the model: unexpected EOF' }) + chunkLine('ignored') + doneLine())]);
+    const events = decodeAll([
+      Buffer.from(chunkLine('Hi') + line({ error: 'an error was encountered while running the model: unexpected EOF' }) + chunkLine('ignored') + doneLine()),
+    ]);
     expect(withoutStartId(events)).toEqual([
       { type: 'start', id: '<id>', model: 'llama3.2' },
       { type: 'text', text: 'Hi' },
@@ -190,9 +203,21 @@ describe('OllamaStreamEncoder', () => {
       `${JSON.stringify({ model: 'caller-model', created_at: '2024-05-01T12:00:00.000Z', message: { role: 'assistant', content: 'The' }, done: false })}\n`,
     );
     clock.advance(50);
-    expect(lines(enc.encode([{ type: 'text', text: ' sky' }, { type: 'text', text: '' }]))).toHaveLength(1);
+    expect(
+      lines(
+        enc.encode([
+          { type: 'text', text: ' sky' },
+          { type: 'text', text: '' },
+        ]),
+      ),
+    ).toHaveLength(1);
     clock.advance(30);
-    expect(enc.encode([{ type: 'finish', reason: 'stop' }, { type: 'usage', usage: usage(26, 2) }])).toBe('');
+    expect(
+      enc.encode([
+        { type: 'finish', reason: 'stop' },
+        { type: 'usage', usage: usage(26, 2) },
+      ]),
+    ).toBe('');
     clock.advance(20);
     const final = lines(enc.end(false));
     expect(final).toEqual([
@@ -250,7 +275,12 @@ describe('OllamaStreamEncoder', () => {
   it('calls with no or blank arguments go out as {} when the next thing arrives', () => {
     const enc = new OllamaStreamEncoder(ctx);
     enc.encode([{ type: 'tool_call_start', index: 0, id: 'a', name: 'noop' }]);
-    const out = lines(enc.encode([{ type: 'tool_call_start', index: 1, id: 'b', name: 'other' }, { type: 'tool_call_delta', index: 1, arguments: '{"k":true}' }]));
+    const out = lines(
+      enc.encode([
+        { type: 'tool_call_start', index: 1, id: 'b', name: 'other' },
+        { type: 'tool_call_delta', index: 1, arguments: '{"k":true}' },
+      ]),
+    );
     expect(out.map((l) => (l.message as { tool_calls: unknown[] }).tool_calls)).toEqual([
       [{ function: { name: 'noop', arguments: {} } }],
       [{ function: { name: 'other', arguments: { k: true } } }],
@@ -261,7 +291,10 @@ describe('OllamaStreamEncoder', () => {
     const args = '{"q":"naïve café 🌍","n":[1,2,{"x":"}"}]}';
     for (let i = 0; i <= args.length; i++) {
       const enc = new OllamaStreamEncoder(ctx);
-      let out = enc.encode([{ type: 'tool_call_start', index: 0, id: 'a', name: 'search' }, { type: 'tool_call_delta', index: 0, arguments: args.slice(0, i) }]);
+      let out = enc.encode([
+        { type: 'tool_call_start', index: 0, id: 'a', name: 'search' },
+        { type: 'tool_call_delta', index: 0, arguments: args.slice(0, i) },
+      ]);
       out += enc.encode([{ type: 'tool_call_delta', index: 0, arguments: args.slice(i) }]);
       out += enc.encode([{ type: 'finish', reason: 'tool_calls' }]);
       const calls = lines(out).map((l) => (l.message as { tool_calls: Array<{ function: { arguments: unknown } }> }).tool_calls);
@@ -271,7 +304,10 @@ describe('OllamaStreamEncoder', () => {
 
   it('arguments that never become an object end the stream with an error line', () => {
     const enc = new OllamaStreamEncoder(ctx);
-    enc.encode([{ type: 'tool_call_start', index: 0, id: 'a', name: 'f' }, { type: 'tool_call_delta', index: 0, arguments: '{"a":' }]);
+    enc.encode([
+      { type: 'tool_call_start', index: 0, id: 'a', name: 'f' },
+      { type: 'tool_call_delta', index: 0, arguments: '{"a":' },
+    ]);
     const out = lines(enc.encode([{ type: 'finish', reason: 'tool_calls' }]) + enc.end(false));
     expect(out).toEqual([{ error: "The backend returned arguments for tool 'f' that are not a JSON object." }]);
   });
@@ -279,9 +315,19 @@ describe('OllamaStreamEncoder', () => {
   it('end(true): a call still waiting for more arguments goes out if it is usable, then an error line; nothing after it', () => {
     const enc = new OllamaStreamEncoder(ctx);
     enc.encode([{ type: 'text', text: 'Partial' }]);
-    expect(enc.encode([{ type: 'tool_call_start', index: 0, id: 'a', name: 'f' }, { type: 'tool_call_delta', index: 0, arguments: '' }])).toBe('');
+    expect(
+      enc.encode([
+        { type: 'tool_call_start', index: 0, id: 'a', name: 'f' },
+        { type: 'tool_call_delta', index: 0, arguments: '' },
+      ]),
+    ).toBe('');
     expect(lines(enc.end(true))).toEqual([
-      { model: 'caller-model', created_at: expect.any(String), message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'f', arguments: {} } }] }, done: false },
+      {
+        model: 'caller-model',
+        created_at: expect.any(String),
+        message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'f', arguments: {} } }] },
+        done: false,
+      },
       { error: 'The model backend stream ended before the answer was complete.' },
     ]);
     expect(enc.end(true)).toBe('');
@@ -290,13 +336,20 @@ describe('OllamaStreamEncoder', () => {
 
   it('end(true): a call cut inside its arguments is dropped, the error line still goes out', () => {
     const enc = new OllamaStreamEncoder(ctx);
-    enc.encode([{ type: 'tool_call_start', index: 0, id: 'b', name: 'g' }, { type: 'tool_call_delta', index: 0, arguments: '{"cut":' }]);
+    enc.encode([
+      { type: 'tool_call_start', index: 0, id: 'b', name: 'g' },
+      { type: 'tool_call_delta', index: 0, arguments: '{"cut":' },
+    ]);
     expect(lines(enc.end(true))).toEqual([{ error: 'The model backend stream ended before the answer was complete.' }]);
   });
 
   it('an error event becomes an error line and closes the stream', () => {
     const enc = new OllamaStreamEncoder(ctx);
-    const out = enc.encode([{ type: 'text', text: 'a' }, { type: 'error', message: 'Overloaded', status: 529 }, { type: 'text', text: 'b' }]);
+    const out = enc.encode([
+      { type: 'text', text: 'a' },
+      { type: 'error', message: 'Overloaded', status: 529 },
+      { type: 'text', text: 'b' },
+    ]);
     expect(lines(out).at(-1)).toEqual({ error: 'Overloaded' });
     expect(lines(out)).toHaveLength(2);
     expect(enc.end(false)).toBe('');

@@ -132,6 +132,9 @@ describe('openaiFormat against the OpenAI simulator', () => {
       body: JSON.stringify(openaiFormat.buildRequest(req, 'm')),
     });
     expect(res.status).toBe(401);
-    expect(openaiFormat.parseError(await res.text())).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('Incorrect API key') as string });
+    expect(openaiFormat.parseError(await res.text())).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining('Incorrect API key') as string,
+    });
   });
 });

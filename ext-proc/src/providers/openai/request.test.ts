@@ -29,18 +29,15 @@ function expect400(body: unknown, param: string | null | undefined) {
 }
 
 describe('validateChatRequest: accepts documented request shapes', () => {
-  it.each([
-    'chat-request-basic.json',
-    'chat-request-tools.json',
-    'chat-request-vision.json',
-    'chat-request-json-mode.json',
-    'chat-request-stream.json',
-  ])('%s', (name) => {
-    const body = fixture(name);
-    const out = validateChatRequest(body);
-    expect(out.model).toBe(body.model);
-    expect(out.messages).toEqual(body.messages);
-  });
+  it.each(['chat-request-basic.json', 'chat-request-tools.json', 'chat-request-vision.json', 'chat-request-json-mode.json', 'chat-request-stream.json'])(
+    '%s',
+    (name) => {
+      const body = fixture(name);
+      const out = validateChatRequest(body);
+      expect(out.model).toBe(body.model);
+      expect(out.messages).toEqual(body.messages);
+    },
+  );
 
   it('system, developer, user, assistant with tool_calls, tool messages in one conversation', () => {
     const out = validateChatRequest({
@@ -63,9 +60,7 @@ describe('validateChatRequest: accepts documented request shapes', () => {
 
   it('assistant with content only, refusal content part, or an empty content array plus tool_calls', () => {
     expect(() => validateChatRequest(base({ messages: [user(), { role: 'assistant', content: 'Hi.' }] }))).not.toThrow();
-    expect(() =>
-      validateChatRequest(base({ messages: [user(), { role: 'assistant', content: [{ type: 'refusal', refusal: 'No.' }] }] })),
-    ).not.toThrow();
+    expect(() => validateChatRequest(base({ messages: [user(), { role: 'assistant', content: [{ type: 'refusal', refusal: 'No.' }] }] }))).not.toThrow();
   });
 
   it('user content parts: text + image_url (url and data URL, detail), input_audio, file', () => {
@@ -174,7 +169,11 @@ describe('validateChatRequest: newer and legacy documented shapes', () => {
     ];
     expect(() =>
       validateChatRequest(
-        base({ model: 'gpt-5', tools, tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'get_weather' } }] } } }),
+        base({
+          model: 'gpt-5',
+          tools,
+          tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'get_weather' } }] } },
+        }),
       ),
     ).not.toThrow();
   });

@@ -28,7 +28,9 @@ const FunctionToolCall = z
 const CustomToolCall = z.object({ id: z.string().min(1), type: z.literal('custom'), custom: z.object({}).loose() }).loose();
 const ToolCall = z.discriminatedUnion('type', [FunctionToolCall, CustomToolCall]);
 
-const SystemMessage = z.object({ role: z.enum(['system', 'developer']), content: z.union([z.string(), z.array(TextPart).min(1)]), name: z.string().optional() }).loose();
+const SystemMessage = z
+  .object({ role: z.enum(['system', 'developer']), content: z.union([z.string(), z.array(TextPart).min(1)]), name: z.string().optional() })
+  .loose();
 const UserMessage = z.object({ role: z.literal('user'), content: z.union([z.string(), z.array(ContentPart).min(1)]), name: z.string().optional() }).loose();
 const AssistantMessage = z
   .object({
@@ -36,7 +38,11 @@ const AssistantMessage = z
     content: z.union([z.string(), z.array(z.union([TextPart, RefusalPart])), z.null()]).optional(),
     tool_calls: z.array(ToolCall).optional(),
     // Deprecated single function call, still documented and still sent by older clients.
-    function_call: z.object({ name: z.string().min(1), arguments: z.string() }).loose().nullable().optional(),
+    function_call: z
+      .object({ name: z.string().min(1), arguments: z.string() })
+      .loose()
+      .nullable()
+      .optional(),
     refusal: z.string().nullable().optional(),
     name: z.string().optional(),
   })
@@ -73,7 +79,14 @@ const MESSAGE_SCHEMAS = {
 const FunctionTool = z
   .object({
     type: z.literal('function'),
-    function: z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use a-z, A-Z, 0-9, _ and - (max 64)'), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullable().optional() }).loose(),
+    function: z
+      .object({
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use a-z, A-Z, 0-9, _ and - (max 64)'),
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullable().optional(),
+      })
+      .loose(),
   })
   .loose();
 const CustomTool = z.object({ type: z.literal('custom'), custom: z.object({ name: z.string().min(1) }).loose() }).loose();
@@ -83,7 +96,12 @@ const ToolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
   z.object({ type: z.literal('function'), function: z.object({ name: z.string() }).loose() }).loose(),
   z.object({ type: z.literal('custom'), custom: z.object({ name: z.string() }).loose() }).loose(),
-  z.object({ type: z.literal('allowed_tools'), allowed_tools: z.object({ mode: z.enum(['auto', 'required']), tools: z.array(z.record(z.string(), z.unknown())) }).loose() }).loose(),
+  z
+    .object({
+      type: z.literal('allowed_tools'),
+      allowed_tools: z.object({ mode: z.enum(['auto', 'required']), tools: z.array(z.record(z.string(), z.unknown())) }).loose(),
+    })
+    .loose(),
 ]);
 
 export const ChatCompletionRequest = z
@@ -97,7 +115,10 @@ export const ChatCompletionRequest = z
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().min(0).max(1).nullable().optional(),
     n: z.number().int().min(1).max(128).nullable().optional(),
-    stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+    stop: z
+      .union([z.string(), z.array(z.string()).max(4)])
+      .nullable()
+      .optional(),
     presence_penalty: z.number().min(-2).max(2).nullable().optional(),
     frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
     seed: z.number().int().nullable().optional(),
@@ -105,7 +126,10 @@ export const ChatCompletionRequest = z
     tools: z.array(Tool).optional(),
     tool_choice: ToolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
-    response_format: z.object({ type: z.enum(['text', 'json_object', 'json_schema']) }).loose().optional(),
+    response_format: z
+      .object({ type: z.enum(['text', 'json_object', 'json_schema']) })
+      .loose()
+      .optional(),
   })
   .loose();
 
@@ -150,7 +174,8 @@ const str = (v: unknown): boolean => typeof v === 'string';
 const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string';
 const nullish = (v: unknown): boolean => v === undefined || v === null;
 const inRange = (v: unknown, min: number, max: number): boolean => nullish(v) || (typeof v === 'number' && v >= min && v <= max);
-const intAtLeast = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean => nullish(v) || (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max);
+const intAtLeast = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
+  nullish(v) || (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isPlainMessage(m: unknown): boolean {

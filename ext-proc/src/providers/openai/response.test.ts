@@ -75,7 +75,10 @@ describe('parseChatCompletion', () => {
   it('compatible-server quirks: stop beside tool calls, object or empty arguments, missing id, array content', () => {
     const res = parseChatCompletion(
       completion({
-        content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }],
+        content: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+        ],
         tool_calls: [
           { type: 'function', function: { name: 'f', arguments: { city: 'Paris' } } },
           { id: '', type: 'function', function: { name: 'g', arguments: '' } },
@@ -122,7 +125,10 @@ describe('renderChatCompletion', () => {
     const res: CanonicalResponse = {
       id: 'msg_backend',
       model: 'claude-x',
-      content: [{ type: 'text', text: 'Hello' }, { type: 'text', text: ' there' }],
+      content: [
+        { type: 'text', text: 'Hello' },
+        { type: 'text', text: ' there' },
+      ],
       finishReason: 'length',
       usage: { inputTokens: 10, outputTokens: 2, cachedInputTokens: 4, reasoningTokens: 1 },
     };

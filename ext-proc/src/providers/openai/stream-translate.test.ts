@@ -22,8 +22,7 @@ function decodeAll(chunks: Buffer[]): StreamEvent[] {
   return events;
 }
 
-const sse = (...datas: unknown[]): Buffer =>
-  Buffer.from(datas.map((d) => `data: ${typeof d === 'string' ? d : JSON.stringify(d)}\n\n`).join(''), 'utf8');
+const sse = (...datas: unknown[]): Buffer => Buffer.from(datas.map((d) => `data: ${typeof d === 'string' ? d : JSON.stringify(d)}\n\n`).join(''), 'utf8');
 
 const chunk = (delta: Rec, finish_reason: string | null = null, extra: Rec = {}): Rec => ({
   id: 'chatcmpl-x',
@@ -265,7 +264,12 @@ describe('OpenAIStreamEncoder', () => {
   });
 
   it('include_usage without a usage event: no usage chunk rather than invented numbers', () => {
-    const out = payloads(encodeAll({ ...CTX, includeUsage: true }, [{ type: 'text', text: 'Hi' }, { type: 'finish', reason: 'stop' }])) as Rec[];
+    const out = payloads(
+      encodeAll({ ...CTX, includeUsage: true }, [
+        { type: 'text', text: 'Hi' },
+        { type: 'finish', reason: 'stop' },
+      ]),
+    ) as Rec[];
     expect(out.some((c) => Array.isArray(c.choices) && c.choices.length === 0)).toBe(false);
     expect(out.at(-1)).toBe('[DONE]');
   });
@@ -300,7 +304,10 @@ describe('OpenAIStreamEncoder', () => {
 
   it('end(true) emits one error line and nothing after it', () => {
     const enc = new OpenAIStreamEncoder(CTX);
-    const body = enc.encode([{ type: 'start', id: 'x', model: 'y' }, { type: 'text', text: 'par' }]);
+    const body = enc.encode([
+      { type: 'start', id: 'x', model: 'y' },
+      { type: 'text', text: 'par' },
+    ]);
     const tail = enc.end(true);
     expect(payloads(tail)).toEqual([
       { error: { message: 'The upstream stream ended before the response was complete.', type: 'server_error', param: null, code: null } },
@@ -383,7 +390,11 @@ describe('OpenAIStreamEncoder output read by the openai SDK', () => {
 
   it('the aborted-stream error line makes the SDK throw an APIError', async () => {
     const enc = new OpenAIStreamEncoder(CTX);
-    body = enc.encode([{ type: 'start', id: 'x', model: 'y' }, { type: 'text', text: 'half an ans' }]) + enc.end(true);
+    body =
+      enc.encode([
+        { type: 'start', id: 'x', model: 'y' },
+        { type: 'text', text: 'half an ans' },
+      ]) + enc.end(true);
     const stream = await client.chat.completions.create({ ...params, stream: true });
     let text = '';
     const err = await (async () => {

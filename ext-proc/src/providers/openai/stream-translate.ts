@@ -142,9 +142,7 @@ export class OpenAIStreamEncoder implements StreamEncoder {
           if (e.text !== '') out += this.role() + this.chunk({ content: e.text });
           break;
         case 'tool_call_start':
-          out +=
-            this.role() +
-            this.chunk({ tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: '' } }] });
+          out += this.role() + this.chunk({ tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: '' } }] });
           break;
         case 'tool_call_delta':
           if (e.arguments !== '') out += this.role() + this.chunk({ tool_calls: [{ index: e.index, function: { arguments: e.arguments } }] });

@@ -121,7 +121,10 @@ describe('OpenAIStreamTap: usage extraction', () => {
 
   it('one byte per chunk still gives the usage', () => {
     const tap = new OpenAIStreamTap(true);
-    const out = run(tap, [...WITH_USAGE].map((b) => Buffer.from([b])));
+    const out = run(
+      tap,
+      [...WITH_USAGE].map((b) => Buffer.from([b])),
+    );
     expect(tap.usage).toEqual(USAGE);
     expect(out.equals(EXPECTED_HIDDEN)).toBe(true);
   });
@@ -191,7 +194,12 @@ describe('OpenAIStreamTap: other SSE content', () => {
   it('keeps SSE comment lines (OpenRouter keep-alives) and event/id fields byte-exact', () => {
     const events = WITH_USAGE.toString('utf8').split('\n\n');
     const sse = Buffer.from(
-      [': OPENROUTER PROCESSING', ...events.slice(0, 2), 'event: message\nid: 7\ndata: {"choices":[{"index":0,"delta":{"content":"x"}}],"usage":null}', ...events.slice(2)].join('\n\n'),
+      [
+        ': OPENROUTER PROCESSING',
+        ...events.slice(0, 2),
+        'event: message\nid: 7\ndata: {"choices":[{"index":0,"delta":{"content":"x"}}],"usage":null}',
+        ...events.slice(2),
+      ].join('\n\n'),
       'utf8',
     );
     const expected = Buffer.from(withoutUsageEvent(sse.toString('utf8')), 'utf8');
@@ -204,8 +212,7 @@ describe('OpenAIStreamTap: other SSE content', () => {
   });
 
   it('a usage chunk that still carries choices is kept (only a usage-only chunk is removed)', () => {
-    const sse =
-      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":9}}\n\ndata: [DONE]\n\n';
+    const sse = 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":9}}\n\ndata: [DONE]\n\n';
     const tap = new OpenAIStreamTap(true);
     expect(run(tap, [Buffer.from(sse)]).toString()).toBe(sse);
     expect(tap.usage).toEqual({ inputTokens: 8, outputTokens: 9, cachedInputTokens: 0, reasoningTokens: 0 });
@@ -264,7 +271,8 @@ describe('OpenAIStreamTap: multi-byte UTF-8', () => {
   // 2-, 3- and 4-byte characters: é, 中, 😀 (and a ZWJ emoji sequence).
   const content = ['Café ', '中文字符 ', '😀👩‍💻 ', 'Ωmega'];
   const events = content.map(
-    (c) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: c }, finish_reason: null }], usage: null })}\n\n`,
+    (c) =>
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: c }, finish_reason: null }], usage: null })}\n\n`,
   );
   const usageEvent = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 12, completion_tokens: 34 } })}\n\n`;
   const sse = Buffer.from(`${events.join('') + usageEvent}data: [DONE]\n\n`, 'utf8');
@@ -285,7 +293,10 @@ describe('OpenAIStreamTap: multi-byte UTF-8', () => {
 
   it('one byte per chunk keeps every character intact', () => {
     const tap = new OpenAIStreamTap(true);
-    const out = run(tap, [...sse].map((b) => Buffer.from([b])));
+    const out = run(
+      tap,
+      [...sse].map((b) => Buffer.from([b])),
+    );
     expect(out.toString('utf8')).toBe(expected.toString('utf8'));
   });
 

@@ -129,7 +129,13 @@ describe('toCanonicalRequest: field rules', () => {
       messages: [
         { role: 'system', content: 'One.' },
         { role: 'user', content: 'Hi' },
-        { role: 'developer', content: [{ type: 'text', text: 'Two a.' }, { type: 'text', text: 'Two b.' }] },
+        {
+          role: 'developer',
+          content: [
+            { type: 'text', text: 'Two a.' },
+            { type: 'text', text: 'Two b.' },
+          ],
+        },
         { role: 'system', content: '' },
         { role: 'assistant', content: 'Hello' },
         { role: 'system', content: 'Three.' },
@@ -195,7 +201,9 @@ describe('toCanonicalRequest: field rules', () => {
     // `strict` on a function is dropped: the call still works, only exact schema adherence is not guaranteed.
     expect(canon(base({ tools })).tools).toEqual([{ name: 'f' }]);
 
-    const allowed = canon(base({ tools, tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'f' } }] } } }));
+    const allowed = canon(
+      base({ tools, tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'f' } }] } } }),
+    );
     expect(allowed.toolChoice).toBeUndefined();
     expect(allowed.sameFormatOnly).toEqual(['tool_choice']);
     expect(canon(base({ tools, tool_choice: { type: 'custom', custom: { name: 'g' } } })).sameFormatOnly).toEqual(['tool_choice']);
@@ -204,7 +212,10 @@ describe('toCanonicalRequest: field rules', () => {
   it('custom tools and custom tool calls are same-format only', () => {
     const out = canon({
       model: 'm',
-      tools: [{ type: 'function', function: { name: 'f' } }, { type: 'custom', custom: { name: 'g' } }],
+      tools: [
+        { type: 'function', function: { name: 'f' } },
+        { type: 'custom', custom: { name: 'g' } },
+      ],
       messages: [
         { role: 'user', content: 'go' },
         {
@@ -256,12 +267,26 @@ describe('toCanonicalRequest: field rules', () => {
 
   it('assistant turns: null or empty content beside tool calls, text parts, refusal', () => {
     const call = { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } };
-    const msgs = (assistant: Rec) => canon({ model: 'm', messages: [{ role: 'user', content: 'x' }, { role: 'assistant', ...assistant }] }).messages[1]!.content;
+    const msgs = (assistant: Rec) =>
+      canon({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', ...assistant },
+        ],
+      }).messages[1]!.content;
     const toolPart = { type: 'tool_call', id: 'call_1', name: 'f', arguments: '{"a":1}' };
     expect(msgs({ content: null, tool_calls: [call] })).toEqual([toolPart]);
     expect(msgs({ content: '', tool_calls: [call] })).toEqual([toolPart]);
     expect(msgs({ content: 'Let me check.', tool_calls: [call] })).toEqual([{ type: 'text', text: 'Let me check.' }, toolPart]);
-    expect(msgs({ content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] })).toEqual([{ type: 'text', text: 'ab' }]);
+    expect(
+      msgs({
+        content: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+        ],
+      }),
+    ).toEqual([{ type: 'text', text: 'ab' }]);
     expect(msgs({ content: [{ type: 'refusal', refusal: 'No.' }] })).toEqual([{ type: 'text', text: 'No.' }]);
     expect(msgs({ content: '', refusal: 'I cannot help.' })).toEqual([{ type: 'text', text: 'I cannot help.' }]);
     expect(msgs({ content: '' })).toEqual([{ type: 'text', text: '' }]);
@@ -281,7 +306,14 @@ describe('toCanonicalRequest: field rules', () => {
           ],
         },
         { role: 'tool', tool_call_id: 'a', content: 'ra' },
-        { role: 'tool', tool_call_id: 'b', content: [{ type: 'text', text: 'r' }, { type: 'text', text: 'b' }] },
+        {
+          role: 'tool',
+          tool_call_id: 'b',
+          content: [
+            { type: 'text', text: 'r' },
+            { type: 'text', text: 'b' },
+          ],
+        },
         { role: 'tool', tool_call_id: 'zz', content: 'orphan' },
         { role: 'user', content: 'thanks' },
       ],
@@ -433,7 +465,13 @@ describe('toOpenAIRequestBody', () => {
       req({
         messages: [
           { role: 'user', content: [{ type: 'text', text: 'go' }] },
-          { role: 'assistant', content: [{ type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' }, { type: 'tool_call', id: 'c2', name: 'f', arguments: '{}' }] },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' },
+              { type: 'tool_call', id: 'c2', name: 'f', arguments: '{}' },
+            ],
+          },
           {
             role: 'tool',
             content: [
@@ -441,7 +479,13 @@ describe('toOpenAIRequestBody', () => {
               { type: 'tool_result', toolCallId: 'c2', content: 'boom', isError: true },
             ],
           },
-          { role: 'user', content: [{ type: 'tool_result', toolCallId: 'c3', content: 'late' }, { type: 'text', text: 'and?' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', toolCallId: 'c3', content: 'late' },
+              { type: 'text', text: 'and?' },
+            ],
+          },
         ],
       }),
       'm',
@@ -488,17 +532,39 @@ describe('toOpenAIRequestBody', () => {
     );
     expect(image.status).toBe(400);
     expect(image.opts.param).toBe('messages[0].content[0]');
-    expect(thrown(() => toOpenAIRequestBody(req({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'tool_call', id: 'x', name: 'f', arguments: '{}' }] }] }), 'm')).opts.param).toBe(
-      'messages[0].content[1]',
-    );
-    expect(thrown(() => toOpenAIRequestBody(req({ messages: [{ role: 'assistant', content: [{ type: 'tool_result', toolCallId: 'x', content: '' }] }] }), 'm')).opts.param).toBe(
-      'messages[0]',
-    );
+    expect(
+      thrown(() =>
+        toOpenAIRequestBody(
+          req({
+            messages: [
+              {
+                role: 'user',
+                content: [
+                  { type: 'text', text: 'a' },
+                  { type: 'tool_call', id: 'x', name: 'f', arguments: '{}' },
+                ],
+              },
+            ],
+          }),
+          'm',
+        ),
+      ).opts.param,
+    ).toBe('messages[0].content[1]');
+    expect(
+      thrown(() => toOpenAIRequestBody(req({ messages: [{ role: 'assistant', content: [{ type: 'tool_result', toolCallId: 'x', content: '' }] }] }), 'm')).opts
+        .param,
+    ).toBe('messages[0]');
   });
 });
 
 describe('token limit field by backend model', () => {
-  const base = { model: 'x', messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }], stream: false, maxTokens: 50, sameFormatOnly: [] };
+  const base = {
+    model: 'x',
+    messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }],
+    stream: false,
+    maxTokens: 50,
+    sameFormatOnly: [],
+  };
   it('reasoning models get max_completion_tokens, others max_tokens', () => {
     expect(toOpenAIRequestBody(base, 'gpt-5-mini')).toMatchObject({ max_completion_tokens: 50 });
     expect(toOpenAIRequestBody(base, 'gpt-5-mini')).not.toHaveProperty('max_tokens');

@@ -1,13 +1,5 @@
 import { GatewayError } from '../../errors.js';
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalTool,
-  ImageSource,
-  Part,
-  ResponseFormat,
-  ToolChoice,
-} from '../canonical/types.js';
+import type { CanonicalMessage, CanonicalRequest, CanonicalTool, ImageSource, Part, ResponseFormat, ToolChoice } from '../canonical/types.js';
 import type { ChatCompletionRequest } from './request.js';
 
 /*

@@ -30,7 +30,8 @@ function usageSlice(body: string): string | undefined {
   for (let j = i; j < body.length; j++) {
     const c = body.charCodeAt(j);
     if (inString) {
-      if (c === 92) j++; // backslash: skip the escaped character
+      if (c === 92)
+        j++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123) depth++;

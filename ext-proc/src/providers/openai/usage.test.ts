@@ -10,9 +10,12 @@ describe('fromOpenAIUsage', () => {
   });
 
   it('maps reasoning tokens', () => {
-    expect(
-      fromOpenAIUsage({ prompt_tokens: 10, completion_tokens: 500, total_tokens: 510, completion_tokens_details: { reasoning_tokens: 448 } }),
-    ).toEqual({ inputTokens: 10, outputTokens: 500, cachedInputTokens: 0, reasoningTokens: 448 });
+    expect(fromOpenAIUsage({ prompt_tokens: 10, completion_tokens: 500, total_tokens: 510, completion_tokens_details: { reasoning_tokens: 448 } })).toEqual({
+      inputTokens: 10,
+      outputTokens: 500,
+      cachedInputTokens: 0,
+      reasoningTokens: 448,
+    });
   });
 
   it('missing or null details count as zero', () => {

@@ -85,7 +85,10 @@ describe('decodeRequest', () => {
   it('refuses metadata nested deeper than it will follow', () => {
     let value: object = { stringValue: 'leaf' };
     for (let i = 0; i < 40; i++) value = { structValue: { fields: { k: value } } };
-    const buf = referenceEncodeRequest({ request_headers: { headers: { headers: [] } }, metadata_context: { filter_metadata: { ns: { fields: { k: value } } } } });
+    const buf = referenceEncodeRequest({
+      request_headers: { headers: { headers: [] } },
+      metadata_context: { filter_metadata: { ns: { fields: { k: value } } } },
+    });
     expect(() => decodeRequest(buf)).toThrow(ProtoDecodeError);
   });
 });
@@ -96,7 +99,16 @@ describe('encodeResponse', () => {
   it('writes a request-headers answer with header mutation, route-cache clearing and metadata', () => {
     const out = roundTrip({
       kind: 'request_headers',
-      response: { headers: { set: [['x-gateway-cluster', 'openai'], [':path', '/v1/chat/completions']], remove: ['authorization'] }, clearRouteCache: true },
+      response: {
+        headers: {
+          set: [
+            ['x-gateway-cluster', 'openai'],
+            [':path', '/v1/chat/completions'],
+          ],
+          remove: ['authorization'],
+        },
+        clearRouteCache: true,
+      },
       metadata: { llm_gateway: { tenant: 't', cost_usd: 0.25, stream: false, skipped: undefined as never, nothing: null, list: [1, 'a'] } },
     });
     const c = out.request_headers.response;
@@ -141,7 +153,16 @@ describe('encodeResponse', () => {
   });
 
   it('writes an immediate response with status, headers, body and details', () => {
-    const out = roundTrip({ kind: 'immediate', status: 429, headers: [['retry-after', '3'], ['content-type', 'application/json']], body: Buffer.from('{"e":1}'), details: 'llm_gateway_rate_limit' });
+    const out = roundTrip({
+      kind: 'immediate',
+      status: 429,
+      headers: [
+        ['retry-after', '3'],
+        ['content-type', 'application/json'],
+      ],
+      body: Buffer.from('{"e":1}'),
+      details: 'llm_gateway_rate_limit',
+    });
     const i = out.immediate_response;
     expect(i.status.code).toBe('TooManyRequests');
     expect(i.headers.set_headers.map((h: any) => h.header.key)).toEqual(['retry-after', 'content-type']);
@@ -164,7 +185,18 @@ describe('encodeResponse', () => {
 
   it('widens a nested length past one byte without corrupting what follows', () => {
     const value = 'v'.repeat(200);
-    const out = roundTrip({ kind: 'response_headers', response: { headers: { set: [['a', value], ['b', 'short']] } }, metadata: { ns: { k: 'x'.repeat(20_000) } } });
+    const out = roundTrip({
+      kind: 'response_headers',
+      response: {
+        headers: {
+          set: [
+            ['a', value],
+            ['b', 'short'],
+          ],
+        },
+      },
+      metadata: { ns: { k: 'x'.repeat(20_000) } },
+    });
     expect(out.response_headers.response.header_mutation.set_headers.map((h: any) => h.header.raw_value.toString())).toEqual([value, 'short']);
     expect(out.dynamic_metadata.fields.ns.structValue.fields.k.stringValue.length).toBe(20_000);
   });

@@ -11,7 +11,12 @@ export function registerPoolMetrics(registry: Registry | undefined, pools: reado
 
   // With several processor workers the primary aggregates their registries: an endpoint's own
   // figures (scraped by every worker) are taken once, the workers' in-flight counts are added.
-  const gauge = (name: string, help: string, value: (s: EndpointSnapshot, pool: EndpointPool) => number | undefined, aggregator: 'max' | 'sum' = 'max'): void => {
+  const gauge = (
+    name: string,
+    help: string,
+    value: (s: EndpointSnapshot, pool: EndpointPool) => number | undefined,
+    aggregator: 'max' | 'sum' = 'max',
+  ): void => {
     new Gauge({
       name,
       help,

@@ -429,7 +429,9 @@ describe('EndpointPool lifecycle and configuration', () => {
 
   it('rejects host names, duplicate endpoints and empty pools', () => {
     expect(() => new EndpointPool({ name: 'v', kind: 'vllm', endpoints: [{ url: 'http://gpu-1:8000' }] })).toThrow(/not an IP address/);
-    expect(() => new EndpointPool({ name: 'v', kind: 'vllm', endpoints: [{ url: 'http://localhost:8000' }, { url: 'http://127.0.0.1:8000/v1' }] })).toThrow(/twice/);
+    expect(() => new EndpointPool({ name: 'v', kind: 'vllm', endpoints: [{ url: 'http://localhost:8000' }, { url: 'http://127.0.0.1:8000/v1' }] })).toThrow(
+      /twice/,
+    );
     expect(() => new EndpointPool({ name: 'v', kind: 'vllm', endpoints: [] })).toThrow();
   });
 

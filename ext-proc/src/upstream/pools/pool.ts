@@ -239,7 +239,8 @@ export class EndpointPool {
     const ms = this.members;
     const n = ms.length;
     let fastest = Infinity;
-    if (this.weighServiceTime) for (const m of ms) if (m.serviceSeconds !== undefined && m.serviceSeconds > 0 && m.serviceSeconds < fastest) fastest = m.serviceSeconds;
+    if (this.weighServiceTime)
+      for (const m of ms) if (m.serviceSeconds !== undefined && m.serviceSeconds > 0 && m.serviceSeconds < fastest) fastest = m.serviceSeconds;
     for (let i = 0; i < n; i++) {
       const m = ms[i]!;
       const cap = m.capacity;

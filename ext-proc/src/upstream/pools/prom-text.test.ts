@@ -3,21 +3,17 @@ import { parseLabels, scanSamples } from './prom-text.js';
 
 function collect(text: string, names: string[]): Array<[string, string, number]> {
   const out: Array<[string, string, number]> = [];
-  scanSamples(text, (n) => names.includes(n), (n, l, v) => out.push([n, l, v]));
+  scanSamples(
+    text,
+    (n) => names.includes(n),
+    (n, l, v) => out.push([n, l, v]),
+  );
   return out;
 }
 
 describe('scanSamples', () => {
   it('reads wanted samples with and without labels, skipping comments and other series', () => {
-    const text = [
-      '# HELP a Something.',
-      '# TYPE a gauge',
-      'a{x="1"} 2.5',
-      'b{x="1"} 9',
-      'a 3e+2',
-      '  a{y="z"}   7   1700000000000',
-      '',
-    ].join('\n');
+    const text = ['# HELP a Something.', '# TYPE a gauge', 'a{x="1"} 2.5', 'b{x="1"} 9', 'a 3e+2', '  a{y="z"}   7   1700000000000', ''].join('\n');
     expect(collect(text, ['a'])).toEqual([
       ['a', 'x="1"', 2.5],
       ['a', '', 300],
