@@ -1,5 +1,6 @@
 import { GatewayError, kindForStatus } from '../errors.js';
 import type { WireFormat } from '../providers/canonical/format.js';
+import type { WholeDecision } from './policy.js';
 
 /**
  * A backend's error answer in the caller's terms. Returns the status to answer with, the body
@@ -28,4 +29,18 @@ export function upstreamErrorForCaller(
   const detail = providerMessage ?? (text.slice(0, 200).trim() || 'no details');
   const err = new GatewayError(kindForStatus(status), `Upstream provider error (HTTP ${status}): ${detail}`, { code: 'upstream_error' });
   return { status: mapped, body: caller.renderError(err), providerMessage };
+}
+
+/** How a mapped error goes back to Envoy: the provider's body untouched, or ours with its status and length. */
+export function errorAnswer(mapped: { status: number; body: string | undefined }): WholeDecision {
+  if (mapped.body === undefined) return { set: [], body: undefined };
+  const out = Buffer.from(mapped.body, 'utf8');
+  return {
+    set: [
+      [':status', String(mapped.status)],
+      ['content-type', 'application/json'],
+      ['content-length', String(out.length)],
+    ],
+    body: out,
+  };
 }

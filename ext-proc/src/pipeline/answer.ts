@@ -1,6 +1,6 @@
 import type { AnswerPolicy, HeadersDecision, WholeDecision } from '../answer/policy.js';
 import type { AnswerReader } from '../answer/reader.js';
-import { upstreamErrorForCaller } from '../answer/upstream-error.js';
+import { errorAnswer, upstreamErrorForCaller } from '../answer/upstream-error.js';
 import { HIDDEN_UPSTREAM_HEADERS } from '../answer/upstream-headers.js';
 import { METADATA_NAMESPACE, RESPONSE_HEADER } from '../contract.js';
 import type { CallMeter } from '../metering/call-meter.js';
@@ -141,16 +141,7 @@ export class RouterAnswer implements AnswerPolicy {
       { rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: mapped.providerMessage ?? text.slice(0, 200) },
       'upstream error',
     );
-    if (mapped.body === undefined) return { set: [], body: undefined };
-    const out = Buffer.from(mapped.body, 'utf8');
-    return {
-      set: [
-        [':status', String(mapped.status)],
-        ['content-type', 'application/json'],
-        ['content-length', String(out.length)],
-      ],
-      body: out,
-    };
+    return errorAnswer(mapped);
   }
 
   private end(usage: Usage | undefined): number | undefined {

@@ -1,6 +1,6 @@
 import type { AnswerPolicy, HeadersDecision, WholeDecision } from '../answer/policy.js';
 import { AnswerTranslator } from '../answer/translator.js';
-import { upstreamErrorForCaller } from '../answer/upstream-error.js';
+import { errorAnswer, upstreamErrorForCaller } from '../answer/upstream-error.js';
 import type { Model } from '../catalog/load.js';
 import { ATTEMPT_COUNT_HEADER, BACKEND_METADATA_KEY, HOST_METADATA_ATTRIBUTE, METADATA_NAMESPACE, RESPONSE_HEADER, ROUTE_CONTEXT_KEY } from '../contract.js';
 import { GatewayError } from '../errors.js';
@@ -151,17 +151,7 @@ class AttemptAnswer implements AnswerPolicy {
 
   whole(body: Buffer): WholeDecision {
     if (this.status >= 400) {
-      const mapped = upstreamErrorForCaller(this.ctx.caller, FORMATS[this.ctx.model.provider.format], this.status, body.toString('utf8'));
-      if (mapped.body === undefined) return { set: [], body: undefined };
-      const out = Buffer.from(mapped.body, 'utf8');
-      return {
-        set: [
-          [':status', String(mapped.status)],
-          ['content-type', 'application/json'],
-          ['content-length', String(out.length)],
-        ],
-        body: out,
-      };
+      return errorAnswer(upstreamErrorForCaller(this.ctx.caller, FORMATS[this.ctx.model.provider.format], this.status, body.toString('utf8')));
     }
     const out = this.translator.whole(body);
     return { set: out ? [['content-length', String(out.length)]] : [], body: out };
