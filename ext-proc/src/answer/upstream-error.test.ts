@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FORMATS } from '../providers/formats.js';
-import { upstreamErrorForCaller } from './upstream-error.js';
+import { CREDENTIAL_REJECTED, upstreamErrorForCaller } from './upstream-error.js';
 
 describe('upstreamErrorForCaller', () => {
   it("Anthropic's 529 overloaded becomes a 503 in OpenAI's error shape", () => {
@@ -32,6 +32,15 @@ describe('upstreamErrorForCaller', () => {
     expect(out.body).not.toContain('sk-secret');
     expect(JSON.parse(out.body!)).toHaveProperty('error');
     expect(upstreamErrorForCaller(FORMATS.openai, FORMATS.openai, 401, '{"error":{"message":"Incorrect API key sk-abc"}}').status).toBe(502);
+  });
+
+  it("what may be logged of a refused credential is a fixed sentence, never the provider's text", () => {
+    const text = '{"error":{"message":"Incorrect API key provided: sk-proj-****wxyz"}}';
+    for (const status of [401, 403]) {
+      const out = upstreamErrorForCaller(FORMATS.anthropic, FORMATS.openai, status, text);
+      expect(out.logDetail).toBe(CREDENTIAL_REJECTED);
+    }
+    expect(upstreamErrorForCaller(FORMATS.openai, FORMATS.openai, 429, '{"error":{"message":"Slow down"}}').logDetail).toBe('Slow down');
   });
 
   it('a same-API provider error passes through unchanged; plain text from Envoy is wrapped', () => {

@@ -137,10 +137,7 @@ export class RouterAnswer implements AnswerPolicy {
     const { caller, plan, meter } = this.o;
     const text = body.toString('utf8');
     const mapped = upstreamErrorForCaller(caller.caller, plan.answerFormat, this.status, text);
-    this.gw.log.warn(
-      { rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: mapped.providerMessage ?? text.slice(0, 200) },
-      'upstream error',
-    );
+    this.gw.log.warn({ rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: mapped.logDetail }, 'upstream error');
     return errorAnswer(mapped);
   }
 

@@ -59,10 +59,13 @@ const STATUS_BY_NAME = new Map(
 
 // ---- gateway & Envoy-like client --------------------------------------------------------------
 
-async function start(extra: NodeJS.ProcessEnv = {}): Promise<Gateway> {
+async function start(extra: NodeJS.ProcessEnv = {}, log = pino({ level: 'silent' })): Promise<Gateway> {
   const env = { ...ENV, ...extra };
-  return startGateway(readEnv(env), env, pino({ level: 'silent' }));
+  return startGateway(readEnv(env), env, log);
 }
+
+/** The shared gateway's warnings and errors, as written, for tests about what reaches the log. */
+const logLines: string[] = [];
 
 function connect(port: number): ExternalProcessorClient {
   return new proto.envoy.service.ext_proc.v3.ExternalProcessor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
@@ -319,7 +322,7 @@ afterEach(() => {
 });
 
 beforeAll(async () => {
-  gateway = await start();
+  gateway = await start({}, pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) }));
   client = connect(gateway.grpcPort);
 });
 
@@ -791,6 +794,13 @@ describe('upstream errors', () => {
     expect(set['content-type']).toBe('application/json');
     expect(set['content-length']).toBe(String(out.length));
     expect(gatewayMeta(rb)).toMatchObject({ tenant: 'acme', model: 'gpt-4o-mini' });
+    // The log says it happened, without the provider's text (it quotes the key's tail).
+    const logged = logLines.filter((l) => l.includes('rid-up-401'));
+    expect(logged.some((l) => l.includes('upstream error'))).toBe(true);
+    for (const l of logged) {
+      expect(l).not.toContain('wxyz');
+      expect(l).not.toContain('Incorrect API key');
+    }
   });
 
   it('a provider 403 is also a 502', async () => {
