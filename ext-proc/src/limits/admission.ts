@@ -15,10 +15,15 @@ export function limitSubjects(principal: PrincipalWithPolicy, policy: TenantPoli
   return out;
 }
 
+/** The most answers one call may ask for (OpenAI's own cap on `n`). */
+export const MAX_CHOICES = 128;
+
 /**
  * Worst case for one call, reserved before it goes out and reconciled with the real usage after:
  * input ≈ body bytes / 4 (an over-estimate: JSON syntax counts too — no tokenizer on the hot
- * path) plus the most output the call may produce.
+ * path) plus the most output the call may produce. The caller's numbers are clamped to what the
+ * model can produce: a tiny or negative one must not shrink the reservation below one answer,
+ * nor a huge one overflow the limiter's arithmetic.
  */
 export function worstCase(
   bodyBytes: number,
@@ -26,9 +31,16 @@ export function worstCase(
   model: Model,
 ): Estimate {
   const input = Math.ceil(bodyBytes / 4);
-  const perChoice = req.max_completion_tokens ?? req.max_tokens ?? Math.min(model.maxOutputTokens, DEFAULT_RESERVED_OUTPUT_TOKENS);
-  const output = perChoice * (req.n ?? 1);
+  const asked = req.max_completion_tokens ?? req.max_tokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS;
+  const perChoice = clampInt(asked, 1, model.maxOutputTokens);
+  const output = perChoice * clampInt(req.n ?? 1, 1, MAX_CHOICES);
   return { tokens: input + output, usd: costUsd({ inputTokens: input, outputTokens: output, cachedInputTokens: 0, reasoningTokens: 0 }, model.pricing) };
+}
+
+/** A whole number within [min, max]; anything not a finite number reads as max, the safe side. */
+function clampInt(v: number, min: number, max: number): number {
+  if (!Number.isFinite(v)) return max;
+  return Math.min(max, Math.max(min, Math.ceil(v)));
 }
 
 /** Remaining quota as response headers, in the style providers use (`x-ratelimit-*`). */
