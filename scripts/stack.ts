@@ -61,10 +61,10 @@ async function main(): Promise<void> {
   out.push(`  curl ${stack.gatewayUrl}/v1/chat/completions -H "Authorization: Bearer ${process.env.GATEWAY_KEYS ? '<your key>' : firstKey}" \\`);
   out.push(`    -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`);
   out.push('');
+  // Signals are handled before `ready` is printed: whoever waits for it may stop us at once.
+  stopOnSignals(log, () => stack.close(config.SHUTDOWN_GRACE_MS));
   flushLogs();
   process.stdout.write(`${out.join('\n')}\n`);
-
-  stopOnSignals(log, () => stack.close(config.SHUTDOWN_GRACE_MS));
 }
 
 main().catch((err: unknown) => {
