@@ -86,6 +86,10 @@ export interface BootstrapOptions {
   fixedCluster?: string;
   /** Largest request body Envoy buffers for the processor (bytes). */
   maxRequestBytes?: number;
+  /** Downstream connections Envoy holds at once, all listeners together (default DEFAULT_MAX_CONNECTIONS). */
+  maxConnections?: number;
+  /** Seconds a caller has to send a whole request, headers and body (default REQUEST_RECEIVE_TIMEOUT_S). */
+  requestReceiveTimeoutS?: number;
   /** Access log destination: 'stdout' or a file path. */
   accessLog?: string;
   /** How long the processor may take to answer one message before the call fails closed. */
@@ -472,6 +476,18 @@ export function envoyBufferLimit(maxRequestBytes: number): number {
   return maxRequestBytes + 1024 * 1024;
 }
 
+/**
+ * Bounds on what a slow or silent caller can hold. A caller that announces more body than it
+ * sends, or trickles headers, is answered 408 within seconds instead of keeping a connection for
+ * the 300 s a quiet stream may take; past the connection cap Envoy refuses new connections.
+ * 30 s to receive a request still admits an 8 MiB prompt over a 300 KB/s link.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const REQUEST_RECEIVE_TIMEOUT_S = 30;
+const REQUEST_HEADERS_TIMEOUT = '10s';
+/** An idle keep-alive connection is closed after this long (Envoy's default is an hour). */
+const CONNECTION_IDLE_TIMEOUT = '300s';
+
 export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const bufferLimit = envoyBufferLimit(o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
   const disableExtProc = o.extProc
@@ -529,6 +545,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
     // in flight. A graceful close half-closes and lets the processor end the stream.
     layered_runtime: { layers: [{ name: 'static', static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true } }] },
     admin: { address: { socket_address: { address: o.adminAddress ?? '127.0.0.1', port_value: o.adminPort } } },
+    overload_manager: connectionCap(o.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
     static_resources: {
       listeners: [
         {
@@ -551,9 +568,13 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
                     // An empty list reads as Envoy's default (private ranges are internal): name one no peer has.
                     internal_address_config: { unix_sockets: false, cidr_ranges: [{ address_prefix: '255.255.255.255', prefix_len: 32 }] },
                     ...(o.downstreamMtls ? { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: { uri: true } } : {}),
-                    // Streams can be long (reasoning models); the route timeout bounds a whole call.
+                    // Answers can be slow and long (reasoning models): the route timeout bounds a
+                    // whole call, and a quiet stream may last this long. Receiving the request is
+                    // bounded far tighter.
                     stream_idle_timeout: '300s',
-                    request_timeout: '0s',
+                    request_timeout: `${o.requestReceiveTimeoutS ?? REQUEST_RECEIVE_TIMEOUT_S}s`,
+                    request_headers_timeout: REQUEST_HEADERS_TIMEOUT,
+                    common_http_protocol_options: { idle_timeout: CONNECTION_IDLE_TIMEOUT },
                     access_log: accessLog(o.accessLog ?? 'stdout'),
                     ...(o.extProc ? { local_reply_config: processorDownReplies() } : {}),
                     route_config: { name: 'gateway', virtual_hosts: [{ name: 'all', domains: ['*'], routes, include_request_attempt_count: true }] },
@@ -572,6 +593,21 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
 }
 
 const ADMIN_CLUSTER = 'envoy_admin';
+
+/** Envoy's global cap on downstream connections: past it, new connections are closed at accept. */
+function connectionCap(max: number): Record<string, unknown> {
+  return {
+    resource_monitors: [
+      {
+        name: 'envoy.resource_monitors.global_downstream_max_connections',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
+          max_active_downstream_connections: max,
+        },
+      },
+    ],
+  };
+}
 
 /** Answers /healthz itself: 200 while some processor endpoint passes Envoy's health checks, else 503. */
 function healthFilter(): Record<string, unknown> {

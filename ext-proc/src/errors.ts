@@ -7,6 +7,7 @@ export type ErrorKind =
   | 'authentication' // 401
   | 'permission' // 403
   | 'not_found' // 404
+  | 'request_timeout' // 408: the caller did not send its whole request in time
   | 'too_large' // 413
   | 'rate_limit' // 429
   | 'internal' // 500
@@ -19,6 +20,7 @@ const STATUS: Record<ErrorKind, number> = {
   authentication: 401,
   permission: 403,
   not_found: 404,
+  request_timeout: 408,
   too_large: 413,
   rate_limit: 429,
   internal: 500,
@@ -48,6 +50,7 @@ export function kindForStatus(status: number): ErrorKind {
   if (status === 429) return 'rate_limit';
   if (status === 502) return 'upstream';
   if (status === 503 || status === 529) return 'unavailable';
-  if (status === 504 || status === 408) return 'timeout';
+  if (status === 408) return 'request_timeout';
+  if (status === 504) return 'timeout';
   return status >= 500 ? 'internal' : 'invalid_request';
 }

@@ -75,6 +75,10 @@ export interface LocalStackOptions {
   pools?: Record<string, Array<SimulatorOptions & Record<string, unknown>>>;
   /** Chain attempts silent for this long move on to the next member (default 30 s). */
   attemptIdleTimeoutMs?: number;
+  /** Envoy's cap on downstream connections (default the bootstrap's). */
+  maxConnections?: number;
+  /** Seconds a caller has to send a whole request (default the bootstrap's). */
+  requestReceiveTimeoutS?: number;
   /** Mesh identity header forwarded to the processor (set IDENTITY_HEADER in env to the same). */
   identityHeader?: string;
   /** Processor replicas (default 1): each its own gateway instance, sharing only Redis. */
@@ -241,6 +245,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       chains,
       attemptIdleTimeoutMs: o.attemptIdleTimeoutMs,
       identityHeader: o.identityHeader,
+      maxConnections: o.maxConnections,
+      requestReceiveTimeoutS: o.requestReceiveTimeoutS,
     });
     // Under npm start's supervision Envoy must not outlive the stack, even one killed outright.
     const envoy = await startEnvoy(bootstrap, {

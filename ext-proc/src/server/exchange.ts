@@ -1,4 +1,4 @@
-import { GatewayError } from '../errors.js';
+import { GatewayError, kindForStatus } from '../errors.js';
 import type { CallHandler, HeadResult, LocalReply } from './call-handler.js';
 import type { ExtProcRequest, ExtProcResponse, HeaderRecord, ProtocolConfig } from './codec/messages.js';
 import { ClassicDelivery, FullDuplexDelivery, type AnswerDelivery } from './delivery.js';
@@ -54,6 +54,7 @@ export class Exchange<Ctx> {
       case 'request_trailers':
         return this.send({ kind: 'request_trailers' });
       default:
+        if (m.kind === 'response_headers' && p.name === 'body') return this.cutShort(p, m.headers);
         if (p.name === 'answer') p.delivery.message(m);
         else if (m.kind === 'response_trailers') this.send({ kind: 'response_trailers' });
     }
@@ -101,6 +102,20 @@ export class Exchange<Ctx> {
     }
     if (chunk.length > 0) p.chunks.push(chunk);
     if (endOfStream) this.decide(p.head, p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.bytes), p.count);
+  }
+
+  /**
+   * Envoy answered the caller itself before the request was whole: its receive timeout (a body
+   * shorter than announced) or its buffer limit. That reply carries Envoy's plain text and waits
+   * on this stream; it goes out instead in the caller's API, named for what happened.
+   */
+  private cutShort(p: Extract<Phase<Ctx>, { name: 'body' }>, headers: HeaderRecord): void {
+    this.phase = { name: 'deciding', closed: false };
+    const err = envoyCutShort(Number(headers[':status']), p.bytes);
+    p.head.then(
+      (h) => this.reply('reply' in h ? h.reply : this.handler.failure(err, h.ctx)),
+      (e: unknown) => this.fail(e),
+    );
   }
 
   private decide(head: Promise<HeadResult<Ctx>>, body: Buffer, chunks: number): void {
@@ -156,6 +171,16 @@ function modeOf(p: ProtocolConfig | undefined): { classic: boolean; fullDuplex: 
     classic: !(p?.sendBodyWithoutWaitingForHeaderResponse === true && p.requestBodyMode === 'STREAMED'),
     fullDuplex: p?.responseBodyMode === 'FULL_DUPLEX_STREAMED',
   };
+}
+
+function envoyCutShort(status: number, received: number): GatewayError {
+  if (status === 408) {
+    return new GatewayError('request_timeout', `The request was not received in time: ${received} bytes of its body arrived. Check its content-length.`, {
+      code: 'request_timeout',
+    });
+  }
+  if (status === 413) return new GatewayError('too_large', 'The request body exceeds the gateway limit.', { code: 'request_too_large' });
+  return new GatewayError(kindForStatus(status), `The gateway ended the request before it was whole (HTTP ${status}).`);
 }
 
 function tooLarge(bytes: number, max: number): GatewayError {

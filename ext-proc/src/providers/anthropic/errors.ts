@@ -7,6 +7,7 @@ const TYPE: Record<ErrorKind, string> = {
   authentication: 'authentication_error',
   permission: 'permission_error',
   not_found: 'not_found_error',
+  request_timeout: 'invalid_request_error',
   too_large: 'request_too_large',
   rate_limit: 'rate_limit_error',
   internal: 'api_error',

@@ -15,6 +15,7 @@ const STATUS: Record<ErrorKind, string> = {
   authentication: 'UNAUTHENTICATED',
   permission: 'PERMISSION_DENIED',
   not_found: 'NOT_FOUND',
+  request_timeout: 'DEADLINE_EXCEEDED',
   // google.rpc has no "too large" code; Google itself answers an oversized payload as INVALID_ARGUMENT.
   too_large: 'INVALID_ARGUMENT',
   rate_limit: 'RESOURCE_EXHAUSTED',

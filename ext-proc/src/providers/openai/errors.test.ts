@@ -68,7 +68,7 @@ describe('kindForStatus', () => {
     [401, 'authentication'],
     [403, 'permission'],
     [404, 'not_found'],
-    [408, 'timeout'],
+    [408, 'request_timeout'],
     [413, 'too_large'],
     [429, 'rate_limit'],
     [500, 'internal'],

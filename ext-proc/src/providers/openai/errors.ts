@@ -6,6 +6,7 @@ const TYPE: Record<ErrorKind, string> = {
   authentication: 'invalid_request_error',
   permission: 'permission_error',
   not_found: 'invalid_request_error',
+  request_timeout: 'invalid_request_error',
   too_large: 'invalid_request_error',
   rate_limit: 'rate_limit_exceeded',
   internal: 'server_error',
