@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { CanonicalMessage, CanonicalRequest, CanonicalTool, ImageSource, Part, ToolChoice } from '../canonical/types.js';
 
 /*
@@ -346,6 +347,10 @@ function toolInput(call: Extract<Part, { type: 'tool_call' }>): Record<string, u
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw refuse('tool_calls', `the arguments of tool call ${call.id} are not a JSON object, which Anthropic requires for tool_use input`);
+  }
+  // JSON text inside the body escapes the body's own depth check; the request is re-serialised.
+  if (nestedDeeperThan(parsed)) {
+    throw new GatewayError('invalid_request', tooDeepMessage(`The arguments of tool call ${call.id}`), { param: 'tool_calls', code: 'invalid_value' });
   }
   return parsed as Record<string, unknown>;
 }

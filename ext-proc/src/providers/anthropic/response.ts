@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import type { RenderContext } from '../canonical/format.js';
+import { nestedDeeperThan } from '../../util/json-depth.js';
 import type { CanonicalResponse, Part } from '../canonical/types.js';
 import { fromAnthropicStopReason, toAnthropicStopReason } from './stop-reason.js';
 import { fromAnthropicUsage, readAnthropicUsage, toAnthropicUsage } from './usage.js';
@@ -21,7 +22,8 @@ const MessageBody = z
  */
 export function parseAnthropicResponse(body: unknown): CanonicalResponse {
   const r = MessageBody.safeParse(body);
-  if (!r.success || (body as { type?: unknown }).type !== 'message') {
+  // Tool input is re-serialised as argument text, which would overflow the stack past the limit.
+  if (!r.success || (body as { type?: unknown }).type !== 'message' || nestedDeeperThan(body)) {
     throw new GatewayError('upstream', 'The Anthropic backend answered with a body that is not a Message.');
   }
   const msg = r.data;
@@ -44,12 +46,13 @@ export function parseAnthropicResponse(body: unknown): CanonicalResponse {
 
 /**
  * A tool_use `input` must be an object. Arguments that are not one (a call cut off by the token
- * limit) render as the empty object rather than failing the whole answer.
+ * limit), or that nest too deeply to re-serialise, render as the empty object rather than failing
+ * the whole answer.
  */
 export function toolInputObject(args: string): Record<string, unknown> {
   try {
     const v: unknown = JSON.parse(args);
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    if (v && typeof v === 'object' && !Array.isArray(v) && !nestedDeeperThan(v)) return v as Record<string, unknown>;
   } catch {
     // fall through
   }

@@ -1,6 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { SseDecoder } from '../canonical/sse-decoder.js';
 import { kindForStatus } from '../../errors.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { Usage } from '../../metering/usage.js';
 import type { EncoderContext, FinishReason, StreamEncoder, StreamEvent } from '../canonical/types.js';
 import { anthropicErrorBody, anthropicErrorType, statusForAnthropicErrorType } from './errors.js';
@@ -46,6 +47,11 @@ export class AnthropicStreamDecoder extends SseDecoder {
       return;
     }
     if (!isObject(data)) return;
+    // Tool input is re-serialised as argument text, which would overflow the stack past the limit.
+    if (nestedDeeperThan(data)) {
+      this.out.push({ type: 'error', message: tooDeepMessage('A stream event from the backend'), status: 502 });
+      return;
+    }
     const type = typeof data.type === 'string' ? data.type : e.event;
     switch (type) {
       case 'message_start': {

@@ -1,4 +1,5 @@
 import { GatewayError } from '../../errors.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { CanonicalRequest, ImageSource, Part, ToolChoice } from '../canonical/types.js';
 import { imageMimeFromUrl, parseDataUri } from './media.js';
 
@@ -133,6 +134,8 @@ function parseArguments(args: string, param: string): Record<string, unknown> {
     throw invalid(param, 'Tool call arguments must be a JSON object; these are not valid JSON.');
   }
   if (!isPlainObject(value)) throw invalid(param, 'Tool call arguments must be a JSON object.');
+  // JSON text inside the body escapes the body's own depth check; the request is re-serialised.
+  if (nestedDeeperThan(value)) throw invalid(param, tooDeepMessage('Tool call arguments'));
   return value;
 }
 
@@ -173,6 +176,8 @@ export function functionResponseBody(content: string, isError: boolean | undefin
   } catch {
     // plain text stays text
   }
+  // Too deep to re-serialise as JSON; as text it still says everything it said.
+  if (nestedDeeperThan(value)) value = content;
   if (isError) return { error: value };
   return isPlainObject(value) ? value : { result: value };
 }

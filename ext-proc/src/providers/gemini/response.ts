@@ -1,5 +1,6 @@
 import { GatewayError } from '../../errors.js';
 import type { RenderContext } from '../canonical/format.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { CanonicalResponse, FinishReason, Part } from '../canonical/types.js';
 import { fromGeminiFinish, toGeminiFinish, type GeminiFinishReason } from './finish.js';
 import { fromGeminiUsage, toGeminiUsage } from './usage.js';
@@ -43,6 +44,8 @@ export function parseGeminiResponse(body: unknown): CanonicalResponse {
       code: 'upstream_invalid_response',
     });
   }
+  // Function call args are re-serialised as argument text, which would overflow the stack past the limit.
+  if (nestedDeeperThan(body)) throw new GatewayError('upstream', tooDeepMessage("The Gemini backend's answer"), { code: 'upstream_invalid_response' });
   const candidate = Array.isArray(body.candidates) ? body.candidates[0] : undefined;
   const content = candidateParts(candidate);
   let finishReason: FinishReason;
@@ -63,12 +66,15 @@ export function parseGeminiResponse(body: unknown): CanonicalResponse {
   return out;
 }
 
-/** Arguments as the object Gemini's `args` must be, or undefined when they are not a JSON object. */
+/**
+ * Arguments as the object Gemini's `args` must be, or undefined when they are not a JSON object
+ * (or nest too deeply to be re-serialised).
+ */
 export function argsObject(args: string): Record<string, unknown> | undefined {
   if (args.trim() === '') return {};
   try {
     const v: unknown = JSON.parse(args);
-    return isRecord(v) ? v : undefined;
+    return isRecord(v) && !nestedDeeperThan(v) ? v : undefined;
   } catch {
     return undefined;
   }

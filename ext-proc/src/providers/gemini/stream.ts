@@ -1,6 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { SseDecoder } from '../canonical/sse-decoder.js';
 import { kindForStatus } from '../../errors.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { Usage } from '../../metering/usage.js';
 import type { EncoderContext, FinishReason, StreamEncoder, StreamEvent } from '../canonical/types.js';
 import { googleStatusFor } from './errors.js';
@@ -56,6 +57,11 @@ export class GeminiStreamDecoder extends SseDecoder {
       return;
     }
     if (!isRecord(chunk)) return;
+    // Function call args are re-serialised as argument text, which would overflow the stack past the limit.
+    if (nestedDeeperThan(chunk)) {
+      this.out.push({ type: 'error', status: 502, message: tooDeepMessage('A stream chunk from the Gemini backend') });
+      return;
+    }
     if (isRecord(chunk.error)) {
       const e = chunk.error;
       const status = typeof e.code === 'number' && e.code >= 400 && e.code <= 599 ? e.code : 500;

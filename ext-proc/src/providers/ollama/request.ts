@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import type { CanonicalMessage, CanonicalRequest, CanonicalTool, Part, ResponseFormat } from '../canonical/types.js';
+import { MAX_JSON_DEPTH } from '../../util/json-depth.js';
 import { argumentsObject, argumentsText, type ArgumentsObject } from './arguments.js';
 import { toolCallId } from './ids.js';
 import { isBase64, sniffMediaType } from './images.js';
@@ -329,10 +330,14 @@ function toOllamaMessages(m: CanonicalMessage, i: number, callNames: Map<string,
       case 'tool_call': {
         const args = argumentsObject(part.arguments);
         if (args === undefined) {
-          throw new GatewayError('invalid_request', `Invalid value for '${param}.arguments': Ollama needs tool call arguments as a JSON object.`, {
-            param: `${param}.arguments`,
-            code: 'invalid_value',
-          });
+          throw new GatewayError(
+            'invalid_request',
+            `Invalid value for '${param}.arguments': Ollama needs tool call arguments as a JSON object (nested at most ${MAX_JSON_DEPTH} levels).`,
+            {
+              param: `${param}.arguments`,
+              code: 'invalid_value',
+            },
+          );
         }
         callNames.set(part.id, part.name);
         toolCalls.push({ type: 'function', function: { name: part.name, arguments: args } });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
+import { nestedDeeperThan } from '../../util/json-depth.js';
 import type { Usage } from '../../metering/usage.js';
 import type { RenderContext } from '../canonical/format.js';
 import type { CanonicalResponse, FinishReason, Part } from '../canonical/types.js';
@@ -85,7 +86,8 @@ export function toolCallParts(calls: readonly OllamaToolCall[], first: number): 
 /** The backend's non-stream answer; throws a 502 GatewayError when the body is not one. */
 export function parseOllamaResponse(body: unknown): CanonicalResponse {
   const r = OllamaChatObject.safeParse(body);
-  if (!r.success || !r.data.message) {
+  // Tool arguments are re-serialised as argument text, which would overflow the stack past the limit.
+  if (!r.success || !r.data.message || nestedDeeperThan(body)) {
     throw new GatewayError('upstream', 'The Ollama backend returned a body that is not a chat response.');
   }
   const obj = r.data;

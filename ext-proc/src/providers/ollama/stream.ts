@@ -1,5 +1,6 @@
 import type { Usage } from '../../metering/usage.js';
 import type { EncoderContext, FinishReason, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import { argumentsObject, type ArgumentsObject } from './arguments.js';
 import { newResponseId } from './ids.js';
 import { doneReasonFor, finishFromDoneReason, OllamaChatObject, toolCallParts, usageFrom } from './response.js';
@@ -74,6 +75,11 @@ export class OllamaStreamDecoder implements StreamDecoder {
       json = JSON.parse(line);
     } catch {
       this.fail(events, 'The Ollama backend sent a stream line that is not JSON.');
+      return;
+    }
+    // Tool arguments (and error objects) are re-serialised, which would overflow the stack past the limit.
+    if (nestedDeeperThan(json)) {
+      this.fail(events, tooDeepMessage('A stream line from the Ollama backend'));
       return;
     }
     const error = (json as { error?: unknown } | null)?.error;

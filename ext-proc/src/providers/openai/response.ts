@@ -1,4 +1,5 @@
 import { GatewayError } from '../../errors.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { CanonicalResponse, Part } from '../canonical/types.js';
 import type { RenderContext } from '../canonical/format.js';
 import { finishFromOpenAI, finishToOpenAI } from './finish.js';
@@ -35,6 +36,8 @@ function messageText(message: Rec): string {
 /** A chat.completion body from the backend as the canonical response. */
 export function parseChatCompletion(body: unknown): CanonicalResponse {
   if (!isRec(body)) throw notACompletion('not a JSON object.');
+  // Re-serialising arguments sent as objects would overflow the stack.
+  if (nestedDeeperThan(body)) throw notACompletion(tooDeepMessage('it'));
   if (!Array.isArray(body.choices)) throw notACompletion('no choices.');
   const choices = body.choices as unknown[];
   const choice = choices.find((c) => isRec(c) && c.index === 0) ?? choices[0];

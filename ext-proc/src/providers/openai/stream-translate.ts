@@ -1,6 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { SseDecoder } from '../canonical/sse-decoder.js';
 import { GatewayError, kindForStatus } from '../../errors.js';
+import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { Usage } from '../../metering/usage.js';
 import type { EncoderContext, StreamEncoder, StreamEvent } from '../canonical/types.js';
 import { renderOpenAIError } from './errors.js';
@@ -68,6 +69,11 @@ export class OpenAIStreamDecoder extends SseDecoder {
       return; // not a chunk (keep-alive noise); the next one is read as usual
     }
     if (!isRec(chunk)) return;
+    // Arguments sent as objects are re-serialised, which would overflow the stack past the limit.
+    if (nestedDeeperThan(chunk)) {
+      this.out.push({ type: 'error', message: tooDeepMessage('A stream chunk from the backend'), status: 502 });
+      return;
+    }
     if (isRec(chunk.error)) {
       const message = typeof chunk.error.message === 'string' ? chunk.error.message : 'The backend reported an error mid-stream.';
       this.out.push({ type: 'error', message, status: inStreamStatus(chunk.error) });

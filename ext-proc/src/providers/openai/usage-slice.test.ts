@@ -19,6 +19,14 @@ describe('extractUsageObject', () => {
     expect(extractUsageObject(JSON.stringify({ choices: [], usage: odd }, null, 2))).toEqual(odd);
   });
 
+  it("reads the answer's own usage when a later field holds a usage key of its own (found by fuzzing)", () => {
+    const body = JSON.stringify({ id: 'x', choices: [], usage, x_router: { usage: { prompt_tokens: 999 } } });
+    expect(extractUsageObject(body)).toEqual(usage);
+    // Nested in an array too, and pretty-printed.
+    const listed = JSON.stringify({ usage, attempts: [{ usage: {} }] }, null, 2);
+    expect(extractUsageObject(listed)).toEqual(usage);
+  });
+
   it('returns null or undefined when there is no usage', () => {
     expect(extractUsageObject(JSON.stringify({ choices: [], usage: null }))).toBeNull();
     expect(extractUsageObject(JSON.stringify({ choices: [] }))).toBeUndefined();

@@ -35,7 +35,29 @@ function usageSlice(body: string): string | undefined {
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return body.slice(i, j + 1);
+    else if (c === 125 && --depth === 0) return inTopLevelObject(body, j + 1) ? body.slice(i, j + 1) : undefined;
   }
   return undefined;
+}
+
+/**
+ * Whether the value ending just before `from` is a field of the top-level object: what follows
+ * it closes exactly one object, at the very end. The last `"usage"` key is usually the answer's
+ * own, but a later field may hold one too (a router's metadata, an object of tool arguments).
+ * Usage comes last or nearly so, so this reads only a short tail.
+ */
+function inTopLevelObject(body: string, from: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let j = from; j < body.length; j++) {
+    const c = body.charCodeAt(j);
+    if (inString) {
+      if (c === 92)
+        j++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) depth++;
+    else if ((c === 125 || c === 93) && --depth < 0) return body.slice(j + 1).trim() === '';
+  }
+  return false;
 }
