@@ -26,6 +26,7 @@ export { CHAIN_CLUSTER_PREFIX, CLUSTER_HEADER, DESTINATION_HEADER, EXT_PROC_CLUS
 import { GatewayError } from '../ext-proc/src/errors.js';
 import type { FormatId } from '../ext-proc/src/providers/canonical/types.js';
 import { FORMATS } from '../ext-proc/src/providers/formats.js';
+import { API_FAMILY_PATTERNS } from '../ext-proc/src/ingress/endpoints.js';
 
 export interface UpstreamCluster {
   /** Cluster name; the processor selects it through the `x-gateway-cluster` header. */
@@ -622,44 +623,84 @@ function healthFilter(): Record<string, unknown> {
   };
 }
 
-/** Which API a path belongs to, for Envoy's own error replies (ingress/endpoints.ts decides it for the processor). */
-const API_PATHS: Array<{ api: FormatId; match: Record<string, unknown> }> = [
-  { api: 'anthropic', match: { prefix: '/v1/messages' } },
-  { api: 'gemini', match: { safe_regex: { regex: '^/(v1beta|v1)/models/[^?]*:(generateContent|streamGenerateContent).*' } } },
-  { api: 'ollama', match: { prefix: '/api/' } },
-];
-
 /**
- * Envoy's reply when it cannot reach the processor (killed, restarting, overloaded): a 503 with
- * `retry-after`, in the caller's own API, instead of an empty 500. Replies the processor decided
- * (its errors, cache hits) and anything after it sent the call upstream carry its request id in
- * the dynamic metadata and are left alone.
+ * The replies Envoy makes itself, in the caller's API (which the path tells, as it does the
+ * processor: `apiFamilyOfPath`) instead of Envoy's plain text:
+ * - the processor cannot be reached (killed, restarting, overloaded): a 503 with `retry-after`
+ *   instead of an empty 500;
+ * - a path no route serves (a typo, a trailing slash, another endpoint of the API): 404;
+ * - Envoy's own refusals before the processor has the request (malformed HTTP, headers too
+ *   large, a body over the buffer limit, a request not received in time) and its upstream
+ *   failures on paths the processor does not see.
+ * Replies the processor decided (its errors, cache hits) and anything after it sent the call
+ * upstream carry its request id in the dynamic metadata and are left alone.
  */
 export function processorDownReplies(): Record<string, unknown> {
-  const err = new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', {
-    code: 'gateway_unavailable',
-  });
   const noProcessorAnswer = {
     metadata_filter: {
       matcher: { filter: METADATA_NAMESPACE, path: [{ key: 'request_id' }], value: { string_match: { exact: '\u0000never' } } },
       match_if_key_not_found: true,
     },
   };
-  const failed = { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 500, runtime_key: 'llm_gateway.processor_down_status' } } } };
-  const mapper = (api: FormatId, pathMatch?: Record<string, unknown>) => ({
-    filter: { and_filter: { filters: [failed, noProcessorAnswer, ...(pathMatch ? [{ header_filter: { header: { name: ':path', ...pathMatch } } }] : [])] } },
-    status_code: 503,
-    headers_to_add: [{ header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
-    body_format_override: { text_format_source: { inline_string: FORMATS[api].renderError(err) }, content_type: 'application/json' },
-  });
-  return { mappers: [...API_PATHS.map((p) => mapper(p.api, headerMatch(p.match))), mapper('openai')] };
+  const pathIs = (regex: string) => ({ header_filter: { header: { name: ':path', string_match: { safe_regex: { regex } } } } });
+  const mappers: Record<string, unknown>[] = [];
+  for (const reply of ENVOY_REPLIES) {
+    const status = {
+      status_code_filter: { comparison: { op: 'EQ', value: { default_value: reply.status, runtime_key: `llm_gateway.envoy_reply_${reply.status}` } } },
+    };
+    // OpenAI is the rest, but only under /v1/ for anything but a 404: with a passthrough
+    // cluster the rest of the traffic is not the gateway's, and its errors stay Envoy's.
+    const apis: Array<{ api: FormatId; path?: Record<string, unknown> }> = [
+      ...API_FAMILY_PATTERNS.map((f) => ({ api: f.api, path: pathIs(f.pattern) })),
+      { api: 'openai', path: reply.status === 404 ? undefined : pathIs('(?i)/+v1/.*') },
+    ];
+    for (const { api, path } of apis) {
+      mappers.push({
+        filter: { and_filter: { filters: [status, noProcessorAnswer, ...(path ? [path] : [])] } },
+        ...(reply.answerStatus ? { status_code: reply.answerStatus } : {}),
+        ...(reply.retryAfter ? { headers_to_add: [{ header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] } : {}),
+        body_format_override: { text_format_source: { inline_string: FORMATS[api].renderError(reply.error) }, content_type: 'application/json' },
+      });
+    }
+  }
+  return { mappers };
 }
 
-/** A route-style path match as a header matcher on :path. */
-function headerMatch(m: Record<string, unknown>): Record<string, unknown> {
-  if ('prefix' in m) return { string_match: { prefix: m.prefix } };
-  return { string_match: { safe_regex: m.safe_regex as { regex: string } } };
-}
+/** Envoy's own replies, by the status Envoy gives them, and what the caller gets instead. */
+const ENVOY_REPLIES: Array<{ status: number; answerStatus?: number; retryAfter?: boolean; error: GatewayError }> = [
+  {
+    // An ext_proc failure (no processor) is Envoy's 500; nothing else of Envoy's answers 500.
+    status: 500,
+    answerStatus: 503,
+    retryAfter: true,
+    error: new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', {
+      code: 'gateway_unavailable',
+    }),
+  },
+  {
+    // Only a path no route takes gets Envoy's 404 (the bootstrap without a passthrough cluster).
+    status: 404,
+    error: new GatewayError('not_found', 'Unknown endpoint: this gateway serves no API method at this path (check its spelling, case and slashes).', {
+      code: 'unknown_url',
+    }),
+  },
+  {
+    status: 400,
+    error: new GatewayError('invalid_request', 'The request is not valid HTTP (request line, headers or body framing).', { code: 'bad_request' }),
+  },
+  {
+    status: 408,
+    error: new GatewayError('request_timeout', 'The request was not received in time. Check its content-length.', { code: 'request_timeout' }),
+  },
+  { status: 413, error: new GatewayError('too_large', 'The request body exceeds the gateway limit.', { code: 'request_too_large' }) },
+  { status: 431, error: new GatewayError('invalid_request', 'The request headers are too large.', { code: 'headers_too_large' }) },
+  {
+    status: 503,
+    retryAfter: true,
+    error: new GatewayError('unavailable', 'No backend can take the request right now. Retry shortly.', { code: 'upstream_unavailable' }),
+  },
+  { status: 504, error: new GatewayError('timeout', 'The backend did not answer in time.', { code: 'upstream_timeout' }) },
+];
 
 /** Prometheus' view of Envoy: `/stats/prometheus` of the loopback admin interface, and nothing else. */
 function statsListener(l: { address: string; port: number }): Record<string, unknown> {

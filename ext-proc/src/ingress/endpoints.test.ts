@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectEndpoint, splitPath } from './endpoints.js';
+import { apiFamilyOfPath, detectEndpoint, splitPath } from './endpoints.js';
 
 describe('detectEndpoint', () => {
   it('POST /v1/chat/completions is chat', () => {
@@ -88,5 +88,29 @@ describe('detectEndpoint for the other APIs', () => {
     expect(detectEndpoint('POST', '/api/chat')).toEqual({ api: 'ollama', op: 'chat' });
     expect(detectEndpoint('GET', '/api/tags')).toEqual({ api: 'ollama', op: 'models' });
     expect(detectEndpoint('GET', '/api/chat')).toBeUndefined();
+  });
+});
+
+describe('apiFamilyOfPath', () => {
+  it.each([
+    ['/v1/messages/', 'anthropic'],
+    ['/V1/MESSAGES', 'anthropic'],
+    ['//v1//messages/batches', 'anthropic'],
+    ['/v1/messages?beta=true', 'anthropic'],
+    ['/v1beta/models/gemini-2.5-flash:countTokens', 'gemini'],
+    ['/v1beta/cachedContents', 'gemini'],
+    ['/v1/models/gemini-2.5-flash:embedContent', 'gemini'],
+    ['/V1BETA/models', 'gemini'],
+    ['/api/generate', 'ollama'],
+    ['/api/chat/', 'ollama'],
+    ['//API//show', 'ollama'],
+    ['/v1/chat/completions/', 'openai'],
+    ['/v1/embeddings', 'openai'],
+    ['/v1/messagesX', 'openai'],
+    ['/apis/x', 'openai'],
+    ['/v1/models/gpt-4o', 'openai'],
+    ['/', 'openai'],
+  ])('%s belongs to the %s API', (path, api) => {
+    expect(apiFamilyOfPath(path)).toBe(api);
   });
 });

@@ -51,3 +51,24 @@ export function splitPath(rawPath: string): { path: string; query: URLSearchPara
   if (q < 0) return { path: rawPath, query: undefined };
   return { path: rawPath.slice(0, q), query: new URLSearchParams(rawPath.slice(q + 1)) };
 }
+
+/**
+ * Which API a path belongs to when it is not one the gateway serves (a typo, a trailing slash, an
+ * endpoint of the API the gateway does not offer), so the 404 reaches the caller in its own
+ * API's error shape. Envoy's replies for paths the processor never sees use the same patterns
+ * (envoy/bootstrap.ts), so both sides answer alike. Case-insensitive and tolerant of repeated
+ * slashes: `/V1//messages/` is still an Anthropic caller's mistake. OpenAI is the rest.
+ */
+export const API_FAMILY_PATTERNS: ReadonlyArray<{ api: Exclude<FormatId, 'openai'>; pattern: string }> = [
+  // RE2 syntax, matched against the whole path (Envoy's string matchers match it whole).
+  { api: 'anthropic', pattern: '(?i)/+v1/+messages(?:[/?].*)?' },
+  { api: 'gemini', pattern: '(?i)/+v1beta(?:[/?].*)?|/+v1/+models/+[^?]*:[a-z]+.*' },
+  { api: 'ollama', pattern: '(?i)/+api(?:[/?].*)?' },
+];
+
+const FAMILY_RES = API_FAMILY_PATTERNS.map((f) => ({ api: f.api, re: new RegExp(`^(?:${f.pattern.replace('(?i)', '')})$`, 'i') }));
+
+export function apiFamilyOfPath(path: string): FormatId {
+  for (const f of FAMILY_RES) if (f.re.test(path)) return f.api;
+  return 'openai';
+}

@@ -3,7 +3,7 @@ import { modelObject } from '../providers/openai/models.js';
 import type { BodyResult, CallHandler, HeadResult, LocalReply } from '../server/call-handler.js';
 import type { HeaderRecord } from '../server/codec/messages.js';
 import { admit } from './admission.js';
-import { authenticate, DEFAULT_CALLER, readHead, requestId, type Caller, type RequestHead } from './caller.js';
+import { authenticate, callerOfPath, DEFAULT_CALLER, readHead, requestId, type Caller, type RequestHead } from './caller.js';
 import { consultCache } from './cache.js';
 import { readChatRequest } from './chat.js';
 import type { GatewayContext } from './context.js';
@@ -38,7 +38,7 @@ export class RouterHandler implements CallHandler<CallContext> {
       if (caller.endpoint.op === 'chat' && length > this.gw.maxRequestBytes) throw tooLarge(length, this.gw.maxRequestBytes);
       return { ctx: { caller, startedAt }, strip: caller.strip };
     } catch (err) {
-      return { reply: errorReply(this.gw, head?.caller ?? DEFAULT_CALLER, err, { rid }) };
+      return { reply: errorReply(this.gw, head?.caller ?? callerOfPath(headers), err, { rid }) };
     }
   }
 
