@@ -288,6 +288,12 @@ function upstreamExtProcFilter(bufferLimit: number, messageTimeoutMs?: number, p
   };
 }
 
+/** Bytes Envoy holds for one connection to the processor (see extProcCluster). */
+const EXT_PROC_CONNECTION_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/** Fallback attempts in flight at once, per chain cluster (Envoy's default is 3). */
+const CHAIN_MAX_CONCURRENT_RETRIES = 100_000;
+
 /** A fallback-chain cluster: member i at priority i, so Envoy fails over in chain order. */
 export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeoutMs?: number, processorToken?: string): Record<string, unknown> {
   const tlsHosts = [...new Set(c.endpoints.filter((e) => e.tls).map((e) => e.host))];
@@ -317,6 +323,10 @@ export function chainCluster(c: ChainCluster, bufferLimit: number, messageTimeou
     ...(tlsHosts.length > 0
       ? { transport_socket_matches: tlsHosts.map((host) => ({ name: `tls-${host}`, match: { tls_host: host }, transport_socket: tlsSocket(host) })) }
       : {}),
+    // Every attempt after the first is a retry, and Envoy allows only 3 at once per cluster by
+    // default: past that, a failed first member's answer went back to the caller with no
+    // fallback at all. The chain's length bounds each call's retries already.
+    circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_retries: CHAIN_MAX_CONCURRENT_RETRIES }] },
     // A member that keeps failing is set aside for a while: Envoy then starts at the next one.
     outlier_detection: {
       consecutive_5xx: 3,
@@ -391,6 +401,9 @@ export function extProcCluster(first: ExtProcEndpoint, more: ExtProcEndpoint[] =
   return {
     // Replicas and workers share nothing in process: every ext_proc stream may land on any of them.
     ...base,
+    // Envoy 1.40 crashes (SIGSEGV in its HTTP/2 client) when a fallback attempt's ext_proc
+    // stream fills this buffer, which the default 1 MiB lets a single large prompt do.
+    per_connection_buffer_limit_bytes: EXT_PROC_CONNECTION_BUFFER_BYTES,
     health_checks: [
       {
         timeout: '1s',
