@@ -18,6 +18,7 @@ import {
   METADATA_NAMESPACE,
   PROCESSING_MODE,
   PROCESSOR_TOKEN_HEADER,
+  RESPONSE_HEADER,
   SEND_BODY_WITHOUT_WAITING_FOR_HEADER_RESPONSE,
   USAGE_RECORD_KEYS,
 } from '../ext-proc/src/contract.js';
@@ -671,7 +672,11 @@ export function processorDownReplies(): Record<string, unknown> {
       mappers.push({
         filter: { and_filter: { filters: [status, noProcessorAnswer, ...(path ? [path] : [])] } },
         ...(reply.answerStatus ? { status_code: reply.answerStatus } : {}),
-        ...(reply.retryAfter ? { headers_to_add: [{ header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] } : {}),
+        headers_to_add: [
+          // The request id Envoy made at the edge, as on every answer the processor gives.
+          { header: { key: RESPONSE_HEADER.requestId, value: '%REQ(x-request-id)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+          ...(reply.retryAfter ? [{ header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] : []),
+        ],
         body_format_override: { text_format_source: { inline_string: FORMATS[api].renderError(reply.error) }, content_type: 'application/json' },
       });
     }

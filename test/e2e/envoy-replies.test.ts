@@ -71,6 +71,8 @@ describe("errors in the caller's API for paths the gateway does not serve", () =
     });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    // Whoever answered, the caller gets a request id to quote (Envoy's own, made at the edge).
+    expect(res.headers.get('x-gateway-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const text = await res.text();
     expect(messageOf(shape, JSON.parse(text))).toMatch(/unknown endpoint/i);
     expect(text).not.toMatch(/not found\n$/);
