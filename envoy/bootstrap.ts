@@ -90,7 +90,7 @@ export interface BootstrapOptions {
   maxRequestBytes?: number;
   /** Downstream connections Envoy holds at once, all listeners together (default DEFAULT_MAX_CONNECTIONS). */
   maxConnections?: number;
-  /** Seconds a caller has to send a whole request, headers and body (default REQUEST_RECEIVE_TIMEOUT_S). */
+  /** Seconds a caller has to send a whole request, headers and body (default requestReceiveTimeoutS()). */
   requestReceiveTimeoutS?: number;
   /** Access log destination: 'stdout' or a file path. */
   accessLog?: string;
@@ -383,7 +383,7 @@ export function extProcFilter(o: {
       forward_rules: {
         allowed_headers: { patterns: o.identityHeader ? [...FORWARDED_HEADER_PATTERNS, { exact: o.identityHeader }] : FORWARDED_HEADER_PATTERNS },
       },
-      message_timeout: `${(o.messageTimeoutMs ?? 5000) / 1000}s`,
+      message_timeout: `${(o.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS) / 1000}s`,
       max_message_timeout: '30s',
       // The processor rewrites :authority and :path to reach the chosen provider.
       // allow_envoy: chained calls set x-envoy-max-retries to their number of members less one.
@@ -495,10 +495,20 @@ export function envoyBufferLimit(maxRequestBytes: number): number {
  * Bounds on what a slow or silent caller can hold. A caller that announces more body than it
  * sends, or trickles headers, is answered 408 within seconds instead of keeping a connection for
  * the 300 s a quiet stream may take; past the connection cap Envoy refuses new connections.
- * 30 s to receive a request still admits an 8 MiB prompt over a 300 KB/s link.
  */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
-export const REQUEST_RECEIVE_TIMEOUT_S = 30;
+export const DEFAULT_MESSAGE_TIMEOUT_MS = 5000;
+
+/**
+ * How long a caller has to send its whole request. The processor answers a request's headers
+ * only once its body is whole, and Envoy gives it the ext_proc message timeout to do so: a body
+ * still arriving then would end in a 504 that blames the backend. One second less makes it the
+ * caller's 408 instead (4 s by default: an 8 MiB prompt needs 2 MB/s; raise the message timeout
+ * for slower links).
+ */
+export function requestReceiveTimeoutS(messageTimeoutMs = DEFAULT_MESSAGE_TIMEOUT_MS): number {
+  return Math.max(1, messageTimeoutMs / 1000 - 1);
+}
 const REQUEST_HEADERS_TIMEOUT = '10s';
 /** An idle keep-alive connection is closed after this long (Envoy's default is an hour). */
 const CONNECTION_IDLE_TIMEOUT = '300s';
@@ -587,7 +597,7 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
                     // whole call, and a quiet stream may last this long. Receiving the request is
                     // bounded far tighter.
                     stream_idle_timeout: '300s',
-                    request_timeout: `${o.requestReceiveTimeoutS ?? REQUEST_RECEIVE_TIMEOUT_S}s`,
+                    request_timeout: `${o.requestReceiveTimeoutS ?? requestReceiveTimeoutS(o.messageTimeoutMs)}s`,
                     request_headers_timeout: REQUEST_HEADERS_TIMEOUT,
                     common_http_protocol_options: { idle_timeout: CONNECTION_IDLE_TIMEOUT },
                     access_log: accessLog(o.accessLog ?? 'stdout'),
