@@ -293,6 +293,13 @@ describe('Anthropic simulator', () => {
     });
     expect(wrongBearer.status).toBe(401);
     expect(await wrongBearer.json()).toMatchObject({ error: { type: 'authentication_error', message: 'invalid x-api-key' } });
+    const refused = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'anthropic-version': VERSION, 'x-sim-reject-key': '1' },
+      body,
+    });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: { type: 'authentication_error', message: 'invalid x-api-key' } });
   });
 
   it('requires a well-formed anthropic-version header', async () => {

@@ -19,6 +19,10 @@
  *   x-sim-fail: reset       destroy the connection without answering
  *   x-sim-fail: midstream   start a normal 200 answer, send about half of it, then destroy the connection
  *   x-sim-latency-ms: <n>   per-request override of `latencyMs`
+ *   x-sim-wire: <fault>     spoil the answer on the wire (common/wire.ts): truncate, garbage,
+ *                           html, mislabel, empty, slowloris, cut
+ *   x-sim-only: <kinds>     the hooks above only for these simulators (common/faults.ts)
+ *   x-sim-reject-key: 1     refuse the key sent (401 authentication_error), as for a wrong or revoked key
  *
  * Order of checks: route (404) -> x-api-key (401) -> anthropic-version (400) -> failure injection
  * -> request validation (400) -> answer. The latency delay applies before any response starts.
@@ -27,7 +31,7 @@ import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseJsonBody } from '../common/body.js';
 import { BASE_FAILURE_KINDS, injectFailure, pickFailure, retryAfterHeaders } from '../common/failures.js';
-import { bearerToken, headerValue } from '../common/headers.js';
+import { bearerToken, headerValue, rejectsCredential } from '../common/headers.js';
 import { startHttpServer } from '../common/http.js';
 import { requestLatency } from '../common/latency.js';
 import { resolveOptions, type SimulatorOptions } from '../common/options.js';
@@ -254,14 +258,15 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
       return;
     }
 
-    if (apiKey !== undefined) {
+    const rejectKey = rejectsCredential(req);
+    if (apiKey !== undefined || rejectKey) {
       // The API reference authenticates with x-api-key; newer SDKs send the same key as a bearer token.
       const given = headerValue(req, 'x-api-key')?.trim() || bearerToken(req);
       if (given === '') {
         await fail(401, 'authentication_error', 'x-api-key header is required');
         return;
       }
-      if (given !== apiKey) {
+      if (given !== apiKey || rejectKey) {
         await fail(401, 'authentication_error', 'invalid x-api-key');
         return;
       }
@@ -410,6 +415,7 @@ export async function startAnthropicSimulator(opts: AnthropicSimulatorOptions = 
   }
 
   const server = await startHttpServer({
+    kind: 'anthropic',
     host,
     port,
     maxBodyBytes: MAX_BODY_BYTES,

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { bearerToken, headerValue, targetPath } from './headers.js';
+import { bearerToken, headerValue, rejectsCredential, targetPath } from './headers.js';
 
 const req = (headers: http.IncomingHttpHeaders): http.IncomingMessage => ({ headers }) as http.IncomingMessage;
 
@@ -31,5 +31,16 @@ describe('targetPath', () => {
     expect(targetPath('/v1/models?limit=2')).toBe('/v1/models');
     expect(targetPath('/v1/models')).toBe('/v1/models');
     expect(targetPath('/?')).toBe('/');
+  });
+});
+
+describe('rejectsCredential', () => {
+  it('is on only when x-sim-reject-key is sent with a value other than 0 or false', () => {
+    expect(rejectsCredential(req({ 'x-sim-reject-key': '1' }))).toBe(true);
+    expect(rejectsCredential(req({ 'x-sim-reject-key': 'yes' }))).toBe(true);
+    expect(rejectsCredential(req({}))).toBe(false);
+    expect(rejectsCredential(req({ 'x-sim-reject-key': '' }))).toBe(false);
+    expect(rejectsCredential(req({ 'x-sim-reject-key': '0' }))).toBe(false);
+    expect(rejectsCredential(req({ 'x-sim-reject-key': 'FALSE' }))).toBe(false);
   });
 });

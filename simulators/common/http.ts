@@ -3,6 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBody } from './body.js';
 import { closeSignal } from './request-context.js';
+import { dropHooksNotFor } from './faults.js';
+import { spoilResponses } from './wire.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -18,6 +20,11 @@ export interface HttpServerOptions {
   onRequest(req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): (raw: Buffer | null) => Promise<void>;
   /** Answers a request whose handler threw before the answer started, in the provider's error format. */
   internalError(res: http.ServerResponse, message: string): void;
+  /**
+   * Which simulator this is (`openai`, `anthropic`, `gemini`, `ollama`, `vllm`), for the
+   * `x-sim-only` test hook (faults.ts).
+   */
+  kind?: string;
 }
 
 export interface HttpServer {
@@ -30,6 +37,10 @@ export interface HttpServer {
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
+    // `x-sim-only` keeps the test hooks for the simulators it names (faults.ts);
+    // `x-sim-wire` spoils whatever the simulator answers (wire.ts).
+    dropHooksNotFor(req, opts.kind);
+    spoilResponses(req, res);
     const signal = closeSignal(res);
     const answer = opts.onRequest(req, res, signal);
     readBody(req, opts.maxBodyBytes, (raw) => {

@@ -159,6 +159,14 @@ describe('Gemini simulator driven by @google/genai', () => {
     });
     expect(viaQuery.status).toBe(200);
 
+    const refused = await fetch(`${sim.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': API_KEY, 'x-sim-reject-key': '1' },
+      body: '{"contents":[{"parts":[{"text":"x"}]}]}',
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: { status: 'INVALID_ARGUMENT', details: [{ reason: 'API_KEY_INVALID' }] } });
+
     const missing = await fetch(`${sim.url}/v1beta/models`);
     expect(missing.status).toBe(403);
     expect(await missing.json()).toMatchObject({ error: { code: 403, status: 'PERMISSION_DENIED' } });

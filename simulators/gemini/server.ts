@@ -21,6 +21,10 @@
  *   x-sim-fail: reset       destroy the connection without answering
  *   x-sim-fail: midstream   start a 200 answer, send about half, destroy the connection
  *   x-sim-latency-ms: <n>   per-request override of `latencyMs`
+ *   x-sim-wire: <fault>     spoil the answer on the wire (common/wire.ts): truncate, garbage,
+ *                           html, mislabel, empty, slowloris, cut
+ *   x-sim-only: <kinds>     the hooks above only for these simulators (common/faults.ts)
+ *   x-sim-reject-key: 1     refuse the key sent (400 API_KEY_INVALID), as for a wrong or revoked key
  *
  * Order of checks: route (404) → API key → failure injection → validation (400) → answer.
  */
@@ -28,7 +32,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { parseJsonBody } from '../common/body.js';
 import { BASE_FAILURE_KINDS, injectFailure, pickFailure } from '../common/failures.js';
-import { headerValue } from '../common/headers.js';
+import { headerValue, rejectsCredential } from '../common/headers.js';
 import { startHttpServer } from '../common/http.js';
 import { requestLatency } from '../common/latency.js';
 import { resolveOptions, type SimulatorOptions } from '../common/options.js';
@@ -204,13 +208,14 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
       return;
     }
 
-    if (apiKey !== undefined) {
+    const rejectKey = rejectsCredential(req);
+    if (apiKey !== undefined || rejectKey) {
       const given = headerValue(req, 'x-goog-api-key') ?? url.searchParams.get('key') ?? '';
       if (given === '') {
         await fail(missingApiKey());
         return;
       }
-      if (given !== apiKey) {
+      if (given !== apiKey || rejectKey) {
         await fail(apiKeyInvalid());
         return;
       }
@@ -299,6 +304,7 @@ export async function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): P
   }
 
   const server = await startHttpServer({
+    kind: 'gemini',
     host,
     port,
     maxBodyBytes: MAX_BODY_BYTES,

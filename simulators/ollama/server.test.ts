@@ -348,13 +348,20 @@ describe('Ollama simulator options', () => {
     expect(ra.first).toBeLessThan(rb.end - 100);
   });
 
+  /** Polls until `cond` holds, for up to 2 s: a fixed sleep is too short on a busy machine. */
+  async function until(cond: () => boolean): Promise<void> {
+    const deadline = Date.now() + 2000;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  }
+
   it('beyond maxQueue waiting chats: 503 server busy (SDK raises it)', async () => {
     sim = await startOllamaSimulator({ parallel: 1, maxQueue: 1, tokensPerSecond: 50 });
     const t0 = performance.now();
-    const a = timedStream(sim.url, t0, 'a [sim:tokens=10]');
-    await new Promise((r) => setTimeout(r, 20));
+    // 50 tokens at 50 tokens/s: the first chat holds the slot for about a second.
+    const a = timedStream(sim.url, t0, 'a [sim:tokens=50]');
+    await until(() => sim?.inFlight() === 1);
     const b = timedStream(sim.url, t0, 'b [sim:tokens=10]');
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => sim?.queued() === 1);
     expect(sim.queued()).toBe(1);
     await expect(new Ollama({ host: sim.url }).chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'c' }], stream: false })).rejects.toMatchObject({
       status_code: 503,
@@ -370,15 +377,15 @@ describe('Ollama simulator options', () => {
   it('a waiting chat whose client goes away leaves the queue', async () => {
     sim = await startOllamaSimulator({ parallel: 1, tokensPerSecond: 50 });
     const t0 = performance.now();
-    const a = timedStream(sim.url, t0, 'a [sim:tokens=10]');
-    await new Promise((r) => setTimeout(r, 20));
+    const a = timedStream(sim.url, t0, 'a [sim:tokens=50]');
+    await until(() => sim?.inFlight() === 1);
     const ac = new AbortController();
     const b = timedStream(sim.url, t0, 'b [sim:tokens=10]', ac.signal).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => sim?.queued() === 1);
     expect(sim.queued()).toBe(1);
     ac.abort();
     await b;
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => sim?.queued() === 0);
     expect(sim.queued()).toBe(0);
     await a;
     expect(sim.inFlight()).toBe(0);

@@ -27,6 +27,9 @@
  *   x-sim-fail: stream-error  stream about half, then Ollama's in-stream error line, then end
  *                             (non-stream: 500 with an error body once generated, as Ollama fails)
  *   x-sim-latency-ms: <n>     per-request override of `latencyMs`
+ *   x-sim-wire: <fault>       spoil the answer on the wire (common/wire.ts): truncate, garbage,
+ *                             html, mislabel, empty, slowloris, cut
+ *   x-sim-only: <kinds>       the hooks above only for these simulators (common/faults.ts)
  *
  * Order of checks: route (404) → bearer key, if configured (401) → failure injection →
  * validation (400) → model (404) → queue (503) → latency → answer. Latency counts as model
@@ -391,6 +394,7 @@ export async function startOllamaSimulator(opts: OllamaSimulatorOptions = {}): P
   }
 
   const server = await startHttpServer({
+    kind: 'ollama',
     host,
     port,
     maxBodyBytes: MAX_BODY_BYTES,

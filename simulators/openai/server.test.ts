@@ -196,6 +196,15 @@ describe('OpenAI simulator', () => {
     expect(missing.headers.get('x-request-id')).toMatch(/^req_/);
   });
 
+  it('refuses even its own key with x-sim-reject-key, quoting only the masked tail', async () => {
+    const r = await postRaw(`${sim.url}/v1/chat/completions`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }, { 'x-sim-reject-key': '1' });
+    expect(r.status).toBe(401);
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('invalid_api_key');
+    expect(body.error.message).toContain(`****${API_KEY.slice(-4)}`);
+    expect(body.error.message).not.toContain(API_KEY);
+  });
+
   it('returns 400 for invalid JSON and for missing/empty messages', async () => {
     const url = `${sim.url}/v1/chat/completions`;
     const badJson = await postRaw(url, '{"model": "gpt-4o", "messages": [');

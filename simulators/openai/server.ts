@@ -23,6 +23,11 @@
  *   x-sim-fail: midstream   start a normal 200 response, send about half of it,
  *                           then destroy the connection
  *   x-sim-latency-ms: <n>   per-request override of `latencyMs`
+ *   x-sim-wire: <fault>     spoil the answer on the wire (common/wire.ts): truncate, garbage,
+ *                           html, mislabel, empty, slowloris, cut
+ *   x-sim-only: <kinds>     the hooks above only for these simulators (common/faults.ts)
+ *   x-sim-reject-key: 1     refuse the credential sent (401 "Incorrect API key
+ *                           provided: ****abcd"), as for a wrong or revoked key
  *
  * Order of checks: route (404) -> API key (401) -> failure injection
  * (x-sim-fail, failEvery) -> request validation (400) -> answer. The latency
@@ -32,7 +37,7 @@ import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseJsonBody } from '../common/body.js';
 import { BASE_FAILURE_KINDS, injectFailure, pickFailure, retryAfterHeaders } from '../common/failures.js';
-import { bearerToken, targetPath } from '../common/headers.js';
+import { bearerToken, rejectsCredential, targetPath } from '../common/headers.js';
 import { startHttpServer } from '../common/http.js';
 import { requestLatency } from '../common/latency.js';
 import { resolveOptions, type SimulatorOptions } from '../common/options.js';
@@ -316,14 +321,15 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
       return;
     }
 
-    // Auth.
-    if (apiKey !== undefined) {
+    // Auth (x-sim-reject-key: the key is refused whatever it is).
+    const rejectKey = rejectsCredential(req);
+    if (apiKey !== undefined || rejectKey) {
       const given = bearerToken(req);
       if (given === '') {
         await fail(401, openAIError(MISSING_KEY_MESSAGE, 'invalid_request_error', null, 'invalid_api_key'));
         return;
       }
-      if (given !== apiKey) {
+      if (given !== apiKey || rejectKey) {
         await fail(
           401,
           openAIError(
@@ -497,6 +503,7 @@ export async function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): P
   }
 
   const server = await startHttpServer({
+    kind: 'openai',
     host,
     port,
     maxBodyBytes: MAX_BODY_BYTES,

@@ -36,6 +36,9 @@
  *   x-sim-fail: reset        destroy the connection without answering
  *   x-sim-fail: midstream    send about half of a normal 200 answer, then destroy the connection
  *   x-sim-latency-ms: <n>    per-request override of `latencyMs`
+ *   x-sim-wire: <fault>      spoil the answer on the wire (common/wire.ts): truncate, garbage,
+ *                            html, mislabel, empty, slowloris, cut
+ *   x-sim-only: <kinds>      the hooks above only for these simulators (common/faults.ts)
  * `failEvery` counts chat requests only, so metric scrapes do not shift it.
  *
  * Order of checks: route (404) → bearer key on /v1 (401, vLLM's `{"error":"Unauthorized"}`)
@@ -404,6 +407,7 @@ export async function startVllmSimulator(o: VllmSimulatorOptions = {}): Promise<
   }
 
   const server = await startHttpServer({
+    kind: 'vllm',
     host: opts.host,
     port: opts.port,
     maxBodyBytes: MAX_BODY_BYTES,
