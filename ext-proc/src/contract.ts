@@ -35,6 +35,8 @@ export const RESPONSE_HEADER = {
   tier: 'x-gateway-tier',
   domain: 'x-gateway-domain',
   routeReason: 'x-gateway-route-reason',
+  /** How many personal-data values the prompt held (when PII screening is on for the tenant). */
+  pii: 'x-gateway-pii',
 } as const;
 
 /** Envoy dynamic-metadata namespace the processor writes and the access log reads. */

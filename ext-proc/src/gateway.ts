@@ -128,6 +128,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     log,
     maxRequestBytes: config.MAX_REQUEST_BYTES,
     routeKey: routeContextKey(config.ROUTE_CONTEXT_SECRET),
+    piiMode: config.PII_MODE,
   };
   const redisParts: RedisComponent[] = [];
   if (store?.kind === 'redis') {

@@ -3,7 +3,9 @@ import type { Usage } from '../metering/usage.js';
 import type { WireFormat } from '../providers/canonical/format.js';
 import type { StreamDecoder, StreamEncoder } from '../providers/canonical/types.js';
 import { responseId } from '../providers/formats.js';
+import type { Originals } from '../safety/pii/restore.js';
 import { estimateTokens, type AnswerReader } from './reader.js';
+import { RestoringEvents } from './restore-events.js';
 
 /**
  * Reads an answer in any API (usage, always) and, when the caller speaks another one, rewrites
@@ -17,18 +19,29 @@ export class AnswerTranslator implements AnswerReader {
   private readonly translating: boolean;
   private decoder: StreamDecoder | undefined;
   private encoder: StreamEncoder | undefined;
+  private readonly restoring: RestoringEvents | undefined;
   /** Characters of text and tool-call arguments read from the stream. */
   private outputChars = 0;
 
   constructor(
     private readonly caller: WireFormat,
     private readonly backend: WireFormat,
-    private readonly o: { stream: boolean; callerModel: string; includeUsage: boolean },
+    private readonly o: {
+      stream: boolean;
+      callerModel: string;
+      includeUsage: boolean;
+      /**
+       * Placeholder → value (PII redaction with restore): the stream's text goes back with the
+       * values in it, re-encoded even between same-API ends. Whole answers are restored by the caller.
+       */
+      restore?: Originals;
+    },
   ) {
     this.translating = caller.id !== backend.id;
     if (o.stream) {
       this.decoder = backend.createStreamDecoder();
-      if (this.translating) {
+      if (o.restore) this.restoring = new RestoringEvents(o.restore);
+      if (this.translating || this.restoring) {
         this.encoder = caller.createStreamEncoder({ id: responseId(caller.id), model: o.callerModel, created: nowSeconds(), includeUsage: o.includeUsage });
       }
     }
@@ -40,13 +53,13 @@ export class AnswerTranslator implements AnswerReader {
 
   /** `content-type` of the caller's answer when it is rewritten; undefined when bytes pass unchanged. */
   contentType(): string | undefined {
-    if (!this.translating) return undefined;
+    if (!this.translating && !this.restoring) return undefined;
     return this.o.stream ? this.caller.streamContentType : 'application/json';
   }
 
   /** One stream chunk; returns the caller's bytes, or undefined to pass the chunk unchanged. */
   chunk(body: Buffer, eos: boolean): Buffer | undefined {
-    const events = this.decoder!.push(body);
+    let events = this.decoder!.push(body);
     if (eos) events.push(...this.decoder!.end());
     for (const e of events) {
       if (e.type === 'usage') this.usage = e.usage;
@@ -55,6 +68,10 @@ export class AnswerTranslator implements AnswerReader {
       else if (e.type === 'tool_call_delta') this.outputChars += e.arguments.length;
     }
     if (!this.encoder) return undefined;
+    if (this.restoring) {
+      events = this.restoring.push(events);
+      if (eos) events.push(...this.restoring.end());
+    }
     let out = this.encoder.encode(events);
     if (eos) out += this.encoder.end(!this.finished);
     return Buffer.from(out, 'utf8');

@@ -21,3 +21,15 @@ describe('readEnv: who may reach the gRPC port', () => {
     expect(() => readEnv({ GRPC_NETWORK_RESTRICTED: 'yes' })).toThrow(/GRPC_NETWORK_RESTRICTED/);
   });
 });
+
+describe('readEnv: PII_MODE', () => {
+  it('is off unless set, and takes detect or redact', () => {
+    expect(readEnv({}).PII_MODE).toBe('off');
+    expect(readEnv({ PII_MODE: 'detect' }).PII_MODE).toBe('detect');
+    expect(readEnv({ PII_MODE: 'redact' }).PII_MODE).toBe('redact');
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    expect(() => readEnv({ PII_MODE: 'mask' })).toThrow(/PII_MODE/);
+  });
+});

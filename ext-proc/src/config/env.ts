@@ -36,6 +36,12 @@ const EnvSchema = z.object({
   ROUTING_PATH: z.string().optional(),
   /** Tenant policies (limits, model allow-lists, cache); see models/tenants.example.yaml. */
   TENANTS_PATH: z.string().optional(),
+  /**
+   * Personal data in prompts, for tenants whose policy does not say (`pii:`): `off`, `detect`
+   * (counted in llm_gateway_pii_detected_total and x-gateway-pii, prompts unchanged) or `redact`
+   * (the provider sees placeholders such as <EMAIL_1> instead of the values).
+   */
+  PII_MODE: z.enum(['off', 'detect', 'redact']).default('off'),
   /** When the limiter's Redis is down: refuse calls with 503 (default) or let them through. */
   LIMITS_FAIL_OPEN: z
     .enum(['true', 'false'])

@@ -24,6 +24,8 @@ export interface GatewayMetrics {
   routingSavedUsd: Counter<'tenant'>;
   /** One per fallback-chain attempt, by the member tried and what it answered. */
   upstreamAttempts: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'status_code'>;
+  /** Personal data found in prompts, by type; `action` says what was done with it. Never the values. */
+  piiDetected: Counter<'tenant' | 'type' | 'action'>;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -116,6 +118,12 @@ export function createMetrics(): GatewayMetrics {
       name: 'llm_gateway_upstream_attempts_total',
       help: 'Attempts made down fallback chains, by the member tried and the status it answered.',
       labelNames: ['tenant', 'gen_ai_provider_name', 'gen_ai_request_model', 'status_code'],
+      registers: [registry],
+    }),
+    piiDetected: new Counter({
+      name: 'llm_gateway_pii_detected_total',
+      help: 'Personal data found in prompts, by type (email, phone, card, iban, dni, nie, ssn, ip); action = detected (counted only) or redacted (hidden from the provider).',
+      labelNames: ['tenant', 'type', 'action'],
       registers: [registry],
     }),
   };

@@ -6,10 +6,12 @@ import { METADATA_NAMESPACE, RESPONSE_HEADER } from '../contract.js';
 import type { CallMeter } from '../metering/call-meter.js';
 import { formatUsd } from '../metering/cost.js';
 import type { Usage } from '../metering/usage.js';
+import { restoreJsonText } from '../safety/pii/restore.js';
 import type { HeaderPair, HeaderRecord, StructObject } from '../server/codec/messages.js';
 import type { CacheWriter } from './cache.js';
 import type { Caller } from './caller.js';
 import type { GatewayContext } from './context.js';
+import { piiHeaders, type PiiScreen } from './pii.js';
 import type { RoutePlan } from './plan.js';
 import { decisionHeaders } from './replies.js';
 
@@ -37,6 +39,8 @@ export class RouterAnswer implements AnswerPolicy {
       cacheStatus: 'miss' | 'bypass';
       /** The prompt's size in tokens, estimated, for a call cut off before the provider said. */
       promptTokens: number;
+      /** PII screening's outcome: the count header, and the values to put back into a whole answer. */
+      pii: PiiScreen | undefined;
     },
   ) {}
 
@@ -58,7 +62,7 @@ export class RouterAnswer implements AnswerPolicy {
     ];
     // A chained call's attempt count comes from the attempt that answered.
     if (!plan.chain) set.push([RESPONSE_HEADER.attempts, '1']);
-    set.push(...decisionHeaders(plan.decision), ...this.o.quotaHeaders);
+    set.push(...decisionHeaders(plan.decision), ...this.o.quotaHeaders, ...piiHeaders(this.o.pii));
     const ours = new Set(this.o.quotaHeaders.map(([k]) => k));
     const remove = Object.keys(headers).filter((k) => HIDDEN_UPSTREAM_HEADERS.test(k) && !ours.has(k));
     if (endOfStream) {
@@ -103,7 +107,20 @@ export class RouterAnswer implements AnswerPolicy {
       );
     const usd = this.end(reader.usage);
     const set: HeaderPair[] = usd === undefined ? [] : [[RESPONSE_HEADER.costUsd, formatUsd(usd)]];
-    return { set, body: out };
+    return { set, body: this.restored(out ?? body) ?? out };
+  }
+
+  /**
+   * A whole answer with the call's values back in place of their placeholders, or undefined
+   * when there is nothing to restore. After the cache writer took its copy: the cache keeps
+   * the placeholders.
+   */
+  private restored(body: Buffer): Buffer | undefined {
+    const originals = this.o.pii?.restore;
+    if (!originals) return undefined;
+    const text = body.toString('utf8');
+    const out = restoreJsonText(text, originals);
+    return out === text ? undefined : Buffer.from(out, 'utf8');
   }
 
   metadata(): Record<string, StructObject> {

@@ -6,10 +6,12 @@ import type { Model } from '../catalog/load.js';
 import { METADATA_NAMESPACE, RESPONSE_HEADER } from '../contract.js';
 import { costUsd } from '../metering/cost.js';
 import type { FormatId } from '../providers/canonical/types.js';
+import { restoreJsonText, restoreText } from '../safety/pii/restore.js';
 import type { LocalReply } from '../server/call-handler.js';
 import type { Caller } from './caller.js';
 import type { ChatRequest } from './chat.js';
 import type { GatewayContext } from './context.js';
+import { piiHeaders, type PiiScreen } from './pii.js';
 import type { RoutePlan } from './plan.js';
 
 /** The cache's part in a call: answered from it, to be stored after, or not involved. */
@@ -23,7 +25,7 @@ const BYPASS: CachePlan = { status: 'bypass' };
  * lookup but stores the fresh answer. A hit is answered without a provider call and costs
  * nothing against the limits.
  */
-export async function consultCache(gw: GatewayContext, caller: Caller, request: ChatRequest, plan: RoutePlan): Promise<CachePlan> {
+export async function consultCache(gw: GatewayContext, caller: Caller, request: ChatRequest, plan: RoutePlan, pii?: PiiScreen): Promise<CachePlan> {
   const cache = gw.cache;
   if (!cache || caller.cacheDirective === 'off' || caller.policy?.cache?.enabled === false || !cache.usable()) return BYPASS;
   const tenant = caller.principal.tenant;
@@ -34,7 +36,7 @@ export async function consultCache(gw: GatewayContext, caller: Caller, request: 
   const writer = new CacheWriter(gw, key, ttlSeconds, caller.caller.id, plan.answerFormat.id, { tenant, gen_ai_request_model: keyModel.id });
   if (caller.cacheDirective === 'refresh') return { status: 'refresh', writer };
   const entry = await cache.get(key);
-  const hit = entry && replayHit(gw, caller, request, plan, entry);
+  const hit = entry && replayHit(gw, caller, request, plan, pii ? restoredEntry(entry, pii) : entry, pii);
   if (!hit) {
     gw.metrics.cacheLookups.inc({ tenant, gen_ai_request_model: keyModel.id, result: 'miss' });
     return { status: 'miss', writer };
@@ -42,8 +44,42 @@ export async function consultCache(gw: GatewayContext, caller: Caller, request: 
   return { status: 'hit', reply: hit };
 }
 
+/**
+ * With redaction on, the key is the redacted request and the entry the answer to it, as the
+ * provider wrote it: placeholders, never the values. A caller whose tenant restores gets this
+ * call's values put back before the replay (so several calls that differ only in their values
+ * share one entry, each getting its own back).
+ */
+function restoredEntry(entry: CacheEntry, pii: PiiScreen): CacheEntry {
+  const originals = pii.restore;
+  if (!originals) return entry;
+  const text = (t: string) => restoreText(t, originals);
+  const json = (t: string) => restoreJsonText(t, originals);
+  if (entry.kind === 'canonical') {
+    const content = entry.response.content.map((p) => (p.type === 'text' ? { ...p, text: text(p.text) } : { ...p, arguments: json(p.arguments) }));
+    return { ...entry, response: { ...entry.response, content } };
+  }
+  const choices = entry.completion.choices.map((c) => {
+    const m = c.message;
+    const message = {
+      ...m,
+      content: m.content === null ? null : text(m.content),
+      ...(m.tool_calls ? { tool_calls: m.tool_calls.map((t) => ({ ...t, function: { ...t.function, arguments: json(t.function.arguments) } })) } : {}),
+    };
+    return { ...c, message };
+  });
+  return { ...entry, completion: { ...entry.completion, choices } };
+}
+
 /** A stored answer, replayed in the caller's API and shape (whole or streamed): no provider call. */
-function replayHit(gw: GatewayContext, caller: Caller, request: ChatRequest, plan: RoutePlan, entry: CacheEntry): LocalReply | undefined {
+function replayHit(
+  gw: GatewayContext,
+  caller: Caller,
+  request: ChatRequest,
+  plan: RoutePlan,
+  entry: CacheEntry,
+  pii: PiiScreen | undefined,
+): LocalReply | undefined {
   const { chat } = request;
   // A miss shows the provider's own model name when the answer passes through untranslated, the
   // name the caller used when it is rebuilt: a hit shows the same.
@@ -82,6 +118,7 @@ function replayHit(gw: GatewayContext, caller: Caller, request: ChatRequest, pla
       [RESPONSE_HEADER.model, served.id],
       [RESPONSE_HEADER.provider, served.provider.id],
       [RESPONSE_HEADER.costUsd, '0'],
+      ...piiHeaders(pii),
     ],
     body: replayed.body,
     details: 'llm_gateway_cache_hit',

@@ -10,6 +10,8 @@ export interface ChatRequest {
   parsed: Record<string, unknown>;
   chat: CanonicalRequest;
   bodyBytes: number;
+  /** `parsed` no longer matches the caller's bytes (PII redaction): it must be sent re-serialised. */
+  rewritten?: boolean;
 }
 
 /** Parses and validates the body against the caller's API; 400 naming the bad field, or for a body nested too deeply. */

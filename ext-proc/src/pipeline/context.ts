@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metering/metrics.js';
 import type { FormatId } from '../providers/canonical/types.js';
 import type { RoutingContext } from '../route/routing-context.js';
+import type { PiiMode } from '../safety/pii/types.js';
 import type { TenantPolicy } from '../tenants/policy.js';
 import type { UpstreamResolver } from '../upstream/resolver.js';
 
@@ -46,4 +47,6 @@ export interface GatewayContext {
   limitsFailOpen: boolean;
   /** Signs and checks the routing context of fallback attempts (fallback/route-context.ts). */
   routeKey: Buffer;
+  /** PII screening for tenants whose policy does not set `pii` (PII_MODE); absent = off. */
+  piiMode?: PiiMode;
 }

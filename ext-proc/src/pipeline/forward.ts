@@ -8,6 +8,7 @@ import { chainClusterName } from '../fallback/chains.js';
 import { encodeRouteContext, ROUTE_CONTEXT_TTL_MS } from '../fallback/route-context.js';
 import { CallMeter } from '../metering/call-meter.js';
 import type { Forward } from '../server/call-handler.js';
+import type { WireFormat } from '../providers/canonical/format.js';
 import type { HeaderPair } from '../server/codec/messages.js';
 import { upstreamRequest } from '../upstream/request.js';
 import type { Admission } from './admission.js';
@@ -16,11 +17,14 @@ import type { CachePlan, CacheWriter } from './cache.js';
 import type { Caller } from './caller.js';
 import type { ChatRequest } from './chat.js';
 import type { GatewayContext } from './context.js';
+import type { PiiScreen } from './pii.js';
 import type { RoutePlan } from './plan.js';
 
 export interface ForwardInput {
   caller: Caller;
   request: ChatRequest;
+  /** PII screening's outcome, when it is on for the tenant. */
+  pii: PiiScreen | undefined;
   plan: RoutePlan;
   cache: Exclude<CachePlan, { status: 'hit' }>;
   admission: Admission;
@@ -44,17 +48,15 @@ function forwardDirect(gw: GatewayContext, x: ForwardInput): Forward {
   const model = plan.model;
   const target = x.credential ? { ...plan.target, credential: x.credential } : plan.target;
   const up = upstreamRequest({ caller: caller.caller, model, authority: target.authority, credential: target.credential, chat, parsed, stream: chat.stream });
+  const body = up.body ?? redactedBody(request);
   const pool = poolPick(gw, model, plan.conversation);
   gw.routing.quotas.recordRequest(model.provider.id);
   const writer = x.cache.status === 'bypass' ? undefined : x.cache.writer;
-  const reader: AnswerReader =
-    caller.caller.id === 'openai' && plan.answerFormat.id === 'openai'
-      ? new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true })
-      : new AnswerTranslator(caller.caller, plan.answerFormat, { stream: chat.stream, callerModel: chat.model, includeUsage: chat.includeUsage === true });
+  const reader = answerReader(x, plan.answerFormat);
   return {
-    set: [[CLUSTER_HEADER, target.cluster], ...up.set, ...pool.headers],
+    set: [[CLUSTER_HEADER, target.cluster], ...up.set, ...lengthOf(up.body ? undefined : body), ...pool.headers],
     remove: up.remove,
-    body: up.body,
+    body,
     clearRouteCache: true,
     // Marks the call as the processor's from here on (Envoy's local replies tell it from "processor down").
     metadata: { [METADATA_NAMESPACE]: { request_id: caller.rid } },
@@ -85,23 +87,43 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
     },
     gw.routeKey,
   );
-  const reader: AnswerReader =
-    caller.caller.id === 'openai'
-      ? new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true })
-      : new AnswerTranslator(caller.caller, caller.caller, { stream: chat.stream, callerModel: chat.model, includeUsage: chat.includeUsage === true });
+  const reader = answerReader(x, caller.caller);
+  // Envoy re-sends the body as this filter left it to every attempt: the redacted one, if redacted.
+  const body = redactedBody(request);
   return {
-    set: [
-      [CLUSTER_HEADER, chainClusterName(chain.head, chain.mask)],
-      ['x-envoy-max-retries', String(chain.members.length - 1)],
-    ],
+    set: [[CLUSTER_HEADER, chainClusterName(chain.head, chain.mask)], ['x-envoy-max-retries', String(chain.members.length - 1)], ...lengthOf(body)],
     remove: ['accept-encoding'],
-    body: undefined,
+    body,
     clearRouteCache: true,
     // Dynamic metadata, not a header: Envoy re-sends one header map to every attempt, so a header
     // removed before the first provider would be gone for the next attempt's processor.
     metadata: { [METADATA_NAMESPACE]: { [ROUTE_CONTEXT_KEY]: route, request_id: caller.rid } },
     answer: routerAnswer(gw, x, reader, x.cache.status === 'bypass' ? undefined : x.cache.writer, undefined),
   };
+}
+
+/**
+ * Who reads the answer: the OpenAI pass-through tap between OpenAI ends, else the translator
+ * (which passes same-API bytes unchanged). A stream whose values go back to the caller is
+ * re-encoded whatever the APIs, since a placeholder may be cut across its events.
+ */
+function answerReader(x: ForwardInput, answerFormat: WireFormat): AnswerReader {
+  const { caller, request } = x;
+  const { chat } = request;
+  const restore = chat.stream ? x.pii?.restore : undefined;
+  if (caller.caller.id === 'openai' && answerFormat.id === 'openai' && !restore) {
+    return new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true });
+  }
+  return new AnswerTranslator(caller.caller, answerFormat, { stream: chat.stream, callerModel: chat.model, includeUsage: chat.includeUsage === true, restore });
+}
+
+/** The caller's body as redacted, when redaction changed it; undefined when its own bytes may go on. */
+function redactedBody(request: ChatRequest): Buffer | undefined {
+  return request.rewritten ? Buffer.from(JSON.stringify(request.parsed), 'utf8') : undefined;
+}
+
+function lengthOf(body: Buffer | undefined): HeaderPair[] {
+  return body ? [['content-length', String(body.length)]] : [];
 }
 
 function routerAnswer(
@@ -136,6 +158,7 @@ function routerAnswer(
     stream: x.request.chat.stream,
     cacheStatus,
     promptTokens: estimateTokens(x.request.bodyBytes),
+    pii: x.pii,
   });
 }
 

@@ -8,6 +8,7 @@ import { consultCache } from './cache.js';
 import { readChatRequest } from './chat.js';
 import type { GatewayContext } from './context.js';
 import { forward } from './forward.js';
+import { screenPii } from './pii.js';
 import { planRoute, type RoutePlan } from './plan.js';
 import { errorReply, jsonReply } from './replies.js';
 
@@ -20,7 +21,8 @@ export interface CallContext {
 /**
  * The request path of an LLM call, as stages, each one concern:
  *   headers → who is calling (API, endpoint, key or mesh identity);
- *   body    → parse → plan the route → cache → limits → credential → forward.
+ *   body    → parse → personal data (count or redact) → plan the route → cache → limits →
+ *             credential → forward.
  * Every stage throws the caller's error (a GatewayError); this turns it into a reply in the
  * caller's API.
  */
@@ -49,7 +51,7 @@ export class RouterHandler implements CallHandler<CallContext> {
       const listed = this.modelLists(caller);
       if (listed) return { reply: listed };
       if (body.length === 0) throw new GatewayError('invalid_request', 'The request body is empty: expected a JSON object.');
-      const request = readChatRequest(caller, body);
+      const { request, pii } = screenPii(gw, caller, readChatRequest(caller, body));
       plan = planRoute(gw, caller, request.chat);
       const routed = plan.decision.routedTo;
       if (routed && routed.id !== request.chat.model) {
@@ -57,10 +59,10 @@ export class RouterHandler implements CallHandler<CallContext> {
       }
       // Started now, so the lookup overlaps the cache and the limits.
       const credential = this.tenantCredential(caller, plan);
-      const cache = await consultCache(gw, caller, request, plan);
+      const cache = await consultCache(gw, caller, request, plan, pii);
       if (cache.status === 'hit') return { reply: cache.reply };
       const admission = await admit(gw, caller, request, plan);
-      return { forward: forward(gw, { caller, request, plan, cache, admission, credential: await credential, startedAt }) };
+      return { forward: forward(gw, { caller, request, pii, plan, cache, admission, credential: await credential, startedAt }) };
     } catch (err) {
       return { reply: errorReply(gw, caller.caller, err, { rid: caller.rid, tenant: caller.principal.tenant, plan }) };
     }

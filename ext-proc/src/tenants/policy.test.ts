@@ -68,6 +68,22 @@ describe('tenant policies: valid files', () => {
     expect(p.get('globex')?.cache).toEqual({ enabled: false });
   });
 
+  it('pii and pii_restore; absent pii means the gateway default', () => {
+    const p = parseTenantPolicies(
+      ['tenants:', '  a: { pii: redact, pii_restore: true }', '  b: { pii: detect }', '  c: { pii: "off" }', '  d: { pii_restore: true }', '  e: {}'].join(
+        '\n',
+      ),
+      'x.yaml',
+    );
+    expect(p.get('a')).toMatchObject({ pii: 'redact', piiRestore: true });
+    expect(p.get('b')?.pii).toBe('detect');
+    expect(p.get('c')?.pii).toBe('off');
+    // Restoring applies when PII_MODE=redact supplies the mode.
+    expect(p.get('d')).toMatchObject({ piiRestore: true });
+    expect(p.get('d')?.pii).toBeUndefined();
+    expect(p.get('e')?.pii).toBeUndefined();
+  });
+
   it('with a model resolver, aliases become catalog ids', () => {
     const ids: Record<string, string> = { 'gpt-4o-mini': 'gpt-4o-mini', 'llama-3.3-70b': 'llama-3.3-70b-versatile' };
     const p = parseTenantPolicies('tenants:\n  a:\n    models: [gpt-4o-mini, llama-3.3-70b]\n', 'x.yaml', { resolveModel: (n) => ids[n] });
@@ -153,6 +169,16 @@ describe('tenant policies: invalid files name file:line and the tenant', () => {
     expect(err.message).toBe(
       'tenants.yaml:3:28: tenant acme: limits.usd_per_day: usd_per_day (100) exceeds usd_per_month (50); the daily budget could never be reached',
     );
+  });
+
+  it('an unknown pii mode, a non-boolean pii_restore, restoring without redaction', () => {
+    const err = errorOf(['tenants:', '  a:', '    pii: mask', '  b:', '    pii_restore: "yes"', '  c:', '    pii: detect', '    pii_restore: true'].join('\n'));
+    expect(err.issues.map((i) => i.message)).toEqual([
+      'tenants.yaml:3:10: tenant a: pii: expected one of off, detect, redact, got string "mask"',
+      'tenants.yaml:5:18: tenant b: pii_restore: expected boolean, got string "yes"',
+    ]);
+    const cross = errorOf(['tenants:', '  c:', '    pii: detect', '    pii_restore: true'].join('\n'));
+    expect(cross.message).toBe('tenants.yaml:4:18: tenant c: pii_restore: pii_restore needs pii: redact (this tenant has pii: detect)');
   });
 
   it('YAML syntax errors and duplicate tenants', () => {

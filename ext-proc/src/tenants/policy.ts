@@ -1,6 +1,6 @@
 /**
  * Tenant policies as data: a YAML file (path from TENANTS_PATH) with per-tenant limits, a model
- * allow-list and cache settings, validated strictly with zod. Every problem is reported like the
+ * allow-list, cache and PII settings, validated strictly with zod. Every problem is reported like the
  * model catalog's, located in the file and naming the tenant:
  *
  *   models/tenants.yaml:4:28: tenant acme: limits.rpm: expected number > 0, got number 0
@@ -15,6 +15,7 @@ import { TENANT_NAME_RE } from '../auth/keys.js';
 import { MODEL_NAME_RE } from '../catalog/schema.js';
 import { YamlSource, YamlSourceError } from '../config/yaml-source.js';
 import type { IssueWording, LocatedIssue } from '../config/yaml-source.js';
+import { PII_MODES, type PiiMode } from '../safety/pii/types.js';
 
 /** Request and spend limits. Absent field = no limit of that kind. */
 export interface Limits {
@@ -44,6 +45,10 @@ export interface TenantPolicy {
   routingPolicy?: string;
   /** Every request of this tenant stays on local (on-prem) backends. */
   localOnly?: boolean;
+  /** Personal data in this tenant's prompts; absent = the gateway default (PII_MODE). */
+  pii?: PiiMode;
+  /** With redaction, the values go back into the answer this tenant's callers get. */
+  piiRestore?: boolean;
 }
 
 export interface TenantPolicyOptions {
@@ -102,6 +107,8 @@ const TenantSchema = z.strictObject({
   identities: z.array(z.string().min(1).regex(/^\S+$/, 'an identity must not contain whitespace')).min(1).optional(),
   routing_policy: z.string().min(1).optional(),
   local_only: z.boolean().optional(),
+  pii: z.enum(PII_MODES as [PiiMode, ...PiiMode[]]).optional(),
+  pii_restore: z.boolean().optional(),
 });
 
 const TenantNameSchema = z.string().regex(TENANT_NAME_RE, 'tenant names may only use letters, digits, _ . - (max 64)');
@@ -206,6 +213,14 @@ function buildTenant(tenant: string, t: RawTenant, r: YamlSource, options: Tenan
     policy.routingPolicy = t.routing_policy;
   }
   if (t.local_only !== undefined) policy.localOnly = t.local_only;
+  if (t.pii !== undefined) policy.pii = t.pii;
+  if (t.pii_restore !== undefined) {
+    // Restoring needs placeholders to restore from; with detection only there are none.
+    if (t.pii_restore && t.pii !== undefined && t.pii !== 'redact') {
+      r.addAtPath([...base, 'pii_restore'], `pii_restore needs pii: redact (this tenant has pii: ${t.pii})`);
+    }
+    policy.piiRestore = t.pii_restore;
+  }
 
   if (t.cache) {
     const cache: { enabled: boolean; ttlSeconds?: number } = { enabled: t.cache.enabled };

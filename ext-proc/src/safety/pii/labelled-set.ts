@@ -1,0 +1,260 @@
+import type { PiiType } from './types.js';
+
+/*
+ * A labelled set for measuring the detectors, written apart from the unit tests' examples and
+ * labelled by what a person would call personal data of each type, not by what the detectors
+ * happen to find. Prompts of the kind a gateway carries: support tickets, CRM notes, logs, code,
+ * invoices, in English and Spanish, with plenty of numbers that are not personal (prices, years,
+ * versions, order ids, timestamps, quantities) and identifiers whose check digits are wrong.
+ *
+ * Each entry: the text, and the values in it as [type, exact text].
+ */
+export interface LabelledText {
+  text: string;
+  pii: Array<[PiiType, string]>;
+}
+
+export const LABELLED_SET: LabelledText[] = [
+  // --- support tickets and CRM notes -------------------------------------------------------
+  { text: 'Hi, I never got the confirmation at maria.lopez@gmail.com, can you resend it?', pii: [['email', 'maria.lopez@gmail.com']] },
+  {
+    text: 'Cliente: Jorge Ruiz, DNI 48291736Q, teléfono 612 345 678, correo jorge.ruiz@outlook.es',
+    pii: [
+      ['dni', '48291736Q'],
+      ['phone', '612 345 678'],
+      ['email', 'jorge.ruiz@outlook.es'],
+    ],
+  },
+  { text: 'Please call me back on +44 7700 900123 after 5pm.', pii: [['phone', '+44 7700 900123']] },
+  { text: 'My SSN is 457-55-5462 and my date of birth is 1984-03-12.', pii: [['ssn', '457-55-5462']] },
+  {
+    text: 'Transferencia a ES79 2100 0813 6101 2345 6789 por importe de 1.250,00 €',
+    pii: [['iban', 'ES79 2100 0813 6101 2345 6789']],
+  },
+  { text: 'The refund goes back to the Visa ending 4532 0151 1283 7775.', pii: [['card', '4532 0151 1283 7775']] },
+  { text: 'NIE del solicitante: X4829173R. Fecha de entrada: 12/03/2021.', pii: [['nie', 'X4829173R']] },
+  { text: 'Login attempts from 203.0.113.45 were blocked at 03:14:07 UTC.', pii: [['ip', '203.0.113.45']] },
+  { text: 'Order #88213 shipped on 2024-11-02; total $149.99 incl. tax.', pii: [] },
+  { text: 'Pedido 712345678 enviado. Importe: 89,90 €. Plazo: 3-5 días.', pii: [] },
+  { text: 'Mi móvil es el 634 12 34 56, llámame por la tarde.', pii: [['phone', '634 12 34 56']] },
+  { text: 'You can reach our office at (212) 555-0147 during business hours.', pii: [['phone', '(212) 555-0147']] },
+  {
+    text: 'Escríbeme a lucia_fernandez85@yahoo.es o al 91 456 78 90.',
+    pii: [
+      ['email', 'lucia_fernandez85@yahoo.es'],
+      ['phone', '91 456 78 90'],
+    ],
+  },
+  { text: 'Customer wants to update card 5425 2334 3010 9770 exp 09/27.', pii: [['card', '5425 2334 3010 9770']] },
+  { text: 'We charged 4532 0151 1283 7776 twice — the number looks off though.', pii: [] },
+  { text: 'IBAN facilitado: ES60 0049 1500 0512 3456 7892 (titular: Ana Gómez).', pii: [['iban', 'ES60 0049 1500 0512 3456 7892']] },
+  { text: 'IBAN facilitado: ES60 0049 1500 0512 3456 7893 — el banco dice que no es válido.', pii: [] },
+  { text: 'DNI 48291736A no coincide con la letra; pide al cliente que lo revise.', pii: [] },
+  { text: 'El paciente, con DNI 50123987-H, acudió a consulta el 4 de mayo.', pii: [['dni', '50123987-H']] },
+  { text: 'Support ticket 2024-00918: user reports 500 errors since v2.3.1.', pii: [] },
+  {
+    text: 'Ring me: 415.555.0198 or email sam@contoso.com',
+    pii: [
+      ['phone', '415.555.0198'],
+      ['email', 'sam@contoso.com'],
+    ],
+  },
+  { text: 'Contact: +1-202-555-0173 (mobile)', pii: [['phone', '+1-202-555-0173']] },
+  { text: 'Teléfono de contacto: +34 911 23 45 67', pii: [['phone', '+34 911 23 45 67']] },
+  { text: 'Su número de referencia es 4000123456789 y el de cliente 77120.', pii: [] },
+  { text: 'Tarjeta terminada en 7775; no guardamos el número completo.', pii: [] },
+  { text: 'The employee SSN 078-05-1120 printed on the sample card is not a real one.', pii: [] },
+  { text: 'Applicant SSN: 512-40-2231. Employer EIN: 12-3456789.', pii: [['ssn', '512-40-2231']] },
+  { text: 'SSN 666-45-1234 was rejected by the validator, as expected.', pii: [] },
+  { text: 'Dirección IP del usuario: 88.12.201.7 (Madrid).', pii: [['ip', '88.12.201.7']] },
+  { text: 'NIE Y2938475D caducado; solicitar renovación.', pii: [['nie', 'Y2938475D']] },
+  { text: 'El NIE Z6153028A no supera la comprobación de la letra.', pii: [] },
+  { text: 'Please wire the deposit to DE28 5001 0517 5402 4567 89 by Friday.', pii: [['iban', 'DE28 5001 0517 5402 4567 89']] },
+  { text: 'Our French account: FR76 3000 6000 0112 3456 7890 189.', pii: [['iban', 'FR76 3000 6000 0112 3456 7890 189']] },
+  { text: 'Account GB60BARC20000055779911 belongs to the London branch.', pii: [['iban', 'GB60BARC20000055779911']] },
+  { text: 'The Dutch IBAN NL20INGB0001234567 is the one on file.', pii: [['iban', 'NL20INGB0001234567']] },
+  { text: 'Payment from BE68 5390 0754 7034 received.', pii: [['iban', 'BE68 5390 0754 7034']] },
+  { text: 'Wrong IBAN BE68 5390 0754 7035 bounced.', pii: [] },
+  { text: 'Amex on file: 3714 496353 98472.', pii: [['card', '3714 496353 98472']] },
+  { text: 'Discover card 6011-0009-9013-9770 declined.', pii: [['card', '6011-0009-9013-9770']] },
+  { text: 'Mastercard 2720 9943 0243 1779 added to the wallet.', pii: [['card', '2720 9943 0243 1779']] },
+  { text: 'Whatsapp: 655 443 322', pii: [['phone', '655 443 322']] },
+  { text: 'Llámame al 698112233 cuando puedas.', pii: [['phone', '698112233']] },
+  { text: 'Mi número es 612345678.', pii: [['phone', '612345678']] },
+  { text: 'Call me at 3125550182 tomorrow.', pii: [['phone', '3125550182']] },
+  { text: 'Invoice 3125550182 is overdue.', pii: [] },
+  { text: 'The package weighs 2.5 kg and costs 19,99 €.', pii: [] },
+  { text: 'Population of Spain in 2023: 48 592 909.', pii: [] },
+  { text: 'Revenue grew from 612 345 678 € to 700 000 000 €.', pii: [] },
+  { text: 'Escribe a soporte@tienda-online.es indicando tu pedido 55821.', pii: [['email', 'soporte@tienda-online.es']] },
+  { text: 'From: "Pablo" <pablo.martin@empresa.com>', pii: [['email', 'pablo.martin@empresa.com']] },
+  {
+    text: 'cc: j.smith@sub.example.co.uk; bcc: audit@example.org',
+    pii: [
+      ['email', 'j.smith@sub.example.co.uk'],
+      ['email', 'audit@example.org'],
+    ],
+  },
+  { text: 'Spanish landline: 93 412 56 78 (Barcelona).', pii: [['phone', '93 412 56 78']] },
+  { text: 'US toll free 1-800-555-0143 is staffed 24/7.', pii: [['phone', '1-800-555-0143']] },
+  {
+    text: 'Mobile +33 6 12 34 56 78, office +49 89 1234567.',
+    pii: [
+      ['phone', '+33 6 12 34 56 78'],
+      ['phone', '+49 89 1234567'],
+    ],
+  },
+  { text: 'Customer DOB 07/04/1990, member since 2015, 3 open tickets.', pii: [] },
+  {
+    text: 'Nuevo cliente con NIE X9876543K y móvil 622 00 11 22.',
+    pii: [
+      ['nie', 'X9876543K'],
+      ['phone', '622 00 11 22'],
+    ],
+  },
+  {
+    text: 'DNI 29384756W, IBAN ES45 0182 1234 5602 0123 4567.',
+    pii: [
+      ['dni', '29384756W'],
+      ['iban', 'ES45 0182 1234 5602 0123 4567'],
+    ],
+  },
+  { text: 'Please keep SSN 219-09-9999 out of the examples, it is a well-known fake.', pii: [] },
+  { text: 'SSN: 321 54 9876', pii: [['ssn', '321 54 9876']] },
+  { text: 'Social security number 425661234 on the W-2.', pii: [['ssn', '425661234']] },
+  { text: 'Employee id 425661234 needs a new badge.', pii: [] },
+  { text: 'Tel. 956 78 90 12 — Cádiz', pii: [['phone', '956 78 90 12']] },
+  { text: 'Fax: +34 915 550 123', pii: [['phone', '+34 915 550 123']] },
+  { text: 'The user josé.pérez@correo.es could not log in.', pii: [['email', 'josé.pérez@correo.es']] },
+
+  // --- logs, configs and code ---------------------------------------------------------------
+  { text: '2024-05-01T12:00:03Z INFO request from 10.42.0.17 took 35 ms (status 200)', pii: [['ip', '10.42.0.17']] },
+  { text: 'upstream connect error to 2001:db8:85a3::8a2e:370:7334 port 443', pii: [['ip', '2001:db8:85a3::8a2e:370:7334']] },
+  {
+    text: 'listen 0.0.0.0:8080; proxy_pass http://127.0.0.1:3000;',
+    pii: [
+      ['ip', '0.0.0.0'],
+      ['ip', '127.0.0.1'],
+    ],
+  },
+  { text: 'Bump lodash from 4.17.20 to 4.17.21 and node to 20.11.1.', pii: [] },
+  { text: 'Build 1.2.3.4567 failed on the arm64 runner.', pii: [] },
+  { text: 'Upgrade to version 2.10.4.1 before Friday.', pii: [] },
+  { text: 'Timestamp 1714560000000 is in milliseconds since the epoch.', pii: [] },
+  { text: 'std::vector<int> v; v.reserve(1024); auto it = v.begin();', pii: [] },
+  { text: 'MAC 3C:22:FB:9A:10:7E joined the network at 09:15:22.', pii: [] },
+  { text: 'git clone git@github.com:acme/payments.git && cd payments', pii: [] },
+  { text: 'Assets: logo@2x.png, logo@3x.png, hero.webp', pii: [] },
+  { text: 'npm install react@18.3.1 @types/node@20.14.2', pii: [] },
+  { text: 'const TEST_CARD = "4111111111111111"; // Stripe test Visa', pii: [['card', '4111111111111111']] },
+  { text: "SELECT * FROM users WHERE email = 'carla.diaz@acme.io' AND id = 99812;", pii: [['email', 'carla.diaz@acme.io']] },
+  { text: 'curl -H "X-Forwarded-For: 198.51.100.23" https://api.example.com/v1/items/3381', pii: [['ip', '198.51.100.23']] },
+  { text: 'ping fe80::1ff:fe23:4567:890a%eth0 returned 64 bytes', pii: [['ip', 'fe80::1ff:fe23:4567:890a']] },
+  { text: 'The subnet 192.168.0.0/16 is reserved for private networks.', pii: [['ip', '192.168.0.0']] },
+  { text: 'Section 4.2.1.3 describes the retry policy.', pii: [] },
+  { text: 'Pi is 3.14159265358979 and e is 2.71828182845904.', pii: [] },
+  { text: 'uuid 550e8400-e29b-41d4-a716-446655440000 created', pii: [] },
+  { text: 'sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', pii: [] },
+  { text: 'ISBN 978-84-376-0494-7, 3rd edition, 2019.', pii: [] },
+  { text: 'Coordinates 40.4168, -3.7038 (Puerta del Sol).', pii: [] },
+  { text: 'Meeting at 10:30, room 4.12, dial-in code 884 2210#.', pii: [] },
+  { text: 'EAN 8410076472045 on the label; lot 20240518.', pii: [] },
+  { text: 'Stack trace: at Object.<anonymous> (/app/src/index.js:42:17)', pii: [] },
+  {
+    text: 'IPv6 loopback ::1 and IPv4 loopback 127.0.0.1 both answer.',
+    pii: [
+      ['ip', '::1'],
+      ['ip', '127.0.0.1'],
+    ],
+  },
+  { text: 'Mapped address ::ffff:192.0.2.128 seen in the access log.', pii: [['ip', '::ffff:192.0.2.128']] },
+  { text: 'Node listens on [2001:db8::10]:9000 now.', pii: [['ip', '2001:db8::10']] },
+
+  // --- invoices, finance, forms ---------------------------------------------------------------
+  { text: 'Factura nº 2024/00123 — Base imponible 1.000,00 € — IVA 21 % — Total 1.210,00 €', pii: [] },
+  { text: 'Invoice total: $12,345.67 due 30 days net; PO 4500012345.', pii: [] },
+  { text: 'Payment reference 6304 0000 0000 0778 from the Maestro card.', pii: [['card', '6304 0000 0000 0778']] },
+  { text: 'JCB 3530 1113 3330 0778 was used in Tokyo.', pii: [['card', '3530 1113 3330 0778']] },
+  { text: 'Account number 4000 0566 5566 5771 is not a card.', pii: [] },
+  { text: 'Tracking 1Z999AA10123456784 delivered.', pii: [] },
+  { text: 'Cuenta: ES7921000813610123456789; concepto: alquiler de marzo.', pii: [['iban', 'ES7921000813610123456789']] },
+  { text: 'Italian IBAN IT60 X054 2811 1010 0000 0123 456 for the supplier.', pii: [['iban', 'IT60 X054 2811 1010 0000 0123 456']] },
+  { text: 'Portuguese IBAN PT50 0002 0123 1234 5678 9015 4.', pii: [['iban', 'PT50 0002 0123 1234 5678 9015 4']] },
+  { text: 'Irish account IE29 AIBK 9311 5212 3456 78.', pii: [['iban', 'IE29 AIBK 9311 5212 3456 78']] },
+  { text: 'Reference ES12 is not an account, nor is ES-2024-88.', pii: [] },
+  { text: 'Form 1040, line 7: $48,210; SSN on file: 523-81-7765.', pii: [['ssn', '523-81-7765']] },
+  { text: 'Código postal 28013, Madrid. Teléfono 917 01 23 45.', pii: [['phone', '917 01 23 45']] },
+  { text: 'Price list: 12.50, 13.75, 199.00 and 1,299.00 USD.', pii: [] },
+  { text: 'Votes: 612 345 for, 198 210 against.', pii: [] },
+  { text: 'Between 1999 and 2024 the count rose from 6.1 to 8.1 million.', pii: [] },
+  { text: 'Ticket 9123456780 escalated to tier 2.', pii: [] },
+  {
+    text: 'DNI: 73045612G; NIE anterior: X4829173R',
+    pii: [
+      ['dni', '73045612G'],
+      ['nie', 'X4829173R'],
+    ],
+  },
+  { text: 'dni 61530284v (en minúsculas, tal como lo escribió)', pii: [['dni', '61530284v']] },
+  { text: 'Customer card 5105 1051 0510 5779, CVV not stored.', pii: [['card', '5105 1051 0510 5779']] },
+  { text: 'Diners 3056 930902 5904 on the corporate account.', pii: [['card', '3056 930902 5904']] },
+  { text: 'Card 5105 1051 0510 5778 failed the check digit.', pii: [] },
+  { text: 'El teléfono (+34) 612 345 679 ya no está en servicio.', pii: [['phone', '(+34) 612 345 679']] },
+  { text: 'Emergency: 112. Police: 091. Info: 010.', pii: [] },
+  { text: 'Ship to 742 Evergreen Terrace, Springfield, zip 49007.', pii: [] },
+  { text: 'Our VAT number is ESB12345678 and our DUNS 15-048-3782.', pii: [] },
+  {
+    text: 'Send the contract to legal@bufete-garcia.com and call 600 111 222.',
+    pii: [
+      ['email', 'legal@bufete-garcia.com'],
+      ['phone', '600 111 222'],
+    ],
+  },
+  {
+    text: 'Server 172.16.254.1 and backup 172.16.254.2 are in rack 12.',
+    pii: [
+      ['ip', '172.16.254.1'],
+      ['ip', '172.16.254.2'],
+    ],
+  },
+  { text: 'His number: 020 7946 0958 (London).', pii: [['phone', '020 7946 0958']] },
+  { text: 'Call 555-0199 for the front desk.', pii: [['phone', '555-0199']] },
+  { text: 'Record 2024-000123 closed; 14 items, 3.5 hours.', pii: [] },
+  // --- added afterwards, without running the detectors on them first -------------------------
+  {
+    text: 'Our phone lines: 900 123 456 (free), 902 123 456 (local rate).',
+    pii: [
+      ['phone', '900 123 456'],
+      ['phone', '902 123 456'],
+    ],
+  },
+  { text: 'The flight IB 6251 departs at 23:45 from gate 612.', pii: [] },
+  { text: 'Call center hours 9-18h, Mon-Fri; tel 902 20 20 20.', pii: [['phone', '902 20 20 20']] },
+  { text: 'Versión 3.2.1.0 publicada el 2024-03-01.', pii: [] },
+  { text: 'ip address: 10.0.0.256 is invalid', pii: [] },
+  { text: 'The ratio was 1:2:3:4:5:6:7:8 in the experiment.', pii: [] },
+  { text: 'Nº de la Seguridad Social 28/12345678/90 en la nómina.', pii: [] },
+  { text: 'Contact our DPO at dpo@ayuntamiento.madrid for data requests.', pii: [['email', 'dpo@ayuntamiento.madrid']] },
+  { text: 'My new number is +52 55 1234 5678 (Mexico City).', pii: [['phone', '+52 55 1234 5678']] },
+  { text: 'Temperature rose +12.5 °C to 38.2 °C.', pii: [] },
+  { text: 'Score: 4111 points in 1111 games over 1111 days.', pii: [] },
+  { text: 'Serial 2023 0415 1230 0001 on the device.', pii: [] },
+  { text: 'Llama al 112 o al 061 en caso de emergencia.', pii: [] },
+  { text: 'Mi IBAN es ES76 2077 0024 0031 0257 5766, a nombre de Laura.', pii: [['iban', 'ES76 2077 0024 0031 0257 5766']] },
+  {
+    text: 'Host 192.168.1.1, máscara 255.255.255.0, puerta de enlace 192.168.1.254',
+    pii: [
+      ['ip', '192.168.1.1'],
+      ['ip', '255.255.255.0'],
+      ['ip', '192.168.1.254'],
+    ],
+  },
+  { text: 'Reach me on 07700 900123 (UK mobile).', pii: [['phone', '07700 900123']] },
+  { text: 'phone: 612-345-678', pii: [['phone', '612-345-678']] },
+  { text: 'Teléfono: 612.34.56.78', pii: [['phone', '612.34.56.78']] },
+  { text: 'Number of users: 612,345,678 and growing.', pii: [] },
+  { text: 'Card: 4532 0151 1283 7775 (exp 12/26, CVV 123)', pii: [['card', '4532 0151 1283 7775']] },
+  { text: 'Lat/long 40.416775, -3.703790', pii: [] },
+  { text: 'El CIF de la empresa es B-12345678.', pii: [] },
+  { text: 'SSN 123-45-6789 is the classic example.', pii: [] },
+];
