@@ -9,7 +9,7 @@ type Send = (r: ExtProcResponse) => void;
 type Phase<Ctx> =
   | { name: 'head' }
   | { name: 'body'; head: Promise<HeadResult<Ctx>>; chunks: Buffer[]; bytes: number; count: number }
-  | { name: 'deciding'; closed: boolean }
+  | { name: 'deciding' }
   | { name: 'answer'; delivery: AnswerDelivery }
   | { name: 'done' };
 
@@ -44,6 +44,12 @@ export class Exchange<Ctx> {
 
   private dispatch(m: ExtProcRequest): void {
     const p = this.phase;
+    // Answered (an immediate response ends the call for Envoy) or closed: nothing more is sent.
+    if (p.name === 'done') return;
+    // Envoy sends the request headers first, always: anything else first is refused, not ignored
+    // (left unanswered, it would hold the call until Envoy's message timeout).
+    if (p.name === 'head' && m.kind !== 'request_headers')
+      return this.fail(new GatewayError('internal', `The proxy sent ${m.kind} before the request headers.`));
     switch (m.kind) {
       case 'request_headers':
         if (p.name !== 'head') return this.fail(new GatewayError('internal', 'Request headers arrived twice.'));
@@ -64,7 +70,6 @@ export class Exchange<Ctx> {
   close(): void {
     const p = this.phase;
     if (p.name === 'answer') p.delivery.abort();
-    else if (p.name === 'deciding') p.closed = true;
     this.phase = { name: 'done' };
   }
 
@@ -93,7 +98,7 @@ export class Exchange<Ctx> {
     if (p.bytes > this.maxBodyBytes) {
       // Refused as soon as it is known, in the caller's API (which the headers' stage knows).
       const err = tooLarge(p.bytes, this.maxBodyBytes);
-      this.phase = { name: 'deciding', closed: false };
+      this.phase = { name: 'deciding' };
       p.head.then(
         (h) => this.reply('reply' in h ? h.reply : this.handler.failure(err, h.ctx)),
         (e: unknown) => this.fail(e),
@@ -110,7 +115,7 @@ export class Exchange<Ctx> {
    * on this stream; it goes out instead in the caller's API, named for what happened.
    */
   private cutShort(p: Extract<Phase<Ctx>, { name: 'body' }>, headers: HeaderRecord): void {
-    this.phase = { name: 'deciding', closed: false };
+    this.phase = { name: 'deciding' };
     const err = envoyCutShort(Number(headers[':status']), p.bytes);
     p.head.then(
       (h) => this.reply('reply' in h ? h.reply : this.handler.failure(err, h.ctx)),
@@ -123,14 +128,16 @@ export class Exchange<Ctx> {
   }
 
   private async decideAsync(headPromise: Promise<HeadResult<Ctx>>, body: Buffer, chunks: number): Promise<void> {
-    const deciding: Phase<Ctx> = { name: 'deciding', closed: false };
+    const deciding: Phase<Ctx> = { name: 'deciding' };
     this.phase = deciding;
     const head = await headPromise;
+    // Ended meanwhile (Envoy closed the stream, or it was refused): the body is not looked at.
+    if (this.phase !== deciding) return;
     if ('reply' in head) return this.reply(head.reply);
     const out = await this.handler.body(head.ctx, body);
     if ('reply' in out) return this.reply(out.reply);
     const f = out.forward;
-    if (deciding.closed) return f.answer.abort();
+    if (this.phase !== deciding) return f.answer.abort();
     const body_ = f.body ? { replace: f.body } : undefined;
     if (this.classic) {
       // Headers were answered already; the routing changes ride with the (buffered) body.
@@ -152,6 +159,8 @@ export class Exchange<Ctx> {
   }
 
   private reply(r: LocalReply): void {
+    // One answer per call: a decision still pending when the call was refused or ended is moot.
+    if (this.phase.name === 'done') return;
     this.phase = { name: 'done' };
     this.send({ kind: 'immediate', status: r.status, headers: r.headers, body: r.body, details: r.details, metadata: r.metadata });
   }

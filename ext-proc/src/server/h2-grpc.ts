@@ -76,10 +76,21 @@ export class MessageReader {
   /** Bytes the message being read needs in all (prefix included), once its prefix is known. */
   private need = 0;
 
+  /**
+   * Set once a message's prefix is refused (compressed, or longer than the maximum): nothing
+   * after it is read, and the stream is to end with this status.
+   */
+  error: GrpcError | undefined;
+
   constructor(private readonly maxBytes: number) {}
 
-  /** Returns the complete messages now available; throws on compression or oversize. */
+  /**
+   * Returns the complete messages now available. A refused prefix sets `error`; the messages
+   * before it are still returned, whatever DATA frames carried them, so that the stream fails
+   * at the same point however the peer's bytes were cut.
+   */
   push(chunk: Buffer): Buffer[] {
+    if (this.error) return [];
     this.chunks.push(chunk);
     this.size += chunk.length;
     const out: Buffer[] = [];
@@ -87,9 +98,15 @@ export class MessageReader {
       if (this.need === 0) {
         if (this.size < 5) break;
         const head = this.chunks[0]!.length >= 5 ? this.chunks[0]! : this.flatten();
-        if (head[0] !== 0) throw new GrpcError(GRPC_STATUS.INTERNAL, 'compressed messages are not supported');
         const len = head.readUInt32BE(1);
-        if (len > this.maxBytes) throw new GrpcError(GRPC_STATUS.RESOURCE_EXHAUSTED, `message of ${len} bytes exceeds ${this.maxBytes}`);
+        if (head[0] !== 0) this.error = new GrpcError(GRPC_STATUS.INTERNAL, 'compressed messages are not supported');
+        else if (len > this.maxBytes) this.error = new GrpcError(GRPC_STATUS.RESOURCE_EXHAUSTED, `message of ${len} bytes exceeds ${this.maxBytes}`);
+        if (this.error) {
+          // Nothing of it is kept, or waited for.
+          this.chunks = [];
+          this.size = 0;
+          break;
+        }
         this.need = 5 + len;
       }
       if (this.size < this.need) break;
@@ -101,6 +118,11 @@ export class MessageReader {
       this.need = 0;
     }
     return out;
+  }
+
+  /** Whether part of a message (or of its prefix) has arrived and the rest has not. */
+  pending(): boolean {
+    return this.size > 0;
   }
 
   private flatten(): Buffer {
@@ -190,15 +212,23 @@ export async function startH2GrpcServer(o: {
     serveBidi(stream, method);
   });
 
+  /**
+   * RST_STREAM(NO_ERROR) once the answer is out (RFC 9113 §8.1: a server may answer before the
+   * request is complete, then reset the stream with NO_ERROR): what the peer still sends is not
+   * read, and it cannot hold the stream open. (A trailers-only refusal above needs none: node:http2
+   * resets a stream that was answered without reading it.) On the next turn of the event loop: a
+   * reset submitted while node:http2 is still writing the stream's last frames makes it drop them.
+   */
+  function resetAfterAnswer(stream: http2.ServerHttp2Stream): void {
+    setImmediate(() => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+  }
+
   function serveHealth(stream: http2.ServerHttp2Stream): void {
     const reader = new MessageReader(1024);
     let service: string | undefined;
     stream.on('data', (chunk: Buffer) => {
-      try {
-        for (const msg of reader.push(chunk)) service = decodeHealthService(msg);
-      } catch {
-        service = undefined;
-      }
+      for (const msg of reader.push(chunk)) service = decodeHealthService(msg);
+      if (reader.error) service = undefined;
     });
     stream.on('end', () => {
       const status = service === undefined ? undefined : health.get(service);
@@ -260,12 +290,17 @@ export async function startH2GrpcServer(o: {
       const t: Record<string, string> = { 'grpc-status': trailerStatus };
       if (trailerMessage) t['grpc-message'] = encodeURIComponent(trailerMessage);
       stream.sendTrailers(t);
+      // A failed stream's peer may still be sending (the rest of an oversize message, more
+      // messages): reset once the trailers are out, so that nothing more is read and the stream
+      // does not stay open until the peer stops.
+      if (trailerStatus !== GRPC_STATUS.OK) resetAfterAnswer(stream);
     });
     const reader = new MessageReader(o.maxMessageBytes);
     stream.on('data', (chunk: Buffer) => {
       if (stream.writableEnded) return;
       try {
         for (const msg of reader.push(chunk)) handler.message(method.decode(msg));
+        if (reader.error) throw reader.error;
       } catch (err) {
         fail(err);
       }
@@ -273,7 +308,16 @@ export async function startH2GrpcServer(o: {
     // The peer half-closed: this side has answered what it will answer, or will when its pending
     // work completes; the handler ends the stream then (see close()).
     stream.on('end', () => {
-      if (!stream.writableEnded) stream.end();
+      if (stream.writableEnded) {
+        // This side ended first (a failed stream) and the peer reset the stream before the
+        // trailers went out: node:http2 would wait for trailers it can no longer send, and never
+        // close the stream. It is over: release it.
+        if (stream.closed && !stream.destroyed) stream.destroy();
+        return;
+      }
+      // A message cut off by the end of the stream is an error, not a clean end (gRPC: INTERNAL).
+      if (reader.pending()) return fail(new GrpcError(GRPC_STATUS.INTERNAL, 'the stream ended inside a message'));
+      stream.end();
     });
     stream.on('close', finish);
     stream.on('error', () => undefined);

@@ -181,7 +181,8 @@ export class ProtoWriter {
   }
 
   private key(field: number, wire: number): void {
-    this.rawVarint((field << 3) | wire);
+    // Unsigned: field numbers from 2^28 (protobuf allows up to 2^29 - 1) set bit 31 of the tag.
+    this.rawVarint(((field << 3) | wire) >>> 0);
   }
 
   uint(field: number, v: number): this {
