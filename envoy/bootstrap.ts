@@ -7,6 +7,7 @@
 import {
   ATTEMPT_COUNT_HEADER,
   BACKEND_METADATA_KEY,
+  CALLER_API_METADATA_KEY,
   CHAIN_CLUSTER_PREFIX,
   CLUSTER_HEADER,
   DESTINATION_HEADER,
@@ -27,7 +28,7 @@ export { CHAIN_CLUSTER_PREFIX, CLUSTER_HEADER, DESTINATION_HEADER, EXT_PROC_CLUS
 import { GatewayError } from '../ext-proc/src/errors.js';
 import type { FormatId } from '../ext-proc/src/providers/canonical/types.js';
 import { FORMATS } from '../ext-proc/src/providers/formats.js';
-import { API_FAMILY_PATTERNS } from '../ext-proc/src/ingress/endpoints.js';
+import { API_FAMILY_PATTERNS, API_HEADER_CUES } from '../ext-proc/src/ingress/endpoints.js';
 
 export interface UpstreamCluster {
   /** Cluster name; the processor selects it through the `x-gateway-cluster` header. */
@@ -648,16 +649,22 @@ function healthFilter(): Record<string, unknown> {
 }
 
 /**
- * The replies Envoy makes itself, in the caller's API (which the path tells, as it does the
- * processor: `apiFamilyOfPath`) instead of Envoy's plain text:
+ * The replies Envoy makes itself, in the caller's API instead of Envoy's plain text:
  * - the processor cannot be reached (killed, restarting, overloaded): a 503 with `retry-after`
  *   instead of an empty 500;
  * - a path no route serves (a typo, a trailing slash, another endpoint of the API): 404;
  * - Envoy's own refusals before the processor has the request (malformed HTTP, headers too
  *   large, a body over the buffer limit, a request not received in time) and its upstream
  *   failures on paths the processor does not see.
+ * The API is told as the processor tells it (`apiFamilyOfRequest`, from the same definitions):
+ * by the path when it says, else by the SDK's headers (`anthropic-version`, `x-api-key`,
+ * `x-goog-api-key`, a `key` query parameter), else OpenAI's.
  * Replies the processor decided (its errors, cache hits) and anything after it sent the call
- * upstream carry its request id in the dynamic metadata and are left alone.
+ * upstream carry its request id in the dynamic metadata and are left alone, but for one kind:
+ * - the provider's connection breaking off after its answer began (a reset mid-body): Envoy's
+ *   reply then bypasses the processor (which holds a whole answer's headers until its body is
+ *   complete), so it is put in the API the processor named when it forwarded the call
+ *   (CALLER_API_METADATA_KEY). A stream already under way is cut instead: Envoy cannot reply.
  */
 export function processorDownReplies(): Record<string, unknown> {
   const noProcessorAnswer = {
@@ -667,24 +674,55 @@ export function processorDownReplies(): Record<string, unknown> {
     },
   };
   const pathIs = (regex: string) => ({ header_filter: { header: { name: ':path', string_match: { safe_regex: { regex } } } } });
+  const requestIdHeader = { header: { key: RESPONSE_HEADER.requestId, value: '%REQ(x-request-id)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
   const mappers: Record<string, unknown>[] = [];
+  for (const api of Object.keys(FORMATS) as FormatId[]) {
+    mappers.push({
+      filter: {
+        and_filter: {
+          filters: [
+            { response_flag_filter: { flags: UPSTREAM_FAILURE_FLAGS } },
+            // Only after the answer began: before it, Envoy's reply goes through the processor, which renders it.
+            {
+              extension_filter: {
+                name: 'envoy.access_loggers.extension_filters.cel',
+                typed_config: {
+                  '@type': 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter',
+                  expression: "response.code_details.startsWith('upstream_reset_after_response_started')",
+                },
+              },
+            },
+            { metadata_filter: { matcher: { filter: METADATA_NAMESPACE, path: [{ key: CALLER_API_METADATA_KEY }], value: { string_match: { exact: api } } } } },
+          ],
+        },
+      },
+      status_code: UPSTREAM_BROKE_OFF.status,
+      headers_to_add: [requestIdHeader],
+      body_format_override: { text_format_source: { inline_string: FORMATS[api].renderError(UPSTREAM_BROKE_OFF) }, content_type: 'application/json' },
+    });
+  }
   for (const reply of ENVOY_REPLIES) {
     const status = {
       status_code_filter: { comparison: { op: 'EQ', value: { default_value: reply.status, runtime_key: `llm_gateway.envoy_reply_${reply.status}` } } },
     };
-    // OpenAI is the rest, but only under /v1/ for anything but a 404: with a passthrough
-    // cluster the rest of the traffic is not the gateway's, and its errors stay Envoy's.
-    const apis: Array<{ api: FormatId; path?: Record<string, unknown> }> = [
-      ...API_FAMILY_PATTERNS.map((f) => ({ api: f.api, path: pathIs(f.pattern) })),
-      { api: 'openai', path: reply.status === 404 ? undefined : pathIs('(?i)/+v1/.*') },
+    // The headers and OpenAI (the rest) only under /v1/ for anything but a 404: with a
+    // passthrough cluster the rest of the traffic is not the gateway's, and its errors stay Envoy's.
+    const v1Only = reply.status === 404 ? [] : [pathIs('(?i)/+v1/.*')];
+    const apis: Array<{ api: FormatId; filters: Record<string, unknown>[] }> = [
+      ...pathFamilies().map((f) => ({
+        api: f.api,
+        filters: [f.patterns.length === 1 ? pathIs(f.patterns[0]!) : { or_filter: { filters: f.patterns.map(pathIs) } }],
+      })),
+      ...API_HEADER_CUES.map((cue) => ({ api: cue.api, filters: [headerCue(cue, pathIs), ...v1Only] })),
+      { api: 'openai', filters: v1Only },
     ];
-    for (const { api, path } of apis) {
+    for (const { api, filters } of apis) {
       mappers.push({
-        filter: { and_filter: { filters: [status, noProcessorAnswer, ...(path ? [path] : [])] } },
+        filter: { and_filter: { filters: [status, noProcessorAnswer, ...filters] } },
         ...(reply.answerStatus ? { status_code: reply.answerStatus } : {}),
         headers_to_add: [
           // The request id Envoy made at the edge, as on every answer the processor gives.
-          { header: { key: RESPONSE_HEADER.requestId, value: '%REQ(x-request-id)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+          requestIdHeader,
           ...(reply.retryAfter ? [{ header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] : []),
         ],
         body_format_override: { text_format_source: { inline_string: FORMATS[api].renderError(reply.error) }, content_type: 'application/json' },
@@ -693,6 +731,32 @@ export function processorDownReplies(): Record<string, unknown> {
   }
   return { mappers };
 }
+
+/** API_FAMILY_PATTERNS with an API's consecutive patterns together (one mapper each), in order. */
+function pathFamilies(): Array<{ api: FormatId; patterns: string[] }> {
+  const out: Array<{ api: FormatId; patterns: string[] }> = [];
+  for (const f of API_FAMILY_PATTERNS) {
+    const last = out.at(-1);
+    if (last?.api === f.api) last.patterns.push(f.pattern);
+    else out.push({ api: f.api, patterns: [f.pattern] });
+  }
+  return out;
+}
+
+/** An access-log filter for one API's header cues: any of its headers present, or its query parameter. */
+function headerCue(cue: (typeof API_HEADER_CUES)[number], pathIs: (regex: string) => Record<string, unknown>): Record<string, unknown> {
+  const filters: Record<string, unknown>[] = cue.headers.map((name) => ({ header_filter: { header: { name, present_match: true } } }));
+  if (cue.queryParam) filters.push(pathIs(`[^?]*[?](?:.*&)?${cue.queryParam}=.*`));
+  return filters.length === 1 ? filters[0]! : { or_filter: { filters } };
+}
+
+/** Envoy's response flags for an upstream that failed: connection failure, reset, protocol error, timeout, overflow. */
+const UPSTREAM_FAILURE_FLAGS = ['UC', 'UF', 'UR', 'UPE', 'UH', 'UO', 'URX', 'UT'];
+
+/** The provider's connection broke off in the middle of a whole answer (Envoy's 502/503 reply). */
+const UPSTREAM_BROKE_OFF = new GatewayError('upstream', 'The upstream provider broke off its answer (its connection was reset). Retry the request.', {
+  code: 'upstream_reset',
+});
 
 /** Envoy's own replies, by the status Envoy gives them, and what the caller gets instead. */
 const ENVOY_REPLIES: Array<{ status: number; answerStatus?: number; retryAfter?: boolean; error: GatewayError }> = [

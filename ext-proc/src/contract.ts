@@ -37,6 +37,10 @@ export const RESPONSE_HEADER = {
   routeReason: 'x-gateway-route-reason',
   /** How many personal-data values the prompt held (when PII screening is on for the tenant). */
   pii: 'x-gateway-pii',
+  /** The prompt-injection guard's verdict, `clean` or `flagged` (when the guard is on for the tenant). */
+  guard: 'x-gateway-guard',
+  /** The guard's score, `0.00`–`1.00` (0.50 is the verdict line). */
+  guardScore: 'x-gateway-guard-score',
 } as const;
 
 /** Envoy dynamic-metadata namespace the processor writes and the access log reads. */
@@ -61,6 +65,13 @@ export const USAGE_RECORD_KEYS = [
   'error',
 ] as const;
 export type UsageRecordKey = (typeof USAGE_RECORD_KEYS)[number];
+
+/**
+ * Key (in METADATA_NAMESPACE) under which the processor names the caller's API (`openai`,
+ * `anthropic`, `gemini`, `ollama`) when it sends a call upstream: a reply Envoy makes itself after
+ * that (the provider's connection reset in the middle of an answer) is rendered in that API.
+ */
+export const CALLER_API_METADATA_KEY = 'caller_api';
 
 /** Key under which the router-level processor hands a chained call's context to its attempts. */
 export const ROUTE_CONTEXT_KEY = 'route';

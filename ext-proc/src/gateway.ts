@@ -34,6 +34,7 @@ import { ProviderQuotas } from './route/provider-quota.js';
 import { Router } from './route/router.js';
 import type { RoutingContext } from './route/routing-context.js';
 import { initClassifier } from './classify/index.js';
+import { loadPromptGuard } from './safety/guard/index.js';
 import { credentialsFromEnv, UpstreamResolver } from './upstream/resolver.js';
 import type { GatewayContext } from './pipeline/context.js';
 import { startExtProcServer } from './server/grpc-server.js';
@@ -129,6 +130,9 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     maxRequestBytes: config.MAX_REQUEST_BYTES,
     routeKey: routeContextKey(config.ROUTE_CONTEXT_SECRET),
     piiMode: config.PII_MODE,
+    guardMode: config.GUARD_MODE,
+    // Loaded once (about 1 MiB of tables) when any tenant can have the guard on.
+    guard: config.GUARD_MODE !== 'off' || [...tenants.values()].some((t) => t.guard !== undefined && t.guard !== 'off') ? loadPromptGuard() : undefined,
   };
   const redisParts: RedisComponent[] = [];
   if (store?.kind === 'redis') {
@@ -164,6 +168,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       models: catalog.models.length,
       tenants: keys.size,
       cache: store?.kind ?? 'off',
+      guard: config.GUARD_MODE,
     },
     'processor listening',
   );

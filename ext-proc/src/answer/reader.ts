@@ -19,6 +19,11 @@ export interface AnswerReader {
    * off before the provider's usage report is metered by.
    */
   deliveredTokens(): number;
+  /**
+   * The caller's stream ended with an error rather than the answer (the provider's stream was cut
+   * or corrupt, or reported an error): what was collected of it is not an answer to keep.
+   */
+  readonly failed: boolean;
 }
 
 /** Tokens in a piece of generated text, estimated (about four characters each) without a tokenizer. */

@@ -57,11 +57,81 @@ describe('AnswerTranslator', () => {
     expect(t.usage).toMatchObject({ inputTokens: 5, outputTokens: 1 });
   });
 
-  it('passes an unreadable same-API answer unchanged (usage unknown) and refuses to translate one', () => {
-    const same = new AnswerTranslator(FORMATS.anthropic, FORMATS.anthropic, { stream: false, callerModel: 'm', includeUsage: false });
-    expect(same.whole(Buffer.from('not json'))).toBeUndefined();
-    expect(same.usage).toBeUndefined();
-    const other = new AnswerTranslator(FORMATS.openai, FORMATS.anthropic, { stream: false, callerModel: 'm', includeUsage: false });
-    expect(() => other.whole(Buffer.from('not json'))).toThrow(/could not read/);
+  it('refuses an unreadable answer (a 502 upstream_invalid_response), same API or not', () => {
+    for (const [caller, backend] of [
+      [FORMATS.anthropic, FORMATS.anthropic],
+      [FORMATS.gemini, FORMATS.gemini],
+      [FORMATS.ollama, FORMATS.ollama],
+      [FORMATS.openai, FORMATS.anthropic],
+    ] as const) {
+      for (const body of ['not json', '', '{"id":"msg_1","type":"mess', '<html><title>502</title></html>']) {
+        const t = new AnswerTranslator(caller, backend, { stream: false, callerModel: 'm', includeUsage: false });
+        let err: unknown;
+        try {
+          t.whole(Buffer.from(body));
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${backend.id} → ${caller.id}: ${JSON.stringify(body)}`).toMatchObject({ status: 502, opts: { code: 'upstream_invalid_response' } });
+        expect(t.usage).toBeUndefined();
+      }
+    }
+  });
+});
+
+/** An Anthropic stream, its events whole. */
+const ANTHROPIC_STREAM = [
+  'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":5,"output_tokens":1}}}\n\n',
+  'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+  'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}\n\n',
+  'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+  'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}\n\n',
+  'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+];
+
+describe('AnswerTranslator between ends of the same API: the stream is guarded', () => {
+  const same = () => new AnswerTranslator(FORMATS.anthropic, FORMATS.anthropic, { stream: true, callerModel: 'claude-haiku-4-5', includeUsage: false });
+
+  it('a whole stream passes unchanged, chunk for chunk, and its usage is read', () => {
+    const t = same();
+    expect(t.contentType()).toBeUndefined();
+    for (const [i, e] of ANTHROPIC_STREAM.entries()) expect(t.chunk(Buffer.from(e), i === ANTHROPIC_STREAM.length - 1)).toBeUndefined();
+    expect(t.usage).toMatchObject({ inputTokens: 5, outputTokens: 2 });
+  });
+
+  it('a stream cut short ends with an error event in the API (its unfinished event held back)', () => {
+    const t = same();
+    const text = ANTHROPIC_STREAM.slice(0, 3).join('') + ANTHROPIC_STREAM[3]!.slice(0, 20);
+    const out = t.chunk(Buffer.from(text), true)!.toString();
+    expect(out.startsWith(ANTHROPIC_STREAM.slice(0, 3).join(''))).toBe(true);
+    expect(out).not.toContain('content_block_stop');
+    expect(
+      out.endsWith(
+        'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"The upstream provider stream ended before the answer was complete."}}\n\n',
+      ),
+    ).toBe(true);
+    // Not an answer to keep (the response cache skips it).
+    expect(t.failed).toBe(true);
+  });
+
+  it('a corrupt event ends the stream with an error event, and nothing after it goes on', () => {
+    const t = same();
+    expect(t.chunk(Buffer.from(ANTHROPIC_STREAM[0]!), false)).toBeUndefined();
+    const out = t.chunk(Buffer.from('event: content_block_delta\ndata: {"choices":[{"delta":{"content":"gar\n\n'), false)!.toString();
+    expect(out).toMatch(
+      /^event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The upstream provider sent a stream event the gateway could not read\."\}\}\n\n$/,
+    );
+    expect(t.chunk(Buffer.from(ANTHROPIC_STREAM.slice(1).join('')), true)!.length).toBe(0);
+  });
+
+  it('an empty stream is an error event', () => {
+    for (const [api, line] of [
+      ['gemini', /^data: \{"error":\{"code":502,.*"status":"UNAVAILABLE"\}\}\r\n\r\n$/],
+      ['ollama', /^\{"error":"The upstream provider stream ended before the answer was complete\."\}\n$/],
+      ['anthropic', /^event: error\n/],
+    ] as const) {
+      const t = new AnswerTranslator(FORMATS[api], FORMATS[api], { stream: true, callerModel: 'm', includeUsage: false });
+      expect(t.chunk(Buffer.alloc(0), true)!.toString(), api).toMatch(line);
+    }
   });
 });

@@ -1,24 +1,30 @@
-import { GatewayError } from '../errors.js';
 import type { Usage } from '../metering/usage.js';
 import type { WireFormat } from '../providers/canonical/format.js';
-import type { StreamDecoder, StreamEncoder } from '../providers/canonical/types.js';
+import type { StreamDecoder, StreamEncoder, StreamEvent } from '../providers/canonical/types.js';
 import { responseId } from '../providers/formats.js';
 import type { Originals } from '../safety/pii/restore.js';
 import { estimateTokens, type AnswerReader } from './reader.js';
 import { RestoringEvents } from './restore-events.js';
+import { StreamGuard } from './stream-guard.js';
+import { errorEventFor, unreadableAnswer } from './unreadable.js';
 
 /**
  * Reads an answer in any API (usage, always) and, when the caller speaks another one, rewrites
  * it into the caller's: a whole JSON answer at once, a stream event by event as its chunks
- * arrive (nothing is held back beyond an unfinished event).
+ * arrive (nothing is held back beyond an unfinished event). Between ends of the same API the
+ * bytes pass unchanged, checked on their way: a whole answer must read as one, and a stream is
+ * guarded (StreamGuard) so that a corrupt or cut one ends with an error event in the caller's API.
  */
 export class AnswerTranslator implements AnswerReader {
   usage: Usage | undefined;
   /** The backend stream reached its finish event (a cut stream never does). */
   finished = false;
+  /** The stream reported an error, or was cut or corrupt: the caller's ended with an error. */
+  failed = false;
   private readonly translating: boolean;
   private decoder: StreamDecoder | undefined;
   private encoder: StreamEncoder | undefined;
+  private readonly guard: StreamGuard | undefined;
   private readonly restoring: RestoringEvents | undefined;
   /** Characters of text and tool-call arguments read from the stream. */
   private outputChars = 0;
@@ -43,6 +49,8 @@ export class AnswerTranslator implements AnswerReader {
       if (o.restore) this.restoring = new RestoringEvents(o.restore);
       if (this.translating || this.restoring) {
         this.encoder = caller.createStreamEncoder({ id: responseId(caller.id), model: o.callerModel, created: nowSeconds(), includeUsage: o.includeUsage });
+      } else {
+        this.guard = new StreamGuard(backend.streamFraming, backend.checkStreamEvent, errorEventFor(caller, o.callerModel));
       }
     }
   }
@@ -59,35 +67,51 @@ export class AnswerTranslator implements AnswerReader {
 
   /** One stream chunk; returns the caller's bytes, or undefined to pass the chunk unchanged. */
   chunk(body: Buffer, eos: boolean): Buffer | undefined {
-    let events = this.decoder!.push(body);
-    if (eos) events.push(...this.decoder!.end());
-    for (const e of events) {
-      if (e.type === 'usage') this.usage = e.usage;
-      else if (e.type === 'finish') this.finished = true;
-      else if (e.type === 'text') this.outputChars += e.text.length;
-      else if (e.type === 'tool_call_delta') this.outputChars += e.arguments.length;
+    if (this.guard) {
+      // The decoder reads what the caller gets (usage, the finish, what was delivered).
+      const out = this.guard.push(body, eos);
+      this.read(out ?? body, eos);
+      if (this.guard.failed) this.failed = true;
+      return out;
     }
+    let events = this.read(body, eos);
     if (!this.encoder) return undefined;
     if (this.restoring) {
       events = this.restoring.push(events);
       if (eos) events.push(...this.restoring.end());
     }
     let out = this.encoder.encode(events);
-    if (eos) out += this.encoder.end(!this.finished);
+    if (eos) {
+      out += this.encoder.end(!this.finished);
+      if (!this.finished) this.failed = true;
+    }
     return Buffer.from(out, 'utf8');
   }
 
+  private read(body: Buffer, eos: boolean): StreamEvent[] {
+    const events = this.decoder!.push(body);
+    if (eos) events.push(...this.decoder!.end());
+    for (const e of events) {
+      if (e.type === 'usage') this.usage = e.usage;
+      else if (e.type === 'finish') this.finished = true;
+      else if (e.type === 'text') this.outputChars += e.text.length;
+      else if (e.type === 'tool_call_delta') this.outputChars += e.arguments.length;
+      else if (e.type === 'error') this.failed = true;
+    }
+    return events;
+  }
+
   /**
-   * A whole (non-stream) answer. Returns the caller's body when translating. An unreadable answer
-   * passes unchanged between same-API ends (usage unknown) and is a 502 when it would need translating.
+   * A whole (non-stream) answer. Returns the caller's body when translating. An answer that does
+   * not read as one of the backend's API (truncated, not JSON, empty) throws `unreadableAnswer`:
+   * a 502 for the caller, whether it needed translating or not.
    */
   whole(body: Buffer): Buffer | undefined {
     let answer: ReturnType<WireFormat['parseResponse']>;
     try {
       answer = this.backend.parseResponse(JSON.parse(body.toString('utf8')));
     } catch {
-      if (!this.translating) return undefined;
-      throw new GatewayError('upstream', 'The upstream provider sent an answer the gateway could not read.', { code: 'upstream_invalid_response' });
+      throw unreadableAnswer();
     }
     this.usage = answer.usage;
     this.finished = true;

@@ -33,3 +33,15 @@ describe('readEnv: PII_MODE', () => {
     expect(() => readEnv({ PII_MODE: 'mask' })).toThrow(/PII_MODE/);
   });
 });
+
+describe('readEnv: GUARD_MODE', () => {
+  it('is monitor unless set, and takes off or block', () => {
+    expect(readEnv({}).GUARD_MODE).toBe('monitor');
+    expect(readEnv({ GUARD_MODE: 'off' }).GUARD_MODE).toBe('off');
+    expect(readEnv({ GUARD_MODE: 'block' }).GUARD_MODE).toBe('block');
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    expect(() => readEnv({ GUARD_MODE: 'strict' })).toThrow(/GUARD_MODE/);
+  });
+});

@@ -42,6 +42,12 @@ const EnvSchema = z.object({
    * (the provider sees placeholders such as <EMAIL_1> instead of the values).
    */
   PII_MODE: z.enum(['off', 'detect', 'redact']).default('off'),
+  /**
+   * Prompt-injection and jailbreak guard, for tenants whose policy does not say (`guard:`): `off`,
+   * `monitor` (every checked answer carries x-gateway-guard and x-gateway-guard-score; nothing is
+   * refused) or `block` (a flagged call gets 403 prompt_injection and never reaches a provider).
+   */
+  GUARD_MODE: z.enum(['off', 'monitor', 'block']).default('monitor'),
   /** When the limiter's Redis is down: refuse calls with 503 (default) or let them through. */
   LIMITS_FAIL_OPEN: z
     .enum(['true', 'false'])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiFamilyOfPath, detectEndpoint, splitPath } from './endpoints.js';
+import { apiFamilyOfPath, apiFamilyOfRequest, detectEndpoint, splitPath } from './endpoints.js';
 
 describe('detectEndpoint', () => {
   it('POST /v1/chat/completions is chat', () => {
@@ -24,6 +24,8 @@ describe('detectEndpoint', () => {
     expect(detectEndpoint('GET', '/v1/chat/completions')).toBeUndefined();
     expect(detectEndpoint('POST', '/v1/models')).toBeUndefined();
     expect(detectEndpoint('DELETE', '/v1/models/gpt-4o')).toBeUndefined();
+    // A trailing slash names no model.
+    expect(detectEndpoint('GET', '/v1/models/')).toBeUndefined();
     expect(detectEndpoint('POST', '/v1/completions')).toBeUndefined();
     expect(detectEndpoint('POST', '/v1/chat/completions/')).toBeUndefined();
     expect(detectEndpoint('POST', '/V1/CHAT/COMPLETIONS')).toBeUndefined();
@@ -105,12 +107,51 @@ describe('apiFamilyOfPath', () => {
     ['/api/chat/', 'ollama'],
     ['//API//show', 'ollama'],
     ['/v1/chat/completions/', 'openai'],
+    ['/chat/completions', 'openai'],
     ['/v1/embeddings', 'openai'],
-    ['/v1/messagesX', 'openai'],
-    ['/apis/x', 'openai'],
-    ['/v1/models/gpt-4o', 'openai'],
-    ['/', 'openai'],
+    // %-escaped slashes and colons are read as what they stand for.
+    ['/v1%2Fmessages', 'anthropic'],
+    ['/v1/messages%2F', 'anthropic'],
+    ['/v1beta%2Fmodels%2Fgemini-2.5-flash-lite:generateContent', 'gemini'],
+    ['/v1/models/gemini-2.5-flash%3AgenerateContent', 'gemini'],
+    ['/api%2Fchat', 'ollama'],
+    ['/v1/chat%2Fcompletions', 'openai'],
   ])('%s belongs to the %s API', (path, api) => {
     expect(apiFamilyOfPath(path)).toBe(api);
+  });
+
+  it.each([
+    '/v1/messagesX',
+    '/apis/x',
+    '/v1/models/gpt-4o',
+    '/v1/models',
+    '/v1',
+    '/',
+    '/v1/message',
+    '/v2/models/x:generateContent',
+    '/v1/messages%00',
+    '/%zz',
+  ])('%s says nothing', (path) => {
+    expect(apiFamilyOfPath(path)).toBeUndefined();
+  });
+});
+
+describe('apiFamilyOfRequest: the path, else the headers, else OpenAI', () => {
+  const none = {};
+  const anthropic = { 'anthropic-version': '2023-06-01', 'x-api-key': 'k' };
+  it('a path that says wins over the headers', () => {
+    expect(apiFamilyOfRequest('/api/chat/', anthropic, undefined)).toBe('ollama');
+    expect(apiFamilyOfRequest('/v1/chat/completions/', { 'x-api-key': 'k' }, undefined)).toBe('openai');
+  });
+  it("a path that says nothing is told by the SDK's headers", () => {
+    expect(apiFamilyOfRequest('/v1/message', anthropic, undefined)).toBe('anthropic');
+    expect(apiFamilyOfRequest('/V1/MODELS', { 'x-api-key': 'k' }, undefined)).toBe('anthropic');
+    expect(apiFamilyOfRequest('/v1/models', { 'anthropic-version': '2023-06-01', authorization: 'Bearer k' }, undefined)).toBe('anthropic');
+    expect(apiFamilyOfRequest('/v2/models/x:generateContent', { 'x-goog-api-key': 'k' }, undefined)).toBe('gemini');
+    expect(apiFamilyOfRequest('/v2/models/x:generateContent', none, new URLSearchParams('key=k'))).toBe('gemini');
+  });
+  it('nothing told: OpenAI', () => {
+    expect(apiFamilyOfRequest('/v1/complete', { authorization: 'Bearer k' }, new URLSearchParams('x=1'))).toBe('openai');
+    expect(apiFamilyOfRequest('/', none, undefined)).toBe('openai');
   });
 });

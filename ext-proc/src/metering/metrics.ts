@@ -26,6 +26,11 @@ export interface GatewayMetrics {
   upstreamAttempts: Counter<'tenant' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'status_code'>;
   /** Personal data found in prompts, by type; `action` says what was done with it. Never the values. */
   piiDetected: Counter<'tenant' | 'type' | 'action'>;
+  /**
+   * Calls checked by the prompt-injection guard: `verdict` clean/flagged, `channel` of the
+   * highest-scoring part (user, data, none), `action` pass/block.
+   */
+  guardChecks: Counter<'tenant' | 'verdict' | 'channel' | 'action'>;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -124,6 +129,12 @@ export function createMetrics(): GatewayMetrics {
       name: 'llm_gateway_pii_detected_total',
       help: 'Personal data found in prompts, by type (email, phone, card, iban, dni, nie, ssn, ip); action = detected (counted only) or redacted (hidden from the provider).',
       labelNames: ['tenant', 'type', 'action'],
+      registers: [registry],
+    }),
+    guardChecks: new Counter({
+      name: 'llm_gateway_guard_total',
+      help: 'Calls checked by the prompt-injection guard: verdict (clean, flagged), channel of the highest-scoring text (user, data, none), action (pass, block).',
+      labelNames: ['tenant', 'verdict', 'channel', 'action'],
       registers: [registry],
     }),
   };

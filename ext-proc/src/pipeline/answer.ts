@@ -1,27 +1,35 @@
 import type { AnswerPolicy, HeadersDecision, WholeDecision } from '../answer/policy.js';
 import type { AnswerReader } from '../answer/reader.js';
+import { contentTypeProblem, unreadableAnswer } from '../answer/unreadable.js';
 import { errorAnswer, upstreamErrorForCaller } from '../answer/upstream-error.js';
 import { HIDDEN_UPSTREAM_HEADERS } from '../answer/upstream-headers.js';
 import { METADATA_NAMESPACE, RESPONSE_HEADER } from '../contract.js';
+import { GatewayError } from '../errors.js';
 import type { CallMeter } from '../metering/call-meter.js';
 import { formatUsd } from '../metering/cost.js';
 import type { Usage } from '../metering/usage.js';
 import { restoreJsonText } from '../safety/pii/restore.js';
+import type { LocalReply } from '../server/call-handler.js';
 import type { HeaderPair, HeaderRecord, StructObject } from '../server/codec/messages.js';
 import type { CacheWriter } from './cache.js';
 import type { Caller } from './caller.js';
 import type { GatewayContext } from './context.js';
+import { type GuardScreen, guardHeaders } from './guard.js';
 import { piiHeaders, type PiiScreen } from './pii.js';
 import type { RoutePlan } from './plan.js';
-import { decisionHeaders } from './replies.js';
+import { decisionHeaders, errorReply, ReplyInstead } from './replies.js';
 
 /**
  * The answer of a call the router-level processor sent upstream: gateway headers on it, the
  * provider's account headers off it, errors in the caller's API, the body read (and translated)
- * by the call's reader, and the call metered and offered to the cache when it ends.
+ * by the call's reader, and the call metered and offered to the cache when it ends. A 200 that
+ * is not an answer (no body, an HTML page or a text label, a body that does not read as one) is
+ * a 502 in the caller's API; a stream that breaks after it started ends with an error event.
  */
 export class RouterAnswer implements AnswerPolicy {
   private status = 0;
+  /** Why a 200 is not an answer, known from its headers: its body is read only to be replaced. */
+  private broken: string | undefined;
   private usage: Usage | undefined;
   private usd: number | undefined;
 
@@ -41,6 +49,8 @@ export class RouterAnswer implements AnswerPolicy {
       promptTokens: number;
       /** PII screening's outcome: the count header, and the values to put back into a whole answer. */
       pii: PiiScreen | undefined;
+      /** The prompt-injection guard's verdict (x-gateway-guard, x-gateway-guard-score). */
+      guard?: GuardScreen;
     },
   ) {}
 
@@ -54,6 +64,10 @@ export class RouterAnswer implements AnswerPolicy {
       if (served) meter.servedBy(served);
     }
     const model = meter.servedModel;
+    // A 200 is the answer, and must be one (other 2xx, e.g. a bodiless 204, pass as they are).
+    const ok = status === 200;
+    // No body: nothing will follow to carry an error, so the call is answered instead of passing on.
+    if (ok && endOfStream) throw new ReplyInstead(this.unreadableReply('an empty body'));
     const set: HeaderPair[] = [
       [RESPONSE_HEADER.requestId, caller.rid],
       [RESPONSE_HEADER.cache, this.o.cacheStatus],
@@ -62,7 +76,7 @@ export class RouterAnswer implements AnswerPolicy {
     ];
     // A chained call's attempt count comes from the attempt that answered.
     if (!plan.chain) set.push([RESPONSE_HEADER.attempts, '1']);
-    set.push(...decisionHeaders(plan.decision), ...this.o.quotaHeaders, ...piiHeaders(this.o.pii));
+    set.push(...decisionHeaders(plan.decision), ...this.o.quotaHeaders, ...piiHeaders(this.o.pii), ...guardHeaders(this.o.guard));
     const ours = new Set(this.o.quotaHeaders.map(([k]) => k));
     const remove = Object.keys(headers).filter((k) => HIDDEN_UPSTREAM_HEADERS.test(k) && !ours.has(k));
     if (endOfStream) {
@@ -70,6 +84,8 @@ export class RouterAnswer implements AnswerPolicy {
       this.end(undefined);
       return { set, remove, whole: false };
     }
+    this.broken = ok ? contentTypeProblem(plan.answerFormat, this.o.stream, headers['content-type']) : undefined;
+    if (this.broken) return { set, remove, whole: true };
     const contentType = status < 400 ? reader.contentType() : undefined;
     if (contentType) {
       // The body is rewritten into the caller's API: its length changes and so may its type.
@@ -91,12 +107,14 @@ export class RouterAnswer implements AnswerPolicy {
 
   whole(body: Buffer): WholeDecision {
     if (this.status >= 400) return this.upstreamError(body);
+    if (this.broken) return this.unreadable(unreadableAnswer(this.broken));
     const reader = this.o.reader;
     this.o.writer?.wholeAnswer(body);
     let out: Buffer | undefined;
     try {
       out = reader.whole(body);
     } catch (err) {
+      if (err instanceof GatewayError && err.opts.code === 'upstream_invalid_response') return this.unreadable(err);
       this.end(undefined);
       throw err;
     }
@@ -155,13 +173,40 @@ export class RouterAnswer implements AnswerPolicy {
     const text = body.toString('utf8');
     const mapped = upstreamErrorForCaller(caller.caller, plan.answerFormat, this.status, text);
     this.gw.log.warn({ rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: mapped.logDetail }, 'upstream error');
-    return errorAnswer(mapped);
+    return errorAnswer(mapped, this.status);
+  }
+
+  /** A 2xx whose body was read whole and is not an answer: a 502 in the caller's API. */
+  private unreadable(err: GatewayError): WholeDecision {
+    const { caller, meter } = this.o;
+    this.gw.log.warn({ rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: err.message }, 'upstream answer unreadable');
+    const upstreamStatus = this.status;
+    this.answeredWith(err.status);
+    this.end(undefined);
+    return errorAnswer({ status: err.status, body: caller.caller.renderError(err) }, upstreamStatus);
+  }
+
+  /** A 200 with no body at all: the call ends with the gateway's own 502 in the caller's API. */
+  private unreadableReply(what: string): LocalReply {
+    const { caller, plan, meter } = this.o;
+    const err = unreadableAnswer(what);
+    this.gw.log.warn({ rid: caller.rid, status: this.status, provider: meter.servedModel.provider.id, upstream: err.message }, 'upstream answer unreadable');
+    this.answeredWith(err.status);
+    this.end(undefined);
+    return errorReply(this.gw, caller.caller, err, { rid: caller.rid, tenant: caller.principal.tenant, plan });
+  }
+
+  /** The caller is answered with this status instead of the provider's (metered, never cached). */
+  private answeredWith(status: number): void {
+    this.status = status;
+    this.o.meter.responseStatus(status);
   }
 
   private end(usage: Usage | undefined): number | undefined {
     this.usage = usage;
     this.usd = this.o.meter.finish(usage);
-    this.o.writer?.commit(this.status, this.o.meter.servedModel);
+    // A stream that ended in an error for the caller is not an answer to keep.
+    if (!this.o.reader.failed) this.o.writer?.commit(this.status, this.o.meter.servedModel);
     return this.usd;
   }
 }

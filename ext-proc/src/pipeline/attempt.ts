@@ -1,5 +1,6 @@
 import type { AnswerPolicy, HeadersDecision, WholeDecision } from '../answer/policy.js';
 import { AnswerTranslator } from '../answer/translator.js';
+import { contentTypeProblem, unreadableAnswer } from '../answer/unreadable.js';
 import { errorAnswer, upstreamErrorForCaller } from '../answer/upstream-error.js';
 import type { Model } from '../catalog/load.js';
 import { ATTEMPT_COUNT_HEADER, BACKEND_METADATA_KEY, HOST_METADATA_ATTRIBUTE, METADATA_NAMESPACE, RESPONSE_HEADER, ROUTE_CONTEXT_KEY } from '../contract.js';
@@ -13,7 +14,7 @@ import { upstreamRequest } from '../upstream/request.js';
 import type { UpstreamTarget } from '../upstream/resolver.js';
 import { DEFAULT_CALLER } from './caller.js';
 import type { GatewayContext } from './context.js';
-import { errorReply } from './replies.js';
+import { errorReply, ReplyInstead } from './replies.js';
 
 /** Our key's string value inside the endpoint metadata's text form. */
 const BACKEND_VALUE = new RegExp(`key: "${BACKEND_METADATA_KEY}"\\s*value \\{\\s*string_value: "((?:[^"\\\\]|\\\\.)*)"`);
@@ -83,16 +84,22 @@ export class AttemptHandler implements CallHandler<AttemptContext> {
       const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
       const chat = caller.parseRequest(parsed, { pathModel: route.model, stream: route.stream });
       const up = upstreamRequest({ caller, model, authority: target.authority, credential: target.credential, chat, parsed, stream: route.stream });
-      return { forward: { set: up.set, remove: up.remove, body: up.body, clearRouteCache: false, answer: new AttemptAnswer(this.gw, ctx) } };
+      return { forward: { set: up.set, remove: up.remove, body: up.body, clearRouteCache: false, answer: new AttemptAnswer(this.gw, this, ctx) } };
     } catch (err) {
-      const reply = this.attemptError(caller, err, route.rid);
-      reply.headers.push([RESPONSE_HEADER.model, model.id], [RESPONSE_HEADER.provider, model.provider.id]);
-      return { reply };
+      return { reply: this.memberError(ctx, err) };
     }
   }
 
   failure(err: unknown, ctx?: AttemptContext): LocalReply {
+    if (err instanceof ReplyInstead) return err.reply;
     return this.attemptError(ctx?.caller ?? DEFAULT_CALLER, err, ctx?.route.rid);
+  }
+
+  /** An error of the member's, as the attempt answers it: in the caller's API, the member named. */
+  memberError(ctx: AttemptContext, err: unknown): LocalReply {
+    const reply = this.attemptError(ctx.caller, err, ctx.route.rid);
+    reply.headers.push([RESPONSE_HEADER.model, ctx.model.id], [RESPONSE_HEADER.provider, ctx.model.provider.id]);
+    return reply;
   }
 
   private attemptError(caller: WireFormat, err: unknown, rid: string | undefined): LocalReply {
@@ -101,13 +108,19 @@ export class AttemptHandler implements CallHandler<AttemptContext> {
   }
 }
 
-/** An attempt's answer: cooldowns on refusals, the member named, the body in the caller's API. */
+/**
+ * An attempt's answer: cooldowns on refusals, the member named, the body in the caller's API (a
+ * 200 that is not an answer, a 502 there).
+ */
 class AttemptAnswer implements AnswerPolicy {
   private status = 0;
+  /** Why a 200 is not an answer, known from its headers. */
+  private broken: string | undefined;
   private readonly translator: AnswerTranslator;
 
   constructor(
     private readonly gw: GatewayContext,
+    private readonly handler: AttemptHandler,
     private readonly ctx: AttemptContext,
   ) {
     const { route } = ctx;
@@ -137,6 +150,8 @@ class AttemptAnswer implements AnswerPolicy {
       [RESPONSE_HEADER.attempts, String(attempt)],
     ];
     const remove: string[] = [];
+    this.broken = status === 200 ? contentTypeProblem(FORMATS[model.provider.format], route.stream, headers['content-type']) : undefined;
+    if (this.broken) return { set, remove, whole: !endOfStream };
     const contentType = status < 400 ? this.translator.contentType() : undefined;
     if (contentType) {
       remove.push('content-length');
@@ -150,10 +165,21 @@ class AttemptAnswer implements AnswerPolicy {
   }
 
   whole(body: Buffer): WholeDecision {
+    const { caller, model } = this.ctx;
     if (this.status >= 400) {
-      return errorAnswer(upstreamErrorForCaller(this.ctx.caller, FORMATS[this.ctx.model.provider.format], this.status, body.toString('utf8')));
+      return errorAnswer(upstreamErrorForCaller(caller, FORMATS[model.provider.format], this.status, body.toString('utf8')), this.status);
     }
-    const out = this.translator.whole(body);
+    let out: Buffer | undefined;
+    try {
+      if (this.broken) throw unreadableAnswer(this.broken);
+      out = this.translator.whole(body);
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.opts.code !== 'upstream_invalid_response') throw err;
+      this.gw.log.warn({ rid: this.ctx.route.rid, model: model.id, upstream: err.message }, 'chain member answer unreadable');
+      // Answered by the attempt itself (an immediate response), not as the member's 5xx: a
+      // broken 200 ends the call with the caller's 502 rather than moving the chain on.
+      throw new ReplyInstead(this.handler.memberError(this.ctx, err));
+    }
     return { set: out ? [['content-length', String(out.length)]] : [], body: out };
   }
 

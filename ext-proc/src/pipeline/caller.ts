@@ -5,7 +5,7 @@ import { cacheDirective, type CacheDirective } from '../cache/response-cache.js'
 import { GATEWAY_HEADER_PREFIX, LOCAL_ONLY_HEADER } from '../contract.js';
 import { GatewayError } from '../errors.js';
 import { CALLER_ENVOY_HEADERS, CREDENTIAL_HEADERS } from '../ingress/caller-headers.js';
-import { apiFamilyOfPath, detectEndpoint, splitPath, type Endpoint } from '../ingress/endpoints.js';
+import { apiFamilyOfRequest, detectEndpoint, splitPath, type Endpoint } from '../ingress/endpoints.js';
 import type { WireFormat } from '../providers/canonical/format.js';
 import { FORMATS } from '../providers/formats.js';
 import type { HeaderRecord } from '../server/codec/messages.js';
@@ -41,9 +41,13 @@ export interface Caller extends RequestHead, Identity {
 /** The caller's API as far as it can be told before the endpoint is known (for errors). */
 export const DEFAULT_CALLER = FORMATS.openai;
 
-/** The caller's API as its path tells it, for a path the gateway does not serve (its 404). */
-export function callerOfPath(headers: HeaderRecord): WireFormat {
-  return FORMATS[apiFamilyOfPath(splitPath(headers[':path'] ?? '/').path)];
+/**
+ * The caller's API for a request the gateway does not serve (its 404) or cannot read: as its path
+ * tells it, else as its headers do (an SDK's key header, `anthropic-version`), else OpenAI's.
+ */
+export function callerOfRequest(headers: HeaderRecord): WireFormat {
+  const { path, query } = splitPath(headers[':path'] ?? '/');
+  return FORMATS[apiFamilyOfRequest(path, headers, query)];
 }
 
 /** The call's request id: Envoy's x-request-id (DESIGN §4), or a fresh one. */

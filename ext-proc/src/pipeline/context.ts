@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metering/metrics.js';
 import type { FormatId } from '../providers/canonical/types.js';
 import type { RoutingContext } from '../route/routing-context.js';
+import type { GuardMode, PromptGuard } from '../safety/guard/verdict.js';
 import type { PiiMode } from '../safety/pii/types.js';
 import type { TenantPolicy } from '../tenants/policy.js';
 import type { UpstreamResolver } from '../upstream/resolver.js';
@@ -49,4 +50,8 @@ export interface GatewayContext {
   routeKey: Buffer;
   /** PII screening for tenants whose policy does not set `pii` (PII_MODE); absent = off. */
   piiMode?: PiiMode;
+  /** The prompt-injection guard for tenants whose policy does not set `guard` (GUARD_MODE); absent = off. */
+  guardMode?: GuardMode;
+  /** The loaded guard model; absent when no tenant can have the guard on (then it is off for all). */
+  guard?: PromptGuard;
 }

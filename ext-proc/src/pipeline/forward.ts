@@ -3,7 +3,7 @@ import { OpenAIPassthrough } from '../answer/openai-passthrough.js';
 import { estimateTokens } from '../answer/reader.js';
 import { AnswerTranslator } from '../answer/translator.js';
 import type { Model } from '../catalog/load.js';
-import { CLUSTER_HEADER, DESTINATION_HEADER, METADATA_NAMESPACE, ROUTE_CONTEXT_KEY } from '../contract.js';
+import { CALLER_API_METADATA_KEY, CLUSTER_HEADER, DESTINATION_HEADER, METADATA_NAMESPACE, ROUTE_CONTEXT_KEY } from '../contract.js';
 import { chainClusterName } from '../fallback/chains.js';
 import { encodeRouteContext, ROUTE_CONTEXT_TTL_MS } from '../fallback/route-context.js';
 import { CallMeter } from '../metering/call-meter.js';
@@ -17,6 +17,7 @@ import type { CachePlan, CacheWriter } from './cache.js';
 import type { Caller } from './caller.js';
 import type { ChatRequest } from './chat.js';
 import type { GatewayContext } from './context.js';
+import type { GuardScreen } from './guard.js';
 import type { PiiScreen } from './pii.js';
 import type { RoutePlan } from './plan.js';
 
@@ -25,6 +26,8 @@ export interface ForwardInput {
   request: ChatRequest;
   /** PII screening's outcome, when it is on for the tenant. */
   pii: PiiScreen | undefined;
+  /** The prompt-injection guard's verdict, when it is on for the tenant (its headers go on the answer). */
+  guard?: GuardScreen;
   plan: RoutePlan;
   cache: Exclude<CachePlan, { status: 'hit' }>;
   admission: Admission;
@@ -58,8 +61,9 @@ function forwardDirect(gw: GatewayContext, x: ForwardInput): Forward {
     remove: up.remove,
     body,
     clearRouteCache: true,
-    // Marks the call as the processor's from here on (Envoy's local replies tell it from "processor down").
-    metadata: { [METADATA_NAMESPACE]: { request_id: caller.rid } },
+    // Marks the call as the processor's from here on (Envoy's local replies tell it from "processor down"),
+    // and names the caller's API for the replies Envoy makes itself after this (envoy/bootstrap.ts).
+    metadata: { [METADATA_NAMESPACE]: { request_id: caller.rid, [CALLER_API_METADATA_KEY]: caller.caller.id } },
     answer: routerAnswer(gw, x, reader, writer, pool.done),
   };
 }
@@ -97,7 +101,7 @@ function forwardChained(gw: GatewayContext, x: ForwardInput): Forward {
     clearRouteCache: true,
     // Dynamic metadata, not a header: Envoy re-sends one header map to every attempt, so a header
     // removed before the first provider would be gone for the next attempt's processor.
-    metadata: { [METADATA_NAMESPACE]: { [ROUTE_CONTEXT_KEY]: route, request_id: caller.rid } },
+    metadata: { [METADATA_NAMESPACE]: { [ROUTE_CONTEXT_KEY]: route, request_id: caller.rid, [CALLER_API_METADATA_KEY]: caller.caller.id } },
     answer: routerAnswer(gw, x, reader, x.cache.status === 'bypass' ? undefined : x.cache.writer, undefined),
   };
 }
@@ -112,7 +116,7 @@ function answerReader(x: ForwardInput, answerFormat: WireFormat): AnswerReader {
   const { chat } = request;
   const restore = chat.stream ? x.pii?.restore : undefined;
   if (caller.caller.id === 'openai' && answerFormat.id === 'openai' && !restore) {
-    return new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true });
+    return new OpenAIPassthrough({ stream: chat.stream, callerWantsUsage: chat.includeUsage === true, callerModel: chat.model });
   }
   return new AnswerTranslator(caller.caller, answerFormat, { stream: chat.stream, callerModel: chat.model, includeUsage: chat.includeUsage === true, restore });
 }
@@ -159,6 +163,7 @@ function routerAnswer(
     cacheStatus,
     promptTokens: estimateTokens(x.request.bodyBytes),
     pii: x.pii,
+    guard: x.guard,
   });
 }
 

@@ -48,6 +48,17 @@ export function errorReply(
   };
 }
 
+/**
+ * Thrown while answering a call whose caller is known: the call ends with this reply instead
+ * (Envoy's immediate response), already in the caller's API. E.g. a 2xx with no body at all,
+ * which no body message will follow to carry an error.
+ */
+export class ReplyInstead extends Error {
+  constructor(readonly reply: LocalReply) {
+    super(reply.details);
+  }
+}
+
 /** A JSON answer the gateway has itself (model lists). */
 export function jsonReply(o: { rid: string; tenant: string; body: Buffer | string; details: string }): LocalReply {
   return {

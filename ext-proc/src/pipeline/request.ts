@@ -3,14 +3,15 @@ import { modelObject } from '../providers/openai/models.js';
 import type { BodyResult, CallHandler, HeadResult, LocalReply } from '../server/call-handler.js';
 import type { HeaderRecord } from '../server/codec/messages.js';
 import { admit } from './admission.js';
-import { authenticate, callerOfPath, DEFAULT_CALLER, readHead, requestId, type Caller, type RequestHead } from './caller.js';
+import { authenticate, callerOfRequest, DEFAULT_CALLER, readHead, requestId, type Caller, type RequestHead } from './caller.js';
 import { consultCache } from './cache.js';
 import { readChatRequest } from './chat.js';
 import type { GatewayContext } from './context.js';
 import { forward } from './forward.js';
+import { type GuardScreen, promptInjectionRefused, screenGuard, withGuardHeaders } from './guard.js';
 import { screenPii } from './pii.js';
 import { planRoute, type RoutePlan } from './plan.js';
-import { errorReply, jsonReply } from './replies.js';
+import { errorReply, jsonReply, ReplyInstead } from './replies.js';
 
 /** The router-level call: what the caller sent, and when it reached the gateway. */
 export interface CallContext {
@@ -21,8 +22,8 @@ export interface CallContext {
 /**
  * The request path of an LLM call, as stages, each one concern:
  *   headers → who is calling (API, endpoint, key or mesh identity);
- *   body    → parse → personal data (count or redact) → plan the route → cache → limits →
- *             credential → forward.
+ *   body    → parse → prompt injection (check, or refuse) → personal data (count or redact) →
+ *             plan the route → cache → limits → credential → forward.
  * Every stage throws the caller's error (a GatewayError); this turns it into a reply in the
  * caller's API.
  */
@@ -40,18 +41,23 @@ export class RouterHandler implements CallHandler<CallContext> {
       if (caller.endpoint.op === 'chat' && length > this.gw.maxRequestBytes) throw tooLarge(length, this.gw.maxRequestBytes);
       return { ctx: { caller, startedAt }, strip: caller.strip };
     } catch (err) {
-      return { reply: errorReply(this.gw, head?.caller ?? callerOfPath(headers), err, { rid }) };
+      return { reply: errorReply(this.gw, head?.caller ?? callerOfRequest(headers), err, { rid }) };
     }
   }
 
   async body({ caller, startedAt }: CallContext, body: Buffer): Promise<BodyResult> {
     const gw = this.gw;
     let plan: RoutePlan | undefined;
+    let guard: GuardScreen | undefined;
     try {
       const listed = this.modelLists(caller);
       if (listed) return { reply: listed };
       if (body.length === 0) throw new GatewayError('invalid_request', 'The request body is empty: expected a JSON object.');
-      const { request, pii } = screenPii(gw, caller, readChatRequest(caller, body));
+      const chat = readChatRequest(caller, body);
+      // Before PII redaction: the guard reads the text as the caller sent it.
+      guard = screenGuard(gw, caller, chat);
+      if (guard?.blocked) throw promptInjectionRefused();
+      const { request, pii } = screenPii(gw, caller, chat);
       plan = planRoute(gw, caller, request.chat);
       const routed = plan.decision.routedTo;
       if (routed && routed.id !== request.chat.model) {
@@ -60,15 +66,16 @@ export class RouterHandler implements CallHandler<CallContext> {
       // Started now, so the lookup overlaps the cache and the limits.
       const credential = this.tenantCredential(caller, plan);
       const cache = await consultCache(gw, caller, request, plan, pii);
-      if (cache.status === 'hit') return { reply: cache.reply };
+      if (cache.status === 'hit') return { reply: withGuardHeaders(cache.reply, guard) };
       const admission = await admit(gw, caller, request, plan);
-      return { forward: forward(gw, { caller, request, pii, plan, cache, admission, credential: await credential, startedAt }) };
+      return { forward: forward(gw, { caller, request, pii, guard, plan, cache, admission, credential: await credential, startedAt }) };
     } catch (err) {
-      return { reply: errorReply(gw, caller.caller, err, { rid: caller.rid, tenant: caller.principal.tenant, plan }) };
+      return { reply: withGuardHeaders(errorReply(gw, caller.caller, err, { rid: caller.rid, tenant: caller.principal.tenant, plan }), guard) };
     }
   }
 
   failure(err: unknown, ctx?: CallContext): LocalReply {
+    if (err instanceof ReplyInstead) return err.reply;
     const caller = ctx?.caller;
     return errorReply(this.gw, caller?.caller ?? DEFAULT_CALLER, err, { rid: caller?.rid, tenant: caller?.principal.tenant });
   }

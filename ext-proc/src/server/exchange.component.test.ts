@@ -407,6 +407,9 @@ describe('non-stream chat completion', () => {
       'x-gateway-provider': 'openai',
       'x-gateway-attempts': '1',
       'x-gateway-route-reason': 'explicit',
+      // The prompt-injection guard is on by default (monitor): its verdict rides every answer.
+      'x-gateway-guard': 'clean',
+      'x-gateway-guard-score': expect.stringMatching(/^0\.\d\d$/),
     });
     expect([...(rhc.header_mutation?.remove_headers ?? [])].sort()).toEqual(
       ['openai-organization', 'openai-project', 'set-cookie', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-requests'].sort(),

@@ -84,6 +84,22 @@ describe('tenant policies: valid files', () => {
     expect(p.get('e')?.pii).toBeUndefined();
   });
 
+  it('guard per tenant; absent guard means the gateway default (GUARD_MODE)', () => {
+    const p = parseTenantPolicies(['tenants:', '  a: { guard: block }', '  b: { guard: monitor }', '  c: { guard: off }', '  d: {}'].join('\n'), 'x.yaml');
+    expect(p.get('a')?.guard).toBe('block');
+    expect(p.get('b')?.guard).toBe('monitor');
+    expect(p.get('c')?.guard).toBe('off');
+    expect(p.get('d')?.guard).toBeUndefined();
+  });
+
+  it('an unknown guard mode is an error naming file, line and tenant', () => {
+    const err = errorOf(['tenants:', '  a:', '    guard: strict', '  b:', '    guard: true'].join('\n'));
+    expect(err.issues.map((i) => i.message)).toEqual([
+      'tenants.yaml:3:12: tenant a: guard: expected one of off, monitor, block, got string "strict"',
+      'tenants.yaml:5:12: tenant b: guard: expected one of off, monitor, block, got boolean true',
+    ]);
+  });
+
   it('with a model resolver, aliases become catalog ids', () => {
     const ids: Record<string, string> = { 'gpt-4o-mini': 'gpt-4o-mini', 'llama-3.3-70b': 'llama-3.3-70b-versatile' };
     const p = parseTenantPolicies('tenants:\n  a:\n    models: [gpt-4o-mini, llama-3.3-70b]\n', 'x.yaml', { resolveModel: (n) => ids[n] });

@@ -1,7 +1,7 @@
 /**
  * Tenant policies as data: a YAML file (path from TENANTS_PATH) with per-tenant limits, a model
- * allow-list, cache and PII settings, validated strictly with zod. Every problem is reported like the
- * model catalog's, located in the file and naming the tenant:
+ * allow-list, cache, PII and prompt-injection guard settings, validated strictly with zod. Every
+ * problem is reported like the model catalog's, located in the file and naming the tenant:
  *
  *   models/tenants.yaml:4:28: tenant acme: limits.rpm: expected number > 0, got number 0
  *
@@ -16,6 +16,7 @@ import { MODEL_NAME_RE } from '../catalog/schema.js';
 import { YamlSource, YamlSourceError } from '../config/yaml-source.js';
 import type { IssueWording, LocatedIssue } from '../config/yaml-source.js';
 import { PII_MODES, type PiiMode } from '../safety/pii/types.js';
+import { GUARD_MODES, type GuardMode } from '../safety/guard/verdict.js';
 
 /** Request and spend limits. Absent field = no limit of that kind. */
 export interface Limits {
@@ -49,6 +50,8 @@ export interface TenantPolicy {
   pii?: PiiMode;
   /** With redaction, the values go back into the answer this tenant's callers get. */
   piiRestore?: boolean;
+  /** The prompt-injection guard for this tenant's calls; absent = the gateway default (GUARD_MODE). */
+  guard?: GuardMode;
 }
 
 export interface TenantPolicyOptions {
@@ -109,6 +112,7 @@ const TenantSchema = z.strictObject({
   local_only: z.boolean().optional(),
   pii: z.enum(PII_MODES as [PiiMode, ...PiiMode[]]).optional(),
   pii_restore: z.boolean().optional(),
+  guard: z.enum(GUARD_MODES).optional(),
 });
 
 const TenantNameSchema = z.string().regex(TENANT_NAME_RE, 'tenant names may only use letters, digits, _ . - (max 64)');
@@ -214,6 +218,7 @@ function buildTenant(tenant: string, t: RawTenant, r: YamlSource, options: Tenan
   }
   if (t.local_only !== undefined) policy.localOnly = t.local_only;
   if (t.pii !== undefined) policy.pii = t.pii;
+  if (t.guard !== undefined) policy.guard = t.guard;
   if (t.pii_restore !== undefined) {
     // Restoring needs placeholders to restore from; with detection only there are none.
     if (t.pii_restore && t.pii !== undefined && t.pii !== 'redact') {

@@ -2,7 +2,7 @@ import type { WireFormat } from '../canonical/format.js';
 import { parseAnthropicError, renderAnthropicError } from './errors.js';
 import { buildAnthropicRequest, parseAnthropicRequest } from './request.js';
 import { parseAnthropicResponse, renderAnthropicResponse } from './response.js';
-import { AnthropicStreamDecoder, AnthropicStreamEncoder } from './stream.js';
+import { AnthropicStreamDecoder, AnthropicStreamEncoder, checkAnthropicStreamEvent } from './stream.js';
 
 /** The API version whose request and event shapes this folder implements. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -23,6 +23,8 @@ export const anthropicFormat: WireFormat = {
   createStreamDecoder: () => new AnthropicStreamDecoder(),
   createStreamEncoder: (ctx) => new AnthropicStreamEncoder(ctx),
   streamContentType: 'text/event-stream',
+  streamFraming: 'sse',
+  checkStreamEvent: checkAnthropicStreamEvent,
   renderError: renderAnthropicError,
   parseError: parseAnthropicError,
 };

@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { SseDecoder } from '../canonical/sse-decoder.js';
+import { framedAsObject, parseObject, readSseEvent, type StreamEventCheck } from '../canonical/stream-check.js';
 import { kindForStatus } from '../../errors.js';
 import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { Usage } from '../../metering/usage.js';
@@ -15,6 +16,21 @@ import { fromAnthropicUsage, overlayAnthropicUsage, readAnthropicUsage, toAnthro
  */
 
 type Json = Record<string, unknown>;
+
+/**
+ * One complete event of an Anthropic stream, checked without parsing it: data framed as a JSON
+ * object; `message_stop` (or an `error` event) ends the stream. Anthropic names every event; an
+ * unnamed one is told by its data's `type`.
+ */
+export function checkAnthropicStreamEvent(event: string): StreamEventCheck {
+  const e = readSseEvent(event);
+  if (!e) return 'bad';
+  const data = e.data;
+  if (data === undefined) return 'pass';
+  if (!framedAsObject(data)) return 'bad';
+  const name = e.name ?? (data.includes('"message_stop"') || data.includes('"error"') ? parseObject(data)?.type : undefined);
+  return name === 'message_stop' || name === 'error' ? 'last' : 'pass';
+}
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');

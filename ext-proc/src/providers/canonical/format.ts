@@ -1,4 +1,5 @@
 import type { GatewayError } from '../../errors.js';
+import type { StreamEventCheck, StreamFraming } from './stream-check.js';
 import type { CanonicalRequest, CanonicalResponse, EncoderContext, FormatId, StreamDecoder, StreamEncoder } from './types.js';
 
 /** What the caller's request looked like apart from its body (Gemini puts model and streaming in the URL). */
@@ -41,6 +42,8 @@ export interface ParsedProviderError {
   message?: string;
   /** The provider's own error type/code string, if any (e.g. `overloaded_error`). */
   type?: string;
+  /** The HTTP status the body itself states, if its API puts one there (Google's `error.code`). */
+  status?: number;
 }
 
 /**
@@ -65,6 +68,13 @@ export interface WireFormat {
   createStreamEncoder(ctx: EncoderContext): StreamEncoder;
   /** `content-type` of this format's stream. */
   streamContentType: string;
+  /** How this format's stream is cut into events. */
+  streamFraming: StreamFraming;
+  /**
+   * One complete event of this format's stream (without its terminator), checked cheaply: what a
+   * stream passing unchanged between ends of this API is validated with.
+   */
+  checkStreamEvent(event: string): StreamEventCheck;
   /** The caller-facing error body for a gateway error (JSON text). */
   renderError(err: GatewayError): string;
   parseError(body: string): ParsedProviderError | undefined;

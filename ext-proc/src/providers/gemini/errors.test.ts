@@ -52,13 +52,18 @@ describe('parseGeminiError', () => {
     expect(parseGeminiError(fixture('error-400-api-key.json'))).toEqual({
       message: 'API key not valid. Please pass a valid API key.',
       type: 'API_KEY_INVALID',
+      status: 400,
     });
   });
 
   it('without an ErrorInfo the status name is the type', () => {
     expect(parseGeminiError(fixture('error-429.json'))).toMatchObject({ type: 'RESOURCE_EXHAUSTED' });
     expect(parseGeminiError(fixture('error-429.json'))!.message).toContain('exceeded your current quota');
-    expect(parseGeminiError(fixture('error-503.json'))).toEqual({ message: 'The model is overloaded. Please try again later.', type: 'UNAVAILABLE' });
+    expect(parseGeminiError(fixture('error-503.json'))).toEqual({
+      message: 'The model is overloaded. Please try again later.',
+      type: 'UNAVAILABLE',
+      status: 503,
+    });
   });
 
   it('reads the JSON-array form of the non-SSE streaming endpoint', () => {

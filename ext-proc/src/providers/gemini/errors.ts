@@ -61,6 +61,7 @@ export function parseGeminiError(body: string): ParsedProviderError | undefined 
   const e = parsed.error;
   const out: ParsedProviderError = {};
   if (typeof e.message === 'string') out.message = e.message;
+  if (typeof e.code === 'number') out.status = e.code;
   const reason = Array.isArray(e.details)
     ? e.details.find((d): d is Record<string, unknown> => isRecord(d) && typeof d.reason === 'string')?.reason
     : undefined;

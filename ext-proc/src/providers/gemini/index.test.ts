@@ -38,7 +38,7 @@ describe('geminiFormat', () => {
 
   it('errors render and parse in Google’s shape', () => {
     const text = geminiFormat.renderError(new GatewayError('not_found', 'models/x is not found'));
-    expect(geminiFormat.parseError(text)).toEqual({ message: 'models/x is not found', type: 'NOT_FOUND' });
+    expect(geminiFormat.parseError(text)).toEqual({ message: 'models/x is not found', type: 'NOT_FOUND', status: 404 });
   });
 
   it('a fresh decoder and encoder per stream', () => {

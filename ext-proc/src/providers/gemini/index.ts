@@ -3,7 +3,7 @@ import { buildGeminiRequest } from './build.js';
 import { parseGeminiError, renderGeminiError } from './errors.js';
 import { parseGeminiRequest } from './request.js';
 import { parseGeminiResponse, renderGeminiResponse } from './response.js';
-import { GEMINI_STREAM_CONTENT_TYPE, GeminiStreamDecoder, GeminiStreamEncoder } from './stream.js';
+import { checkGeminiStreamEvent, GEMINI_STREAM_CONTENT_TYPE, GeminiStreamDecoder, GeminiStreamEncoder } from './stream.js';
 
 /** Gemini names the model and the method in the path; streaming is asked for as SSE. */
 export function geminiUpstreamCall(input: UpstreamCallInput): UpstreamCall {
@@ -24,6 +24,8 @@ export const geminiFormat: WireFormat = {
   createStreamDecoder: () => new GeminiStreamDecoder(),
   createStreamEncoder: (ctx) => new GeminiStreamEncoder(ctx),
   streamContentType: GEMINI_STREAM_CONTENT_TYPE,
+  streamFraming: 'sse',
+  checkStreamEvent: checkGeminiStreamEvent,
   renderError: renderGeminiError,
   parseError: parseGeminiError,
 };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import type { InboundContext } from '../canonical/format.js';
+import { renderGeminiError } from './errors.js';
 import { parseGeminiRequest } from './request.js';
 
 const fixture = (name: string): Record<string, unknown> =>
@@ -200,6 +201,16 @@ describe('parseGeminiRequest: function calls and responses', () => {
   it('refuses calls in user turns and responses in model turns', () => {
     expect400({ contents: [{ role: 'user', parts: [call('f')] }] }, 'contents[0].parts[0].functionCall');
     expect400({ contents: [user(), { role: 'model', parts: [resp('f', {})] }] }, 'contents[1].parts[0].functionResponse');
+  });
+
+  it('refuses a part that carries no data, as Google does (INVALID_ARGUMENT)', () => {
+    for (const part of [{ text: null }, {}, { inlineData: null, thought: true }]) {
+      const err = expect400({ contents: [{ role: 'user', parts: [part] }] }, 'contents[0].parts[0]');
+      expect(err.message).toMatch(/no data/);
+    }
+    expect(JSON.parse(renderGeminiError(expect400({ contents: [user(), { role: 'user', parts: [{ text: null }] }] }, 'contents[1].parts[0]')))).toMatchObject({
+      error: { code: 400, status: 'INVALID_ARGUMENT' },
+    });
   });
 
   it('drops thought summaries and signature-only parts, keeps signed text', () => {

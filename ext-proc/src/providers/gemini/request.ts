@@ -221,7 +221,12 @@ function readContents(req: Req, only: SameFormatOnly): CanonicalMessage[] {
       const at = `contents[${i}].parts[${j}]`;
       const field = dataField(part, at);
       for (const key of Object.keys(part)) if (!KNOWN_PART_FIELDS.has(key) && present(part[key])) only.add(`${at}.${key}`);
-      if (field === undefined) continue; // signature-only or empty part: nothing to carry
+      if (field === undefined) {
+        // A part with no data (`{}`, `{"text": null}`) is refused, as Google refuses it; one that
+        // carries only a thought signature is the model's own bookkeeping, echoed back by its SDKs.
+        if (!present(part.thoughtSignature)) throw invalid(at, `a part must hold one of ${DATA_FIELDS.join(', ')} (it has no data)`);
+        continue;
+      }
       if (part.thought === true) continue; // thought summaries are the model's own notes, not conversation
 
       if (field === 'text') {

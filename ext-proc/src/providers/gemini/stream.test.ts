@@ -272,7 +272,7 @@ describe('GeminiStreamEncoder', () => {
     expect(candidate(f[0]!).finishReason).toBe('MALFORMED_FUNCTION_CALL');
   });
 
-  it('end(true): complete calls are sent, a half-written one dropped, and the stream ends with finishReason OTHER', () => {
+  it('end(true): complete calls are sent, a half-written one dropped, and the stream ends with an error object (not a finish)', () => {
     const enc = new GeminiStreamEncoder(ctx);
     enc.encode([
       { type: 'text', text: 'Working' },
@@ -285,14 +285,17 @@ describe('GeminiStreamEncoder', () => {
     const f = frames(enc.end(true));
     expect(f).toHaveLength(2);
     expect(candidate(f[0]!).content).toEqual({ parts: [{ functionCall: { id: 'c0', name: 'done', args: { ok: true } } }], role: 'model' });
-    expect(candidate(f[1]!)).toEqual({ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'OTHER', index: 0 });
-    expect(f[1]!.usageMetadata).toMatchObject({ promptTokenCount: 10 });
+    expect(f[1]).toEqual({ error: { code: 502, message: expect.stringMatching(/ended before the answer was complete/), status: 'UNAVAILABLE' } });
+    expect(enc.end(true)).toBe('');
   });
 
-  it('end(true) right after the start still closes the stream', () => {
+  it('end(true) right after the start still closes the stream, with an error object and no finishReason', () => {
     const enc = new GeminiStreamEncoder(ctx);
     enc.encode([{ type: 'start', id: 'x', model: 'y' }]);
-    expect(frames(enc.end(true)).map((f) => candidate(f).finishReason)).toEqual(['OTHER']);
+    const f = frames(enc.end(true));
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ error: { code: 502, status: 'UNAVAILABLE' } });
+    expect(JSON.stringify(f)).not.toContain('finishReason');
   });
 
   it('an error event becomes Google’s error object; nothing follows it', () => {
@@ -373,17 +376,19 @@ describe('GeminiStreamEncoder output read by @google/genai', () => {
     expect(last.modelVersion).toBe('my-model');
   });
 
-  it('an aborted stream ends cleanly with finishReason OTHER, and the chat keeps the turn', async () => {
+  it('an aborted stream reaches the SDK as an ApiError after the text it had (a cut answer is not a finished one)', async () => {
     const enc = new GeminiStreamEncoder(ctx);
     body = enc.encode([{ type: 'text', text: 'Partial ans' }]) + enc.end(true);
-    const chunks = await collect();
-    expect(chunks.at(-1)!.candidates?.[0]?.finishReason).toBe('OTHER');
-
-    const chat = ai.chats.create({ model: 'my-model' });
     let text = '';
-    for await (const c of await chat.sendMessageStream({ message: 'hi' })) text += c.text ?? '';
+    const err = await (async () => {
+      for await (const c of await ai.models.generateContentStream({ model: 'my-model', contents: 'hi' })) text += c.text ?? '';
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(text).toBe('Partial ans');
-    expect(chat.getHistory().map((h) => h.role)).toEqual(['user', 'model', 'model']);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(502);
   });
 
   it('a function call comes out as the SDK’s functionCalls', async () => {

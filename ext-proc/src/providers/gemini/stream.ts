@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { SseDecoder } from '../canonical/sse-decoder.js';
+import { framedAsObject, parseObject, readSseEvent, type StreamEventCheck } from '../canonical/stream-check.js';
 import { kindForStatus } from '../../errors.js';
 import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import type { Usage } from '../../metering/usage.js';
@@ -19,6 +20,29 @@ import { fromGeminiUsage, toGeminiUsage } from './usage.js';
 export const GEMINI_STREAM_CONTENT_TYPE = 'text/event-stream';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * One complete event of a Gemini stream, checked without parsing it: data framed as a JSON object;
+ * the chunk with a finishReason (or a blocked prompt's feedback, or an error object) ends it. Only
+ * a chunk that may be that one is parsed.
+ */
+export function checkGeminiStreamEvent(event: string): StreamEventCheck {
+  const data = readSseEvent(event);
+  if (!data) return 'bad';
+  if (data.data === undefined) return 'pass';
+  return checkGeminiChunk(data.data);
+}
+
+function checkGeminiChunk(data: string): StreamEventCheck {
+  if (!framedAsObject(data)) return 'bad';
+  if (!data.includes('"finishReason"') && !data.includes('"blockReason"') && !data.includes('"error"')) return 'pass';
+  const chunk = parseObject(data);
+  if (!chunk) return 'bad';
+  if (isRecord(chunk.error)) return 'last';
+  const candidate = Array.isArray(chunk.candidates) ? chunk.candidates[0] : undefined;
+  if (isRecord(candidate) && typeof candidate.finishReason === 'string') return 'last';
+  return isRecord(chunk.promptFeedback) && typeof chunk.promptFeedback.blockReason === 'string' ? 'last' : 'pass';
+}
 
 const sameUsage = (a: Usage, b: Usage): boolean =>
   a.inputTokens === b.inputTokens &&
@@ -95,6 +119,8 @@ export class GeminiStreamDecoder extends SseDecoder {
   }
 }
 
+const ABORTED_MESSAGE = 'The model backend stream ended before the answer was complete.';
+
 interface PendingCall {
   id: string;
   name: string;
@@ -154,12 +180,19 @@ export class GeminiStreamEncoder implements StreamEncoder {
     return out;
   }
 
+  /**
+   * Closes the caller's stream. Cut off (`aborted`), it ends as Google ends a stream that fails
+   * after it began: with an event holding an error object (the SDKs raise it), after the complete
+   * calls still held (a call still being written is dropped). A finish would read as a whole answer.
+   */
   end(aborted: boolean): string {
     if (this.closed) return '';
-    // Cut off: calls still being written are incomplete and dropped; the finish says OTHER.
     const out = this.flushCalls(aborted);
-    const reason: GeminiFinishReason = aborted || this.finish === undefined ? 'OTHER' : this.finishReason(this.finish);
-    return out + this.final(reason);
+    if (aborted) {
+      this.closed = true;
+      return out + this.frame({ error: { code: 502, message: ABORTED_MESSAGE, status: googleStatusFor('upstream') } });
+    }
+    return out + this.final(this.finish === undefined ? 'OTHER' : this.finishReason(this.finish));
   }
 
   private finishReason(reason: FinishReason): GeminiFinishReason {

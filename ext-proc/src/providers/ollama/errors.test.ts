@@ -31,9 +31,10 @@ describe('parseOllamaError', () => {
     });
   });
 
-  it('plain text (unknown route, proxies), cut to a loggable length', () => {
-    expect(parseOllamaError('404 page not found')).toEqual({ message: '404 page not found' });
-    expect(parseOllamaError('x'.repeat(2000))!.message).toHaveLength(500);
+  it("plain text or an HTML page is not Ollama's own error (the gateway renders it for the caller)", () => {
+    expect(parseOllamaError('404 page not found')).toBeUndefined();
+    expect(parseOllamaError('<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>')).toBeUndefined();
+    expect(parseOllamaError('upstream request timeout')).toBeUndefined();
   });
 
   it('an OpenAI-style nested error from a proxy', () => {

@@ -10,25 +10,21 @@ export function renderOllamaError(err: GatewayError): string {
   return JSON.stringify({ error: err.message });
 }
 
-// Enough of a plain-text error page to log it, not a whole HTML document.
-const MAX_TEXT_MESSAGE = 500;
-
 /**
- * Reads an Ollama error body. Also takes plain text: Ollama answers an unknown route with a
- * bare `404 page not found`, and proxies in front of it answer in text too.
+ * Reads an Ollama error body: JSON `{"error": "<message>"}` (some proxies in front of Ollama nest
+ * the message OpenAI-style). Anything else, plain text or an HTML page (a proxy's, or Ollama's
+ * bare `404 page not found` for an unknown route), is not Ollama's own error and is undefined:
+ * the gateway renders it in the caller's API rather than passing it on as if it were.
  */
 export function parseOllamaError(body: string): ParsedProviderError | undefined {
-  const text = body.trim();
-  if (text === '') return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(body);
   } catch {
-    return { message: text.slice(0, MAX_TEXT_MESSAGE) };
+    return undefined;
   }
   const error = (parsed as { error?: unknown } | null)?.error;
   if (typeof error === 'string') return { message: error };
-  // Some proxies in front of Ollama nest the message OpenAI-style.
   const nested = (error as { message?: unknown } | null | undefined)?.message;
   if (typeof nested === 'string') return { message: nested };
   return undefined;

@@ -2,7 +2,7 @@ import type { WireFormat } from '../canonical/format.js';
 import { parseOllamaError, renderOllamaError } from './errors.js';
 import { buildOllamaRequest, parseOllamaRequest } from './request.js';
 import { parseOllamaResponse, renderOllamaResponse } from './response.js';
-import { createOllamaStreamDecoder, createOllamaStreamEncoder, OLLAMA_STREAM_CONTENT_TYPE } from './stream.js';
+import { checkOllamaStreamLine, createOllamaStreamDecoder, createOllamaStreamEncoder, OLLAMA_STREAM_CONTENT_TYPE } from './stream.js';
 
 /** Ollama's native chat API (`POST /api/chat`), as caller format and as backend format. */
 export const ollamaFormat: WireFormat = {
@@ -20,6 +20,8 @@ export const ollamaFormat: WireFormat = {
   createStreamDecoder: createOllamaStreamDecoder,
   createStreamEncoder: (ctx) => createOllamaStreamEncoder(ctx),
   streamContentType: OLLAMA_STREAM_CONTENT_TYPE,
+  streamFraming: 'ndjson',
+  checkStreamEvent: checkOllamaStreamLine,
   renderError: renderOllamaError,
   parseError: parseOllamaError,
 };

@@ -1,4 +1,5 @@
 import type { Usage } from '../../metering/usage.js';
+import { framedAsObject, parseObject, type StreamEventCheck } from '../canonical/stream-check.js';
 import type { EncoderContext, FinishReason, StreamDecoder, StreamEncoder, StreamEvent } from '../canonical/types.js';
 import { nestedDeeperThan, tooDeepMessage } from '../../util/json-depth.js';
 import { argumentsObject, type ArgumentsObject } from './arguments.js';
@@ -13,6 +14,21 @@ import { doneReasonFor, finishFromDoneReason, OllamaChatObject, toolCallParts, u
 export const OLLAMA_STREAM_CONTENT_TYPE = 'application/x-ndjson';
 
 const NEWLINE = 0x0a;
+
+const DONE_TRUE = /"done"\s*:\s*true/;
+
+/**
+ * One line of an Ollama stream, checked without parsing it: a JSON object; the `done: true` line
+ * (or an `{"error": ...}` line) ends the stream. Only a line that may be that one is parsed.
+ */
+export function checkOllamaStreamLine(line: string): StreamEventCheck {
+  if (line.trim() === '') return 'pass';
+  if (!framedAsObject(line)) return 'bad';
+  if (!DONE_TRUE.test(line) && !line.includes('"error"')) return 'pass';
+  const o = parseObject(line);
+  if (!o) return 'bad';
+  return o.done === true || typeof o.error === 'string' ? 'last' : 'pass';
+}
 
 /** Splits a byte stream into lines. Works on bytes so a multi-byte character split across chunks stays whole. */
 class LineSplitter {

@@ -3,6 +3,7 @@ import { parseOpenAIError, renderOpenAIError } from './errors.js';
 import { validateChatRequest } from './request.js';
 import { parseChatCompletion, renderChatCompletion } from './response.js';
 import { OpenAIStreamDecoder, OpenAIStreamEncoder } from './stream-translate.js';
+import { checkOpenAIStreamEvent } from './stream.js';
 import { toCanonicalRequest, toOpenAIRequestBody } from './translate-request.js';
 
 /** OpenAI Chat Completions, as the caller's format and as a backend's. */
@@ -19,6 +20,8 @@ export const openaiFormat: WireFormat = {
   createStreamDecoder: () => new OpenAIStreamDecoder(),
   createStreamEncoder: (ctx) => new OpenAIStreamEncoder(ctx),
   streamContentType: 'text/event-stream',
+  streamFraming: 'sse',
+  checkStreamEvent: checkOpenAIStreamEvent,
   renderError: renderOpenAIError,
   parseError: parseOpenAIError,
 };

@@ -1,6 +1,21 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Usage } from '../../metering/usage.js';
+import { framedAsObject, isErrorEvent, readSseEvent, type StreamEventCheck } from '../canonical/stream-check.js';
 import { fromOpenAIUsage } from './usage.js';
+
+/**
+ * One complete event of an OpenAI chat completion stream, checked without parsing it: data framed
+ * as a JSON object, or `[DONE]` (the end, as is an error the provider reports in the stream).
+ */
+export function checkOpenAIStreamEvent(event: string): StreamEventCheck {
+  const e = readSseEvent(event);
+  if (!e) return 'bad';
+  const data = e.data;
+  if (data === undefined) return 'pass';
+  if (data.trim() === '[DONE]') return 'last';
+  if (!framedAsObject(data)) return 'bad';
+  return isErrorEvent(data) ? 'last' : 'pass';
+}
 
 // Capturing, so the separators survive a split and a rewritten stream stays byte-exact.
 const EVENT_END = /(\r?\n\r?\n)/;
@@ -37,16 +52,24 @@ export class OpenAIStreamTap {
     const tail = parts.pop() ?? '';
     this.tail = endOfStream ? '' : tail;
     if (!this.hideUsageChunk) {
-      for (let i = 0; i < parts.length; i += 2) this.inspect(parts[i]!);
-      if (endOfStream) this.inspect(tail);
+      for (let i = 0; i < parts.length; i += 2) this.read(parts[i]!);
+      if (endOfStream) this.read(tail);
       return undefined;
     }
     let out = '';
     for (let i = 0; i < parts.length; i += 2) {
-      if (!this.inspect(parts[i]!)) out += parts[i]! + parts[i + 1]!;
+      if (!this.read(parts[i]!)) out += parts[i]! + parts[i + 1]!;
     }
-    if (endOfStream && !this.inspect(tail)) out += tail;
+    if (endOfStream && !this.read(tail)) out += tail;
     return Buffer.from(out, 'utf8');
+  }
+
+  /**
+   * Reads one complete event (its usage, the observer's copy); returns true when the caller must
+   * not see it: the usage-only chunk the gateway asked for on its behalf.
+   */
+  read(event: string): boolean {
+    return this.inspect(event) && this.hideUsageChunk;
   }
 
   /** Reads one event; returns true when it is the usage-only chunk. */

@@ -1,3 +1,5 @@
+import { framedAsObject } from '../canonical/stream-check.js';
+
 /**
  * Finds the top-level `"usage": {...}` object in a chat completion body and parses only that,
  * so metering a large answer doesn't parse the whole answer. Falls back to a full parse whenever
@@ -60,4 +62,30 @@ function inTopLevelObject(body: string, from: number): boolean {
     else if ((c === 125 || c === 93) && --depth < 0) return body.slice(j + 1).trim() === '';
   }
   return false;
+}
+
+/**
+ * The usage of a chat completion body, read cheaply, with the body checked on the way: it must be
+ * framed as a JSON object and its usage object slice out whole (which reads its tail up to the
+ * closing brace); where the slice fails (no usage, an unusual shape) the body is parsed whole and
+ * must be an object with `choices`. Undefined when the body is not a chat completion.
+ */
+export function checkedUsageObject(body: string): { usage: unknown } | undefined {
+  if (!framedAsObject(body)) return undefined;
+  const slice = usageSlice(body);
+  if (slice !== undefined) {
+    try {
+      return { usage: JSON.parse(slice) };
+    } catch {
+      // parsed whole below
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const o = parsed as { choices?: unknown; usage?: unknown } | null;
+  return typeof o === 'object' && o !== null && Array.isArray(o.choices) ? { usage: o.usage } : undefined;
 }
