@@ -15,6 +15,9 @@ import { z } from 'zod';
 import { DENSE_COUNT, DENSE_NAMES, featureFingerprint } from './features.js';
 import type { FeatureSink } from './features.js';
 import { COMPLEXITY_TIERS, DOMAINS } from './types.js';
+import { decodeBuckets as unpackBuckets } from '../util/bucket-packing.js';
+
+export { encodeBuckets } from '../util/bucket-packing.js';
 
 export const WEIGHTS_FORMAT = 'llm-gateway-classifier';
 export const WEIGHTS_VERSION = 1;
@@ -66,42 +69,9 @@ export interface ClassifierModel {
 // ---------------------------------------------------------------------------------------------------
 // Packing
 
-export function encodeBuckets(sorted: ArrayLike<number>): string {
-  const bytes: number[] = [];
-  let prev = -1;
-  for (let i = 0; i < sorted.length; i++) {
-    let d = sorted[i]! - prev - 1; // strictly increasing: gaps ≥ 0
-    prev = sorted[i]!;
-    while (d >= 0x80) {
-      bytes.push((d & 0x7f) | 0x80);
-      d >>>= 7;
-    }
-    bytes.push(d);
-  }
-  return Buffer.from(bytes).toString('base64');
-}
-
+/** The classifier's packed buckets, its own error naming the weights file. */
 export function decodeBuckets(b64: string, rows: number, source: string): Int32Array {
-  const bytes = Buffer.from(b64, 'base64');
-  const out = new Int32Array(rows);
-  let pos = 0;
-  let prev = -1;
-  for (let r = 0; r < rows; r++) {
-    let d = 0;
-    let shift = 0;
-    for (;;) {
-      if (pos >= bytes.length) throw new ClassifierModelError(source, `hashed.buckets: truncated at row ${r} of ${rows}`);
-      const b = bytes[pos++]!;
-      d |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 28) throw new ClassifierModelError(source, `hashed.buckets: bad varint at row ${r}`);
-    }
-    prev = prev + 1 + d;
-    out[r] = prev;
-  }
-  if (pos !== bytes.length) throw new ClassifierModelError(source, `hashed.buckets: ${bytes.length - pos} bytes left after ${rows} rows`);
-  return out;
+  return unpackBuckets(b64, rows, (m) => new ClassifierModelError(source, m));
 }
 
 // ---------------------------------------------------------------------------------------------------

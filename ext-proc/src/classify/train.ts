@@ -7,6 +7,7 @@
  * byte for byte.
  */
 import { z } from 'zod';
+import { parseJsonl } from '../util/jsonl.js';
 import { DEFAULT_LONG_CONTEXT_TOKENS, DENSE_COUNT, DENSE_NAMES, extract, featureFingerprint } from './features.js';
 import type { FeatureSink } from './features.js';
 import { N_DOMAIN, N_OUT, N_TIER, WEIGHTS_FORMAT, WEIGHTS_VERSION, encodeBuckets, softmaxInPlace } from './model.js';
@@ -36,26 +37,7 @@ export type LabelledExample = z.infer<typeof ExampleSchema>;
 
 /** Parses a JSONL data set; throws naming file:line on the first bad line or duplicate id. */
 export function parseDataset(text: string, source: string): LabelledExample[] {
-  const out: LabelledExample[] = [];
-  const ids = new Set<string>();
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${source}:${i + 1}: invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const r = ExampleSchema.safeParse(json);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new Error(`${source}:${i + 1}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid example'}`);
-    }
-    if (ids.has(r.data.id)) throw new Error(`${source}:${i + 1}: duplicate id "${r.data.id}"`);
-    ids.add(r.data.id);
-    out.push(r.data);
-  });
-  return out;
+  return parseJsonl(text, source, ExampleSchema);
 }
 
 export function toRequest(ex: LabelledExample): ClassifyRequest {

@@ -17,6 +17,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { decodeBuckets as unpackBuckets } from '../../util/bucket-packing.js';
+
+export { encodeBuckets } from '../../util/bucket-packing.js';
 import { type Channel, DENSE_COUNT, DENSE_NAMES, featureFingerprint, GuardExtractor, type GuardSink, type PreparedText } from './features.js';
 
 export const GUARD_WEIGHTS_FORMAT = 'llm-gateway-guard';
@@ -75,44 +78,6 @@ export interface GuardModel {
 // ---------------------------------------------------------------------------------------------------
 // Packing (shared with training)
 
-export function encodeBuckets(sorted: ArrayLike<number>): string {
-  const bytes: number[] = [];
-  let prev = -1;
-  for (let i = 0; i < sorted.length; i++) {
-    let d = sorted[i]! - prev - 1;
-    prev = sorted[i]!;
-    while (d >= 0x80) {
-      bytes.push((d & 0x7f) | 0x80);
-      d >>>= 7;
-    }
-    bytes.push(d);
-  }
-  return Buffer.from(bytes).toString('base64');
-}
-
-function decodeBuckets(b64: string, rows: number, source: string): Int32Array {
-  const bytes = Buffer.from(b64, 'base64');
-  const out = new Int32Array(rows);
-  let pos = 0;
-  let prev = -1;
-  for (let r = 0; r < rows; r++) {
-    let d = 0;
-    let shift = 0;
-    for (;;) {
-      if (pos >= bytes.length) throw new GuardModelError(source, `hashed.buckets: truncated at row ${r} of ${rows}`);
-      const b = bytes[pos++]!;
-      d |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 28) throw new GuardModelError(source, `hashed.buckets: bad varint at row ${r}`);
-    }
-    prev = prev + 1 + d;
-    out[r] = prev;
-  }
-  if (pos !== bytes.length) throw new GuardModelError(source, `hashed.buckets: ${bytes.length - pos} bytes left after ${rows} rows`);
-  return out;
-}
-
 export const logit = (p: number): number => Math.log(p / (1 - p));
 export const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
@@ -138,7 +103,7 @@ export function parseGuardModel(json: unknown, source: string): GuardModel {
     dense[i] = v;
   });
   const size = 1 << w.hashBits;
-  const buckets = decodeBuckets(w.hashed.buckets, w.hashed.rows, source);
+  const buckets = unpackBuckets(w.hashed.buckets, w.hashed.rows, (m) => new GuardModelError(source, m));
   const bytes = Buffer.from(w.hashed.weights, 'base64');
   if (bytes.length !== w.hashed.rows) throw new GuardModelError(source, `hashed.weights: ${bytes.length} bytes for ${w.hashed.rows} rows`);
   const q = new Int8Array(size);

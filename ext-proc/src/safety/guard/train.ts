@@ -12,6 +12,7 @@
  * who never saw each other's, so a model meets a new writer's style there, as it will in service.
  */
 import { z } from 'zod';
+import { parseJsonl } from '../../util/jsonl.js';
 import { mulberry32 } from '../../util/mulberry32.js';
 import { type Channel, DENSE_COUNT, DENSE_NAMES, featureFingerprint, GuardExtractor, type GuardSink } from './features.js';
 import {
@@ -42,26 +43,7 @@ export type GuardExample = z.infer<typeof GuardExampleSchema>;
 
 /** Parses a JSONL batch; throws naming file:line on the first bad line or a duplicate id. */
 export function parseGuardDataset(text: string, source: string): GuardExample[] {
-  const out: GuardExample[] = [];
-  const ids = new Set<string>();
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${source}:${i + 1}: invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const r = GuardExampleSchema.safeParse(json);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new Error(`${source}:${i + 1}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid example'}`);
-    }
-    if (ids.has(r.data.id)) throw new Error(`${source}:${i + 1}: duplicate id "${r.data.id}"`);
-    ids.add(r.data.id);
-    out.push(r.data);
-  });
-  return out;
+  return parseJsonl(text, source, GuardExampleSchema);
 }
 
 // ---------------------------------------------------------------------------------------------------
