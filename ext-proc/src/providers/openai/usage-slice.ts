@@ -27,19 +27,8 @@ function usageSlice(body: string): string | undefined {
   i++;
   while (i < body.length && ' \t\r\n'.includes(body[i]!)) i++;
   if (body[i] !== '{') return undefined;
-  let depth = 0;
-  let inString = false;
-  for (let j = i; j < body.length; j++) {
-    const c = body.charCodeAt(j);
-    if (inString) {
-      if (c === 92)
-        j++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return inTopLevelObject(body, j + 1) ? body.slice(i, j + 1) : undefined;
-  }
-  return undefined;
+  const end = closingBracket(body, i + 1);
+  return end >= 0 && topLevelCloses(body, end + 1) ? body.slice(i, end + 1) : undefined;
 }
 
 /**
@@ -48,7 +37,16 @@ function usageSlice(body: string): string | undefined {
  * own, but a later field may hold one too (a router's metadata, an object of tool arguments).
  * Usage comes last or nearly so, so this reads only a short tail.
  */
-function inTopLevelObject(body: string, from: number): boolean {
+function topLevelCloses(body: string, from: number): boolean {
+  const end = closingBracket(body, from);
+  return end >= 0 && body.slice(end + 1).trim() === '';
+}
+
+/**
+ * Index of the bracket that closes the object or array `from` is inside (strings and escapes
+ * skipped), or -1 when the body ends first.
+ */
+function closingBracket(body: string, from: number): number {
   let depth = 0;
   let inString = false;
   for (let j = from; j < body.length; j++) {
@@ -59,9 +57,9 @@ function inTopLevelObject(body: string, from: number): boolean {
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) depth++;
-    else if ((c === 125 || c === 93) && --depth < 0) return body.slice(j + 1).trim() === '';
+    else if ((c === 125 || c === 93) && --depth < 0) return j;
   }
-  return false;
+  return -1;
 }
 
 /**
