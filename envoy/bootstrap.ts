@@ -676,6 +676,42 @@ export function processorDownReplies(): Record<string, unknown> {
   const pathIs = (regex: string) => ({ header_filter: { header: { name: ':path', string_match: { safe_regex: { regex } } } } });
   const requestIdHeader = { header: { key: RESPONSE_HEADER.requestId, value: '%REQ(x-request-id)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
   const mappers: Record<string, unknown>[] = [];
+  const codeDetailsStart = (prefix: string) => ({
+    extension_filter: {
+      name: 'envoy.access_loggers.extension_filters.cel',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter',
+        expression: `response.code_details.startsWith('${prefix}')`,
+      },
+    },
+  });
+  // Envoy's metadata filter matches an absent key unless told otherwise.
+  const callerApiIs = (api: FormatId) => ({
+    metadata_filter: {
+      matcher: { filter: METADATA_NAMESPACE, path: [{ key: CALLER_API_METADATA_KEY }], value: { string_match: { exact: api } } },
+      match_if_key_not_found: false,
+    },
+  });
+  // The processor died while a call it had sent upstream was under way (its stream failed while
+  // the answer was held for it): the request id is already in the metadata, so the mappers below
+  // would leave Envoy's bare 500. The call is answered as any other processor failure, in the API
+  // the processor named when it forwarded it. A stream whose answer already flows is cut instead.
+  for (const api of Object.keys(FORMATS) as FormatId[]) {
+    mappers.push({
+      filter: {
+        and_filter: {
+          filters: [
+            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 500, runtime_key: 'llm_gateway.envoy_reply_500' } } } },
+            codeDetailsStart('ext_proc_error'),
+            callerApiIs(api),
+          ],
+        },
+      },
+      status_code: PROCESSOR_UNAVAILABLE.status,
+      headers_to_add: [requestIdHeader, { header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      body_format_override: { text_format_source: { inline_string: FORMATS[api].renderError(PROCESSOR_UNAVAILABLE.error) }, content_type: 'application/json' },
+    });
+  }
   for (const api of Object.keys(FORMATS) as FormatId[]) {
     mappers.push({
       filter: {
@@ -683,16 +719,8 @@ export function processorDownReplies(): Record<string, unknown> {
           filters: [
             { response_flag_filter: { flags: UPSTREAM_FAILURE_FLAGS } },
             // Only after the answer began: before it, Envoy's reply goes through the processor, which renders it.
-            {
-              extension_filter: {
-                name: 'envoy.access_loggers.extension_filters.cel',
-                typed_config: {
-                  '@type': 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter',
-                  expression: "response.code_details.startsWith('upstream_reset_after_response_started')",
-                },
-              },
-            },
-            { metadata_filter: { matcher: { filter: METADATA_NAMESPACE, path: [{ key: CALLER_API_METADATA_KEY }], value: { string_match: { exact: api } } } } },
+            codeDetailsStart('upstream_reset_after_response_started'),
+            callerApiIs(api),
           ],
         },
       },
@@ -758,17 +786,18 @@ const UPSTREAM_BROKE_OFF = new GatewayError('upstream', 'The upstream provider b
   code: 'upstream_reset',
 });
 
+/** What a caller gets when the processor cannot take part in its call. */
+const PROCESSOR_UNAVAILABLE = {
+  status: 503,
+  error: new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', {
+    code: 'gateway_unavailable',
+  }),
+};
+
 /** Envoy's own replies, by the status Envoy gives them, and what the caller gets instead. */
 const ENVOY_REPLIES: Array<{ status: number; answerStatus?: number; retryAfter?: boolean; error: GatewayError }> = [
-  {
-    // An ext_proc failure (no processor) is Envoy's 500; nothing else of Envoy's answers 500.
-    status: 500,
-    answerStatus: 503,
-    retryAfter: true,
-    error: new GatewayError('unavailable', 'The gateway cannot process LLM calls right now: its processor is unavailable. Retry shortly.', {
-      code: 'gateway_unavailable',
-    }),
-  },
+  // An ext_proc failure (no processor) is Envoy's 500; nothing else of Envoy's answers 500.
+  { status: 500, answerStatus: 503, retryAfter: true, error: PROCESSOR_UNAVAILABLE.error },
   {
     // Only a path no route takes gets Envoy's 404 (the bootstrap without a passthrough cluster).
     status: 404,

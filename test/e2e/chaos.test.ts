@@ -9,7 +9,8 @@
  *     absorbs every call;
  *   - Redis hangs (SIGSTOP) mid-load: limits fail closed (503) or the call succeeds, never a hang
  *     or a 500;
- *   - a call already upstream when its processor is killed (known defect, it.fails below).
+ *   - a call already upstream when its processor is killed: a 503 in its own API, not Envoy's
+ *     bare 500.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -37,11 +38,9 @@ describe('faults under load (sample of npm run chaos)', () => {
     // Once the processor was gone, every failure is a 503 in the caller's own API: no other 5xx,
     // no bare Envoy answer, no connection failure.
     expect(records.filter((r) => r.sentS >= gone && !r.ok && !failClosed(r)).map(describeCall)).toEqual([]);
-    // Calls caught in flight: a 503 as above, or a stream already flowing can only be cut. A
-    // non-stream call already upstream gets Envoy's bare 500 today (the known defect pinned by the
-    // it.fails test below).
+    // Calls caught in flight: a 503 as above, or a stream already flowing can only be cut.
     const caught = caughtByKill(records, report.timeline).filter((r) => !r.ok && !failClosed(r));
-    expect(caught.filter((r) => r.cls !== 'conn reset mid-body' && r.cls !== '500 -').map(describeCall)).toEqual([]);
+    expect(caught.filter((r) => r.cls !== 'conn reset mid-body').map(describeCall)).toEqual([]);
     expect(s.recoveryS).not.toBeNull();
     expect(s.recoveryS!).toBeLessThanOrEqual(15);
     expect(s.lostUsage).toBe(0);
@@ -71,12 +70,24 @@ describe('faults under load (sample of npm run chaos)', () => {
     expect(s.lostUsage).toBe(0);
   }, 30_000);
 
-  // Known defect: a call whose request the processor has already sent upstream when the processor
-  // dies gets Envoy's bare 500 (empty body, no content-type; access log details
-  // `ext_proc_error_gRPC_error_13{upstream_reset_after_response_started{connection_termination}}`),
-  // not the 503 in the caller's API that envoy/bootstrap.ts maps other processor failures to. When
-  // this starts passing, drop `.fails` and the '500 -' allowance in the kill test above.
-  it.fails("a call already upstream when its processor is killed gets a 503 in the caller's API", async () => {
+  // A call whose request the processor has already sent upstream when the processor dies: Envoy's
+  // ext_proc filter fails it with a 500 of its own (details `ext_proc_error_gRPC_error_13{...}`),
+  // which envoy/bootstrap.ts maps by the caller_api metadata the processor set when forwarding.
+  const inFlight = [
+    {
+      api: 'openai' as const,
+      path: '/v1/chat/completions',
+      headers: (key: string) => ({ authorization: `Bearer ${key}` }),
+      body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'in flight' }] },
+    },
+    {
+      api: 'anthropic' as const,
+      path: '/v1/messages',
+      headers: (key: string) => ({ 'x-api-key': key, 'anthropic-version': '2023-06-01' }),
+      body: { model: 'gpt-4o-mini', max_tokens: 64, messages: [{ role: 'user', content: 'in flight' }] },
+    },
+  ];
+  it.each(inFlight)("a $api call already upstream when its processor is killed gets a 503 in the caller's API", async (c) => {
     const key = 'gw-key-chaos-inflight';
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-chaos-inflight-'));
     const stack = await startLocalStack({
@@ -88,17 +99,18 @@ describe('faults under load (sample of npm run chaos)', () => {
     });
     try {
       const before = stack.simulator!.requestCount();
-      const answer = fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
+      const answer = fetch(`${stack.gatewayUrl}${c.path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-sim-latency-ms': '3000' },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'in flight' }] }),
+        headers: { 'content-type': 'application/json', ...c.headers(key), 'x-sim-latency-ms': '3000' },
+        body: JSON.stringify(c.body),
       }).then(async (r) => ({ status: r.status, body: await r.text() }));
       const deadline = Date.now() + 10_000;
       while (stack.simulator!.requestCount() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       expect(stack.simulator!.requestCount()).toBeGreaterThan(before);
       process.kill(stack.processor!.pid()!, 'SIGKILL');
       const { status, body } = await answer;
-      expect({ status, body, shape: judgeErrorBody('openai', body) }).toMatchObject({ status: 503, shape: { shapeOk: true } });
+      expect({ status, body, shape: judgeErrorBody(c.api, body) }).toMatchObject({ status: 503, shape: { shapeOk: true } });
+      expect(body).toContain('its processor is unavailable');
     } finally {
       await stack.close(500);
       rmSync(dir, { recursive: true, force: true });
