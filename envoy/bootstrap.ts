@@ -516,6 +516,8 @@ const CONNECTION_IDLE_TIMEOUT = '300s';
 
 export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const bufferLimit = envoyBufferLimit(o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
+  // An empty override: its presence is what turns a filter that is off by default on.
+  const enableExtProc = { [EXT_PROC_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: {} } };
   const disableExtProc = o.extProc
     ? { [EXT_PROC_FILTER]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', disabled: true } }
     : undefined;
@@ -555,8 +557,15 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const httpFilters: Record<string, unknown>[] = [];
   // /healthz says whether calls can be served: it fails while no processor passes its health checks.
   if (o.extProc) httpFilters.push(healthFilter());
+  // Off unless a route is chosen (the virtual host turns it on): Envoy's replies to requests it
+  // cannot parse (codec errors, a head over its limits, HTTP/1.0) have no route, and the
+  // processor has nothing to add to them; in the chain, Envoy closed the connection while the
+  // reply waited for the processor, and the caller got no answer at all.
   if (o.extProc)
-    httpFilters.push(extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader, processorToken: o.processorToken }));
+    httpFilters.push({
+      ...extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader, processorToken: o.processorToken }),
+      disabled: true,
+    });
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const clusters = o.upstreams.map((u) => cluster(u));
@@ -603,7 +612,18 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
                     common_http_protocol_options: { idle_timeout: CONNECTION_IDLE_TIMEOUT },
                     access_log: accessLog(o.accessLog ?? 'stdout'),
                     ...(o.extProc ? { local_reply_config: processorDownReplies() } : {}),
-                    route_config: { name: 'gateway', virtual_hosts: [{ name: 'all', domains: ['*'], routes, include_request_attempt_count: true }] },
+                    route_config: {
+                      name: 'gateway',
+                      virtual_hosts: [
+                        {
+                          name: 'all',
+                          domains: ['*'],
+                          routes,
+                          include_request_attempt_count: true,
+                          ...(o.extProc ? { typed_per_filter_config: enableExtProc } : {}),
+                        },
+                      ],
+                    },
                     http_filters: httpFilters,
                   },
                 },
@@ -757,7 +777,32 @@ export function processorDownReplies(): Record<string, unknown> {
       });
     }
   }
+  // Envoy refused the request before it had a request line and headers to read (a codec error, a
+  // head over its limits, HTTP/1.0): nothing tells the caller's API. The reply is an error both
+  // OpenAI's and Anthropic's SDKs read (OpenAI's shape with Anthropic's top-level `type`), and
+  // carries a request id of its own, made by Envoy.
+  for (const reply of ENVOY_REPLIES) {
+    mappers.push({
+      filter: {
+        and_filter: {
+          filters: [
+            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: reply.status, runtime_key: `llm_gateway.envoy_reply_${reply.status}` } } } },
+            { header_filter: { header: { name: ':path', present_match: false } } },
+          ],
+        },
+      },
+      ...(reply.answerStatus ? { status_code: reply.answerStatus } : {}),
+      headers_to_add: [{ header: { key: RESPONSE_HEADER.requestId, value: '%UNIQUE_ID%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      body_format_override: { text_format_source: { inline_string: unknownApiError(reply.error) }, content_type: 'application/json' },
+    });
+  }
   return { mappers };
+}
+
+/** An error body in OpenAI's shape that Anthropic's shape also accepts (see processorDownReplies). */
+function unknownApiError(error: GatewayError): string {
+  const openai = JSON.parse(FORMATS.openai.renderError(error)) as Record<string, unknown>;
+  return JSON.stringify({ type: 'error', ...openai });
 }
 
 /** API_FAMILY_PATTERNS with an API's consecutive patterns together (one mapper each), in order. */
@@ -815,6 +860,10 @@ const ENVOY_REPLIES: Array<{ status: number; answerStatus?: number; retryAfter?:
   },
   { status: 413, error: new GatewayError('too_large', 'The request body exceeds the gateway limit.', { code: 'request_too_large' }) },
   { status: 431, error: new GatewayError('invalid_request', 'The request headers are too large.', { code: 'headers_too_large' }) },
+  {
+    status: 426,
+    error: new GatewayError('invalid_request', 'HTTP/1.0 is not served: send the request over HTTP/1.1 or HTTP/2.', { code: 'http_version_not_supported' }),
+  },
   {
     status: 503,
     retryAfter: true,

@@ -98,8 +98,14 @@ function withTestCertificates(rel: string): string {
 
 /** The ext_proc filter of a rendered bootstrap's listener (after the health-check filter). */
 function bootstrapExtProc(boot: Record<string, any>): Record<string, unknown> {
-  const filters = boot.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters as Array<{ name: string }>;
-  return filters.find((f) => f.name === 'envoy.filters.http.ext_proc')!;
+  const hcm = boot.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+  const filters = hcm.http_filters as Array<{ name: string; disabled?: boolean }>;
+  const { disabled, ...filter } = filters.find((f) => f.name === 'envoy.filters.http.ext_proc')!;
+  // The standalone gateway turns the filter on per virtual host (so that Envoy's replies to
+  // requests without a route never wait for the processor); inserted elsewhere it is on as is.
+  expect(disabled).toBe(true);
+  expect(Object.keys(hcm.route_config.virtual_hosts[0].typed_per_filter_config)).toEqual(['envoy.filters.http.ext_proc']);
+  return filter;
 }
 
 /** A filter as the bootstrap renders it, i.e. with no processor token (envoy/envoy.yaml has none). */

@@ -4,58 +4,40 @@
  * Keep it current from a run with HOSTILE_REPORT=<file> (one JSON line per case, with its
  * problems); never silence a case any other way.
  */
-/** Envoy rejects the request at the HTTP level (codec error, head over its limits, HTTP/1.0). */
-const ENVOY_DROPS_CONNECTION =
-  "No answer at all: the connection closes with 0 bytes (access log: status 400, http1.codec_error, bytes_sent 0). Envoy's own 400/426/431 is lost while the ext_proc filter is in the chain (the same config without it answers), instead of a 4xx in the caller's API.";
+/** Envoy refuses the request before it has a request line and headers: the caller's API cannot be told. */
+const API_UNKNOWABLE =
+  "Envoy refuses the request before it has a path or headers (codec error, a head over its limits, HTTP/1.0), so nothing tells the caller's API: the reply is a JSON error in OpenAI's shape that Anthropic's shape also accepts. Gemini's shape (a numeric `error.code`) and Ollama's (`error` as a string) cannot share that body.";
+/** Envoy finds the body's framing broken after the request went to the processor. */
+const CODEC_ERROR_MID_BODY =
+  "No answer at all: the connection closes with 0 bytes (access log: status 400, http1.codec_error). The chunked body's framing breaks after the headers went to the processor; Envoy's 400 then waits for the processor while Envoy closes the connection.";
 export const KNOWN_FAILURES: Record<string, string> = {
-  // ENVOY_DROPS_CONNECTION: Envoy rejects the request at the HTTP level (codec error, head over its limits, HTTP/1.0) (49)
-  'model/gemini/500k characters': ENVOY_DROPS_CONNECTION,
-  'query/openai/a query of 100 KB': ENVOY_DROPS_CONNECTION,
-  'headers/openai/100 junk headers': ENVOY_DROPS_CONNECTION,
-  'transport/openai/content-length not a number': ENVOY_DROPS_CONNECTION,
-  'transport/openai/content-length negative': ENVOY_DROPS_CONNECTION,
-  'transport/openai/two different content-lengths': ENVOY_DROPS_CONNECTION,
-  'transport/openai/content-length and chunked together': ENVOY_DROPS_CONNECTION,
-  'transport/openai/a chunk size that is not hex': ENVOY_DROPS_CONNECTION,
-  'transport/openai/a NUL byte in the path': ENVOY_DROPS_CONNECTION,
-  'transport/openai/a space in the path': ENVOY_DROPS_CONNECTION,
-  'transport/openai/HTTP/1.0 without host': ENVOY_DROPS_CONNECTION,
-  'transport/openai/a header of 100 KB': ENVOY_DROPS_CONNECTION,
-  'transport/openai/a lower-case method': ENVOY_DROPS_CONNECTION,
-  'query/anthropic/a query of 100 KB': ENVOY_DROPS_CONNECTION,
-  'headers/anthropic/100 junk headers': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/content-length not a number': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/content-length negative': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/two different content-lengths': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/content-length and chunked together': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/a chunk size that is not hex': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/a NUL byte in the path': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/a space in the path': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/HTTP/1.0 without host': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/a header of 100 KB': ENVOY_DROPS_CONNECTION,
-  'transport/anthropic/a lower-case method': ENVOY_DROPS_CONNECTION,
-  'query/gemini/a query of 100 KB': ENVOY_DROPS_CONNECTION,
-  'headers/gemini/100 junk headers': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/content-length not a number': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/content-length negative': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/two different content-lengths': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/content-length and chunked together': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/a chunk size that is not hex': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/a NUL byte in the path': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/a space in the path': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/HTTP/1.0 without host': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/a header of 100 KB': ENVOY_DROPS_CONNECTION,
-  'transport/gemini/a lower-case method': ENVOY_DROPS_CONNECTION,
-  'query/ollama/a query of 100 KB': ENVOY_DROPS_CONNECTION,
-  'headers/ollama/100 junk headers': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/content-length not a number': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/content-length negative': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/two different content-lengths': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/content-length and chunked together': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/a chunk size that is not hex': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/a NUL byte in the path': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/a space in the path': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/HTTP/1.0 without host': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/a header of 100 KB': ENVOY_DROPS_CONNECTION,
-  'transport/ollama/a lower-case method': ENVOY_DROPS_CONNECTION,
+  // API_UNKNOWABLE (23)
+  'model/gemini/500k characters': API_UNKNOWABLE,
+  'query/gemini/a query of 100 KB': API_UNKNOWABLE,
+  'headers/gemini/100 junk headers': API_UNKNOWABLE,
+  'transport/gemini/content-length not a number': API_UNKNOWABLE,
+  'transport/gemini/content-length negative': API_UNKNOWABLE,
+  'transport/gemini/two different content-lengths': API_UNKNOWABLE,
+  'transport/gemini/content-length and chunked together': API_UNKNOWABLE,
+  'transport/gemini/a NUL byte in the path': API_UNKNOWABLE,
+  'transport/gemini/a space in the path': API_UNKNOWABLE,
+  'transport/gemini/HTTP/1.0 without host': API_UNKNOWABLE,
+  'transport/gemini/a header of 100 KB': API_UNKNOWABLE,
+  'transport/gemini/a lower-case method': API_UNKNOWABLE,
+  'query/ollama/a query of 100 KB': API_UNKNOWABLE,
+  'headers/ollama/100 junk headers': API_UNKNOWABLE,
+  'transport/ollama/content-length not a number': API_UNKNOWABLE,
+  'transport/ollama/content-length negative': API_UNKNOWABLE,
+  'transport/ollama/two different content-lengths': API_UNKNOWABLE,
+  'transport/ollama/content-length and chunked together': API_UNKNOWABLE,
+  'transport/ollama/a NUL byte in the path': API_UNKNOWABLE,
+  'transport/ollama/a space in the path': API_UNKNOWABLE,
+  'transport/ollama/HTTP/1.0 without host': API_UNKNOWABLE,
+  'transport/ollama/a header of 100 KB': API_UNKNOWABLE,
+  'transport/ollama/a lower-case method': API_UNKNOWABLE,
+  // CODEC_ERROR_MID_BODY (4)
+  'transport/openai/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
+  'transport/anthropic/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
+  'transport/gemini/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
+  'transport/ollama/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
 };
