@@ -1,11 +1,15 @@
 /*
- * `npm run eval:routing [-- options]`: runs the shipped classifier over the labelled evaluation set
- * and prints tier accuracy, the tier confusion matrix, recall of `complex`, per-language accuracy,
- * domain accuracy, the decision time, and the cost of the resulting routing against always using
- * the premium model (catalog prices). Also writes the figures as JSON.
+ * `npm run eval:routing [-- options]`: how well auto-routing generalises to requests written by
+ * people whose phrasing the model never saw. Leave-one-batch-out over the independently written
+ * batches (models/classifier/batches/): for each batch, a model trained on all the others scores
+ * it. Prints, for the held-out requests, per batch and pooled: tier accuracy, the confusion
+ * matrix, recall of `complex`, the share of `medium` sent to `complex`, routing below the
+ * labelled tier, EN / ES / other accuracy, domain accuracy, the cost against always-premium for
+ * each quality_bias preset, the cost–quality curve (the threshold swept from all-premium to
+ * all-cheap) with the cost at 95 % and 99 % complex recall, the fitted tier temperature, and the
+ * decision time. Writes the figures as JSON.
  *
- *   --data FILE      labelled JSONL (default models/classifier/eval.jsonl)
- *   --weights FILE   classifier weights (default models/classifier/weights.json)
+ *   --data DIR       folder with batches/ and the single-author train/eval files (default models/classifier)
  *   --catalog FILE   model catalog (default $CATALOG_PATH or models/catalog.yaml)
  *   --out FILE       JSON results (default models/classifier/eval-results.json)
  *
@@ -21,20 +25,29 @@
  *
  * Exit status: 0 done, 1 failed (message on stderr), 2 usage error.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { filterCatalog, loadCatalog } from '../ext-proc/src/catalog/load.js';
 import type { Catalog, Model, Tier as QualityTier } from '../ext-proc/src/catalog/load.js';
-import { Classifier } from '../ext-proc/src/classify/classify.js';
+import { loadBatches, loadLegacy } from '../ext-proc/src/classify/batches.js';
+import type { Batch } from '../ext-proc/src/classify/batches.js';
+import { Classifier, defaultWeightsPath } from '../ext-proc/src/classify/classify.js';
+import { DEFAULT_QUALITY_BIAS, PRESET_DIALS, QUALITY_BIAS_PRESETS } from '../ext-proc/src/classify/decide.js';
+import type { QualityBias, TierDial } from '../ext-proc/src/classify/decide.js';
 import { loadClassifierModel } from '../ext-proc/src/classify/model.js';
-import { parseDataset, toRequest } from '../ext-proc/src/classify/train.js';
-import type { LabelledExample } from '../ext-proc/src/classify/train.js';
-import { COMPLEXITY_TIERS, DOMAINS } from '../ext-proc/src/classify/types.js';
+import { DEFAULT_TRAIN_OPTIONS, type toRequest } from '../ext-proc/src/classify/train.js';
+import type { LabelledExample, TrainOptions } from '../ext-proc/src/classify/train.js';
+import { COMPLEXITY_TIERS } from '../ext-proc/src/classify/types.js';
 import type { Classification, ComplexityTier } from '../ext-proc/src/classify/types.js';
 import { repoRoot } from '../ext-proc/src/config/paths.js';
 import { costUsd } from '../ext-proc/src/metering/cost.js';
+import { byBatch, byLanguage, cheapestAtRecall, costQualityCurve, figures, OUTPUT_TOKENS } from './routing-eval/figures.js';
+import type { CurvePoint, Figures } from './routing-eval/figures.js';
+import { agreement } from './routing-eval/agreement.js';
+import type { Agreement, Relabel } from './routing-eval/agreement.js';
+import { expectedCalibrationError, fitTemperature, leaveOneBatchOut } from './routing-eval/lobo.js';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -44,8 +57,6 @@ class UsageError extends Error {}
 
 /** Quality tier of the catalog each complexity tier is routed to. */
 export const QUALITY_FOR_TIER: Record<ComplexityTier, QualityTier> = { simple: 'economy', medium: 'standard', complex: 'premium' };
-/** Assumed output tokens per request, by labelled tier. */
-export const OUTPUT_TOKENS: Record<ComplexityTier, number> = { simple: 150, medium: 600, complex: 1500 };
 /** Input tokens of the reference request used to rank models by price. */
 export const REFERENCE_INPUT_TOKENS = 1000;
 
@@ -107,18 +118,14 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(1)} %`;
 }
 
-function usd(x: number): string {
-  return `$${x.toFixed(4)}`;
-}
-
-/** A 4,000-character prompt of pasted prose plus a question, for the per-decision time. */
-export function benchmarkPrompt(): { messages: { role: string; content: string }[] } {
+/** A prompt of `chars` characters of pasted prose plus a question, for the per-decision time. */
+export function benchmarkPrompt(chars: number): { messages: { role: string; content: string }[] } {
   const para =
     'The committee reviewed the quarterly figures and noted that operating costs rose faster than revenue, mainly because of new hires in the support team and higher cloud spending. ' +
     'Several members asked whether the pricing change planned for the spring would offset the increase, and the finance lead promised a detailed model before the next meeting. ';
   let body = '';
-  while (body.length < 3960) body += para;
-  return { messages: [{ role: 'user', content: `${body.slice(0, 3960)}\n\nWhat is its title?` }] };
+  while (body.length < chars - 40) body += para;
+  return { messages: [{ role: 'user', content: `${body.slice(0, chars - 40)}\n\nWhat is its title?` }] };
 }
 
 function timeDecisions(clf: Classifier, reqs: ReturnType<typeof toRequest>[], rounds: number): number {
@@ -134,165 +141,161 @@ function timeDecisions(clf: Classifier, reqs: ReturnType<typeof toRequest>[], ro
   return samples[Math.floor(samples.length / 2)]!;
 }
 
-export function evaluate(examples: readonly LabelledExample[], clf: Classifier, catalog: Catalog) {
-  const n = examples.length;
-  const confusion = COMPLEXITY_TIERS.map(() => COMPLEXITY_TIERS.map(() => 0));
-  const domainConfusion = DOMAINS.map(() => DOMAINS.map(() => 0));
-  const perLang: Record<string, { n: number; tier: number; domain: number }> = {};
-  const hard = { n: 0, tier: 0 };
-  const multi = { n: 0, tier: 0 };
-  let tierOk = 0;
-  let domainOk = 0;
+export interface LoboResults {
+  batches: string[];
+  trainingOnly: number;
+  temperature: number;
+  ece: { before: number; after: number };
+  presets: Record<QualityBias, Figures & { dial: TierDial }>;
+  argmax: Figures;
+  perBatch: Record<string, Figures>;
+  perLanguage: Record<string, Figures>;
+  curve: CurvePoint[];
+  at95: CurvePoint | undefined;
+  at99: CurvePoint | undefined;
+  baselineModel: string;
+  latency: { prompt4000CharsMedianMicros: number; prompt30000CharsMedianMicros: number };
+  /** The labels against a second, independent labeller's (the ceiling), when its file is there. */
+  agreement?: Agreement;
+}
+
+/** Leave-one-batch-out figures of the routing decision (see the header of this file). */
+export function evaluateLobo(
+  batches: readonly Batch[],
+  legacy: readonly LabelledExample[],
+  catalog: Catalog,
+  progress: (m: string) => void,
+  opts: TrainOptions = DEFAULT_TRAIN_OPTIONS,
+): LoboResults {
+  const scored = leaveOneBatchOut(batches, legacy, opts, progress);
+  const temperature = fitTemperature(scored);
   const router = makeRouter(catalog);
-  let routed = 0;
-  let baseline = 0;
-  let oracle = 0;
-  let fallbacks = 0;
-  const routedBy: Record<string, number> = {};
-  const requests = examples.map(toRequest);
-  examples.forEach((ex, i) => {
-    const c = clf.classify(requests[i]!);
-    const t = COMPLEXITY_TIERS.indexOf(ex.tier);
-    const p = COMPLEXITY_TIERS.indexOf(c.tier);
-    confusion[t]![p]!++;
-    domainConfusion[DOMAINS.indexOf(ex.domain)]![DOMAINS.indexOf(c.domain)]!++;
-    const L = (perLang[ex.lang] ??= { n: 0, tier: 0, domain: 0 });
-    L.n++;
-    if (t === p) {
-      tierOk++;
-      L.tier++;
-    }
-    if (c.domain === ex.domain) {
-      domainOk++;
-      L.domain++;
-    }
-    if (ex.note !== undefined) {
-      hard.n++;
-      if (t === p) hard.tier++;
-    }
-    if (ex.messages.filter((m) => m.role === 'user').length > 1) {
-      multi.n++;
-      if (t === p) multi.tier++;
-    }
-    const input = c.estimatedTokens;
-    const output = OUTPUT_TOKENS[ex.tier];
-    const pick = router.pick(c.tier, c, input, output);
-    if (pick.fallback) fallbacks++;
-    routedBy[pick.model.id] = (routedBy[pick.model.id] ?? 0) + 1;
-    routed += requestCost(pick.model, input, output);
-    oracle += requestCost(router.pick(ex.tier, c, input, output).model, input, output);
-    baseline += requestCost(router.premium, input, output);
-  });
-  const complexIdx = COMPLEXITY_TIERS.indexOf('complex');
-  const complexRow = confusion[complexIdx]!;
-  const complexCol = confusion.map((row) => row[complexIdx]!);
-  const complexTotal = complexRow.reduce((a, b) => a + b, 0);
-  const predictedComplex = complexCol.reduce((a, b) => a + b, 0);
-  const underRouted = confusion.reduce((acc, row, ti) => acc + row.reduce((a, v, pi) => a + (pi < ti ? v : 0), 0), 0);
-  const overRouted = confusion.reduce((acc, row, ti) => acc + row.reduce((a, v, pi) => a + (pi > ti ? v : 0), 0), 0);
-
-  const latency = {
-    evalSetMedianMicros: Number(timeDecisions(clf, requests, 15).toFixed(1)),
-    prompt4000CharsMedianMicros: Number(timeDecisions(clf, [benchmarkPrompt()], 15).toFixed(1)),
-  };
-
+  const presets = Object.fromEntries(
+    QUALITY_BIAS_PRESETS.map((p) => [p, { dial: PRESET_DIALS[p], ...figures(scored, temperature, PRESET_DIALS[p], router) }]),
+  ) as LoboResults['presets'];
+  const dial = PRESET_DIALS[DEFAULT_QUALITY_BIAS];
+  const curve = costQualityCurve(scored, temperature, router);
+  const clf = new Classifier(loadClassifierModel(defaultWeightsPath()));
   return {
-    examples: n,
-    tier: {
-      labels: [...COMPLEXITY_TIERS],
-      accuracy: tierOk / n,
-      confusion,
-      recallComplex: complexTotal > 0 ? complexRow[complexIdx]! / complexTotal : 0,
-      precisionComplex: predictedComplex > 0 ? complexRow[complexIdx]! / predictedComplex : 0,
-      underRouted: underRouted / n,
-      overRouted: overRouted / n,
-      perLanguage: Object.fromEntries(Object.entries(perLang).map(([l, v]) => [l, { examples: v.n, accuracy: v.tier / v.n }])),
-      hardCases: { examples: hard.n, accuracy: hard.n > 0 ? hard.tier / hard.n : 0 },
-      multiTurn: { examples: multi.n, accuracy: multi.n > 0 ? multi.tier / multi.n : 0 },
+    batches: batches.map((b) => b.name),
+    trainingOnly: legacy.length,
+    temperature,
+    ece: { before: expectedCalibrationError(scored, 1), after: expectedCalibrationError(scored, temperature) },
+    presets,
+    argmax: figures(scored, temperature, { threshold: 0.5, margin: 0 }, router),
+    perBatch: Object.fromEntries([...byBatch(scored)].map(([b, list]) => [b, figures(list, temperature, dial, router)])),
+    perLanguage: Object.fromEntries([...byLanguage(scored)].map(([l, list]) => [l, figures(list, temperature, dial, router)])),
+    curve,
+    at95: cheapestAtRecall(curve, 0.95),
+    at99: cheapestAtRecall(curve, 0.99),
+    baselineModel: router.premium.id,
+    latency: {
+      prompt4000CharsMedianMicros: Number(timeDecisions(clf, [benchmarkPrompt(4000)], 15).toFixed(1)),
+      prompt30000CharsMedianMicros: Number(timeDecisions(clf, [benchmarkPrompt(30_000)], 15).toFixed(1)),
     },
-    domain: {
-      labels: [...DOMAINS],
-      accuracy: domainOk / n,
-      confusion: domainConfusion,
-      perLanguage: Object.fromEntries(Object.entries(perLang).map(([l, v]) => [l, { examples: v.n, accuracy: v.domain / v.n }])),
-    },
-    cost: {
-      mapping: Object.fromEntries(COMPLEXITY_TIERS.map((t) => [t, { qualityTier: QUALITY_FOR_TIER[t], model: router.defaults[t] }])),
-      outputTokensPerLabelledTier: OUTPUT_TOKENS,
-      inputTokens: 'classifier estimatedTokens',
-      baselineModel: router.premium.id,
-      capabilityFallbacks: fallbacks,
-      requestsPerModel: routedBy,
-      routedUsd: routed,
-      baselineUsd: baseline,
-      savingPct: baseline > 0 ? (1 - routed / baseline) * 100 : 0,
-      oracleRoutedUsd: oracle,
-      oracleSavingPct: baseline > 0 ? (1 - oracle / baseline) * 100 : 0,
-    },
-    latency,
   };
 }
 
-export type EvalResults = ReturnType<typeof evaluate>;
+function row(name: string, f: Figures): string {
+  return [
+    name.padEnd(12),
+    String(f.n).padStart(5),
+    pct(f.accuracy).padStart(9),
+    pct(f.recallComplex).padStart(9),
+    pct(f.mediumToComplex).padStart(9),
+    pct(f.under).padStart(9),
+    pct(f.domainAccuracy).padStart(9),
+    `${(f.premiumUsd ? (1 - f.costUsd / f.premiumUsd) * 100 : 0).toFixed(1)} %`.padStart(9),
+  ].join(' ');
+}
 
-export function report(r: EvalResults, out: Output): void {
+export function reportLobo(r: LoboResults, out: Output): void {
   const w = (s: string) => out.write(`${s}\n`);
-  const T = r.tier;
-  w(`examples: ${r.examples}`);
-  w(`tier accuracy: ${pct(T.accuracy)}`);
-  w('tier confusion (rows = labelled, columns = predicted):');
-  w(`  ${''.padEnd(9)}${T.labels.map((l) => l.padStart(9)).join('')}`);
-  T.confusion.forEach((row, i) => {
-    w(`  ${T.labels[i]!.padEnd(9)}${row.map((v) => String(v).padStart(9)).join('')}`);
-  });
-  w(`recall of complex: ${pct(T.recallComplex)} (precision ${pct(T.precisionComplex)})`);
-  w(`routed below the labelled tier: ${pct(T.underRouted)}, above: ${pct(T.overRouted)}`);
-  for (const [l, v] of Object.entries(T.perLanguage)) w(`tier accuracy [${l}]: ${pct(v.accuracy)} (${v.examples})`);
+  w(`leave-one-batch-out over ${r.batches.length} batches (${r.batches.join(', ')}); the single-author set (${r.trainingOnly}) is trained on, never scored`);
+  w(`tier temperature ${r.temperature} (expected calibration error ${pct(r.ece.before)} → ${pct(r.ece.after)})`);
+  const head = ['', 'n', 'tier acc', 'cx recall', 'med→cx', 'under', 'domain', 'saved']
+    .map((h, i) => (i === 0 ? h.padEnd(12) : h.padStart(i === 1 ? 5 : 9)))
+    .join(' ');
+  w(`\nheld-out figures by preset (saved = cost below always ${r.baselineModel}):`);
+  w(head);
+  for (const [p, f] of Object.entries(r.presets)) w(row(`${p} ${f.dial.threshold}`, f));
+  w(row('argmax', r.argmax));
+  w(`\nper held-out batch (${DEFAULT_QUALITY_BIAS}):`);
+  w(head);
+  for (const [b, f] of Object.entries(r.perBatch)) w(row(`batch ${b}`, f));
+  w(`\nper language (${DEFAULT_QUALITY_BIAS}):`);
+  w(head);
+  for (const [l, f] of Object.entries(r.perLanguage)) w(row(l, f));
+  const b = r.presets[DEFAULT_QUALITY_BIAS];
+  w(`\nconfusion, ${DEFAULT_QUALITY_BIAS} (rows labelled, columns routed): ${b.confusion.map((x, i) => `${COMPLEXITY_TIERS[i]} ${x.join(' / ')}`).join('; ')}`);
+  w('\ncost–quality curve (threshold: cost share of always-premium, complex recall, tier accuracy):');
+  for (const p of r.curve.filter((_, i) => i % 5 === 0))
+    w(`  ${p.threshold.toFixed(2)}  ${pct(p.costShare).padStart(8)}  ${pct(p.recallComplex).padStart(8)}  ${pct(p.accuracy).padStart(8)}`);
+  const at = (label: string, p: CurvePoint | undefined) =>
+    w(
+      p
+        ? `cost at ${label} complex recall: ${pct(p.costShare)} of always-premium (threshold ${p.threshold.toFixed(2)})`
+        : `${label} complex recall: not reached`,
+    );
+  at('95 %', r.at95);
+  at('99 %', r.at99);
+  if (r.agreement) {
+    const a = r.agreement;
+    const k = (x: { kappa: number; observed: number }) => `kappa ${x.kappa.toFixed(3)} (agree ${pct(x.observed)})`;
+    w(
+      `\nsecond labeller on ${a.items} items (${a.unsure} marked unsure): tier ${k(a.tier)}; simple | medium+ ${k(a.simpleVsMediumUp)}; complex | below ${k(a.complexVsBelow)}; domain ${k(a.domain)}`,
+    );
+  }
   w(
-    `tier accuracy on the noted hard cases: ${pct(T.hardCases.accuracy)} (${T.hardCases.examples}); multi-turn: ${pct(T.multiTurn.accuracy)} (${T.multiTurn.examples})`,
+    `decision time (median): ${r.latency.prompt4000CharsMedianMicros} µs for a 4,000-character prompt, ${r.latency.prompt30000CharsMedianMicros} µs for 30,000`,
   );
-  w(`domain accuracy: ${pct(r.domain.accuracy)}`);
-  for (const [l, v] of Object.entries(r.domain.perLanguage)) w(`domain accuracy [${l}]: ${pct(v.accuracy)} (${v.examples})`);
-  const C = r.cost;
-  w('cost model:');
-  for (const [t, m] of Object.entries(C.mapping))
-    w(`  ${t.padEnd(8)} → ${m.qualityTier.padEnd(9)} ${m.model} (output ${C.outputTokensPerLabelledTier[t as ComplexityTier]} tokens)`);
-  w(`  input tokens: the classifier's estimate; capability fallbacks: ${C.capabilityFallbacks}; baseline: every request on ${C.baselineModel}`);
-  w(`cost routed: ${usd(C.routedUsd)}   always premium: ${usd(C.baselineUsd)}   saving: ${C.savingPct.toFixed(1)} %`);
-  w(`(with the labelled tiers instead of the predicted ones: ${usd(C.oracleRoutedUsd)}, saving ${C.oracleSavingPct.toFixed(1)} %)`);
-  w(`decision time (median): ${r.latency.evalSetMedianMicros} µs per eval request, ${r.latency.prompt4000CharsMedianMicros} µs for a 4,000-character prompt`);
 }
 
 export function main(argv: string[], env: NodeJS.ProcessEnv, out: Output): number {
-  let values: Record<string, string | undefined>;
+  let values: { data?: string; catalog?: string; out?: string; l2?: string; epochs?: string; 'min-count'?: string; 'no-legacy'?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { data: { type: 'string' }, weights: { type: 'string' }, catalog: { type: 'string' }, out: { type: 'string' } },
+      options: {
+        data: { type: 'string' },
+        catalog: { type: 'string' },
+        out: { type: 'string' },
+        l2: { type: 'string' },
+        epochs: { type: 'string' },
+        'min-count': { type: 'string' },
+        'no-legacy': { type: 'boolean' },
+      },
       strict: true,
-    }) as { values: Record<string, string | undefined> });
+    }));
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const root = repoRoot();
-  const dataPath = path.resolve(root, values.data ?? 'models/classifier/eval.jsonl');
-  const weightsPath = path.resolve(root, values.weights ?? 'models/classifier/weights.json');
+  const dataDir = path.resolve(root, values.data ?? 'models/classifier');
   const catalogPath = path.resolve(root, values.catalog ?? env.CATALOG_PATH ?? 'models/catalog.yaml');
   const outPath = path.resolve(root, values.out ?? 'models/classifier/eval-results.json');
-  const examples = parseDataset(readFileSync(dataPath, 'utf8'), path.relative(root, dataPath));
-  const clf = new Classifier(loadClassifierModel(weightsPath));
+  const batches = loadBatches(path.join(dataDir, 'batches'));
+  if (batches.length < 2) throw new Error(`${path.relative(root, dataDir)}/batches: leave-one-batch-out needs two batches or more`);
   // Cloud models only: local pools have no list price, and would make any routing look free.
   const catalog = filterCatalog(loadCatalog(catalogPath), (p) => p.apiKeyEnv !== undefined);
-  const results = evaluate(examples, clf, catalog);
-  out.write(`${path.relative(root, dataPath)} with ${path.relative(root, weightsPath)}, prices from ${path.relative(root, catalogPath)}\n`);
-  report(results, out);
-  const json = {
-    data: path.relative(root, dataPath),
-    weights: path.relative(root, weightsPath),
-    catalog: path.relative(root, catalogPath),
-    ...results,
+  const opts: TrainOptions = {
+    ...DEFAULT_TRAIN_OPTIONS,
+    ...(values.l2 ? { l2: Number(values.l2) } : {}),
+    ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
+    ...(values['min-count'] ? { minCount: Number(values['min-count']) } : {}),
   };
-  writeFileSync(outPath, `${JSON.stringify(json, null, 2)}\n`);
+  const legacy = values['no-legacy'] ? [] : loadLegacy(dataDir);
+  const results = evaluateLobo(batches, legacy, catalog, (m) => out.write(`${m}\n`), opts);
+  const relabelPath = path.join(dataDir, 'agreement', 'relabel.jsonl');
+  if (existsSync(relabelPath)) {
+    const relabels = readFileSync(relabelPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Relabel);
+    results.agreement = agreement(new Map(batches.flatMap((b) => b.examples).map((e) => [e.id, e])), relabels);
+  }
+  reportLobo(results, out);
+  writeFileSync(outPath, `${JSON.stringify({ catalog: path.relative(root, catalogPath), ...results }, null, 2)}\n`);
   out.write(`wrote ${path.relative(root, outPath)}\n`);
   return 0;
 }

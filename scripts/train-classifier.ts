@@ -1,8 +1,13 @@
 /*
  * `npm run train:classifier [-- options]`: trains the request classifier (tier + domain heads) on
- * models/classifier/train.jsonl and writes models/classifier/weights.json.
+ * every independently written batch (models/classifier/batches/) and writes
+ * models/classifier/weights.json, with the tier head's temperature fitted on leave-one-batch-out
+ * predictions (each batch scored by a model trained without it).
  *
- *   --data FILE     labelled JSONL (default models/classifier/train.jsonl)
+ *   --data DIR|FILE the batches folder (default models/classifier/batches), or one labelled JSONL
+ *   --legacy        also train on the single-author set (train.jsonl + eval.jsonl); off by default:
+ *                   held out by batch, it made routing worse
+ *   --no-calibrate  skip the temperature fit (temperature 1)
  *   --out FILE      weights file to write (default models/classifier/weights.json)
  *   --cv K          also report K-fold cross-validated accuracy on the training data (no file change)
  *   --seed N --epochs N --lr X --l2 X --bits N   training options (defaults in the weights' "training")
@@ -12,10 +17,11 @@
  * Exit status: 0 done, 1 failed (message on stderr), 2 usage error.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadBatches, loadLegacy } from '../ext-proc/src/classify/batches.js';
 import { repoRoot } from '../ext-proc/src/config/paths.js';
 import { parseClassifierModel } from '../ext-proc/src/classify/model.js';
 import { mulberry32 } from '../ext-proc/src/util/mulberry32.js';
@@ -30,6 +36,7 @@ import {
   train,
 } from '../ext-proc/src/classify/train.js';
 import type { EncodedExample, LabelledExample, TrainOptions, TrainedWeights } from '../ext-proc/src/classify/train.js';
+import { fitTemperature, leaveOneBatchOut } from './routing-eval/lobo.js';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -73,7 +80,14 @@ export function crossValidate(data: readonly EncodedExample[], opts: TrainOption
   return { tier: t / data.length, domain: d / data.length };
 }
 
-export function trainFromExamples(examples: readonly LabelledExample[], opts: TrainOptions, dataLabel: string, dataSha: string, minLevel = DEFAULT_MIN_LEVEL) {
+export function trainFromExamples(
+  examples: readonly LabelledExample[],
+  opts: TrainOptions,
+  dataLabel: string,
+  dataSha: string,
+  minLevel = DEFAULT_MIN_LEVEL,
+  calibration?: { tierTemperature: number },
+) {
   const encoded = examples.map((e) => encodeExample(e, opts.hashBits));
   const w = train(encoded, opts);
   const acc = accuracy(asShipped(w, minLevel), encoded);
@@ -92,6 +106,7 @@ export function trainFromExamples(examples: readonly LabelledExample[], opts: Tr
       trainDomainAccuracy: Number(acc.domain.toFixed(4)),
     },
     minLevel,
+    calibration,
   );
   return { file, encoded, weights: w, accuracy: acc };
 }
@@ -111,6 +126,8 @@ export function main(argv: string[], out: Output): number {
         l2: { type: 'string' },
         bits: { type: 'string' },
         'min-level': { type: 'string' },
+        legacy: { type: 'boolean' },
+        'no-calibrate': { type: 'boolean' },
       },
       strict: true,
     }));
@@ -118,7 +135,7 @@ export function main(argv: string[], out: Output): number {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const root = repoRoot();
-  const dataPath = path.resolve(root, (values.data as string | undefined) ?? 'models/classifier/train.jsonl');
+  const dataPath = path.resolve(root, (values.data as string | undefined) ?? 'models/classifier/batches');
   const outPath = path.resolve(root, (values.out as string | undefined) ?? 'models/classifier/weights.json');
   const d = DEFAULT_TRAIN_OPTIONS;
   const opts: TrainOptions = {
@@ -129,11 +146,30 @@ export function main(argv: string[], out: Output): number {
     hashBits: num(values.bits as string | undefined, 'bits', d.hashBits),
   };
   const minLevel = num(values['min-level'] as string | undefined, 'min-level', DEFAULT_MIN_LEVEL);
-  const text = readFileSync(dataPath, 'utf8');
-  const examples = parseDataset(text, path.relative(root, dataPath));
-  const sha = createHash('sha256').update(text).digest('hex');
+  const isDir = statSync(dataPath).isDirectory();
+  const batches = isDir ? loadBatches(dataPath) : [];
+  const hash = createHash('sha256');
+  let examples: LabelledExample[];
+  if (isDir) {
+    for (const b of batches) hash.update(readFileSync(path.join(dataPath, path.basename(b.source))));
+    examples = batches.flatMap((b) => b.examples);
+  } else {
+    const text = readFileSync(dataPath, 'utf8');
+    hash.update(text);
+    examples = parseDataset(text, path.relative(root, dataPath));
+  }
+  const legacy = values.legacy ? loadLegacy(path.dirname(dataPath)) : [];
+  examples = [...examples, ...legacy];
+  const sha = hash.digest('hex');
+  let calibration: { tierTemperature: number } | undefined;
+  if (isDir && batches.length >= 2 && !values['no-calibrate'] && values.cv === undefined) {
+    const scored = leaveOneBatchOut(batches, legacy, opts, (m) => out.write(`calibration: ${m}\n`));
+    calibration = { tierTemperature: fitTemperature(scored) };
+    out.write(`tier temperature fitted on held-out batches: ${calibration.tierTemperature}\n`);
+  }
   const started = performance.now();
-  const { file, encoded, accuracy: acc } = trainFromExamples(examples, opts, path.relative(root, dataPath), sha, minLevel);
+  const label = path.relative(root, dataPath) + (values.legacy ? ' + single-author set' : '');
+  const { file, encoded, accuracy: acc } = trainFromExamples(examples, opts, label, sha, minLevel, calibration);
   const ms = performance.now() - started;
   out.write(
     `trained on ${examples.length} examples (${path.relative(root, dataPath)}) in ${ms.toFixed(0)} ms: ` +

@@ -106,7 +106,9 @@ describe('router', () => {
       .withResponse();
     expect(simple.response.headers.get('x-gateway-tier')).toBe('simple');
     expect(catalog.find(simple.response.headers.get('x-gateway-model')!)!.tier).toBe('economy');
-    expect(simple.response.headers.get('x-gateway-route-reason')).toBe('score');
+    // The router's reason, then the classifier's calibrated probabilities (simple/medium/complex)
+    // and the policy's threshold (the default policy is balanced).
+    expect(simple.response.headers.get('x-gateway-route-reason')).toMatch(/^score; p=(?:[01]\.\d\d\/){2}[01]\.\d\d t=0\.\d\d balanced$/);
     expect(simple.response.headers.get('x-gateway-domain')).toBeTruthy();
 
     const hard = await client('acme')
@@ -160,7 +162,7 @@ describe('router', () => {
     const past = await client('ctx')
       .chat.completions.create({ model: 'auto', messages, max_tokens: window - est + 1 })
       .withResponse();
-    expect(past.response.headers.get('x-gateway-route-reason')).toBe('context-fallback');
+    expect(past.response.headers.get('x-gateway-route-reason')).toMatch(/^context-fallback; p=/);
     expect(catalog.find(past.response.headers.get('x-gateway-model')!)!.contextWindow).toBeGreaterThan(window);
   });
 

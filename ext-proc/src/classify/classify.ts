@@ -42,6 +42,8 @@ export class Classifier {
     const x = extract(req, sink, { mask: this.model.mask, longContextTokens: this.longContextTokens });
     sink.addDense(x.dense);
     const l = sink.logits;
+    const t = this.model.tierTemperature;
+    if (t !== 1) for (let k = 0; k < N_TIER; k++) l[k] = l[k]! / t;
     softmaxInPlace(l, 0, N_TIER);
     softmaxInPlace(l, N_TIER, N_DOMAIN);
     const tier = COMPLEXITY_TIERS[argmax(l, 0, N_TIER)]!;

@@ -41,6 +41,8 @@ export const WeightsFileSchema = z.strictObject({
     weights: z.string(),
   }),
   training: z.record(z.string(), z.unknown()).optional(),
+  /** Temperature of the tier head, fitted on held-out batches (probabilities = softmax(logits / T)). */
+  calibration: z.strictObject({ tierTemperature: z.number().positive() }).optional(),
 });
 export type WeightsFile = z.infer<typeof WeightsFileSchema>;
 
@@ -64,6 +66,8 @@ export interface ClassifierModel {
   dense: Float32Array;
   rows: number;
   training: Record<string, unknown> | undefined;
+  /** The tier head's temperature (1: uncalibrated). */
+  tierTemperature: number;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -114,7 +118,17 @@ export function parseClassifierModel(json: unknown, source: string): ClassifierM
     rowOf[b] = r + 1;
   }
   const scales = Float64Array.from(w.hashed.scales);
-  return { hashBits: w.hashBits, mask: size - 1, rowOf, hashed, scales, dense, rows, training: w.training };
+  return {
+    hashBits: w.hashBits,
+    mask: size - 1,
+    rowOf,
+    hashed,
+    scales,
+    dense,
+    rows,
+    training: w.training,
+    tierTemperature: w.calibration?.tierTemperature ?? 1,
+  };
 }
 
 export function loadClassifierModel(path: string): ClassifierModel {

@@ -12,7 +12,7 @@ import { DEFAULT_LONG_CONTEXT_TOKENS, DENSE_COUNT, DENSE_NAMES, extract, feature
 import type { FeatureSink } from './features.js';
 import { N_DOMAIN, N_OUT, N_TIER, WEIGHTS_FORMAT, WEIGHTS_VERSION, encodeBuckets, softmaxInPlace } from './model.js';
 import type { WeightsFile } from './model.js';
-import { COMPLEXITY_TIERS, DOMAINS, LANGUAGES } from './types.js';
+import { COMPLEXITY_TIERS, DOMAINS } from './types.js';
 import type { ChatMessageLike, ClassifyRequest, ComplexityTier, Domain } from './types.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
@@ -21,9 +21,14 @@ import { mulberry32 } from '../util/mulberry32.js';
 
 const MessageSchema = z.object({ role: z.string().min(1), content: z.unknown() }).passthrough();
 
+/** Languages a labelled request may be written in (the classifier itself reports en / es / other). */
+export const DATA_LANGUAGES = ['en', 'es', 'pt', 'fr', 'de', 'other'] as const;
+
 export const ExampleSchema = z.strictObject({
   id: z.string().min(1),
-  lang: z.enum(LANGUAGES),
+  /** The independently written batch the request belongs to (models/classifier/batches/). */
+  batch: z.string().min(1).optional(),
+  lang: z.enum(DATA_LANGUAGES),
   messages: z.array(MessageSchema).min(1),
   tools: z.array(z.unknown()).optional(),
   response_format: z.unknown().optional(),
@@ -207,6 +212,13 @@ function forward(ex: EncodedExample, hw: ArrayLike<number>, dw: ArrayLike<number
   for (let k = 0; k < N_OUT; k++) out[k] = out[k]! * scale;
 }
 
+/** The raw logits (tier head then domain head) of an encoded example under float weights. */
+export function logitsOf(w: TrainedWeights, ex: Pick<EncodedExample, 'idx' | 'val' | 'dense'>): Float64Array {
+  const out = new Float64Array(N_OUT);
+  forward(ex as EncodedExample, w.hashed, w.dense, 1, out);
+  return out;
+}
+
 /** Predicted (tier, domain) indices for an encoded example under float weights. */
 export function predict(w: TrainedWeights, ex: EncodedExample): { tier: number; domain: number } {
   const out = new Float64Array(N_OUT);
@@ -263,7 +275,12 @@ export function asShipped(w: TrainedWeights, minLevel = DEFAULT_MIN_LEVEL): Trai
   return { hashBits: w.hashBits, hashed, dense };
 }
 
-export function toWeightsFile(w: TrainedWeights, training: Record<string, unknown>, minLevel = DEFAULT_MIN_LEVEL): WeightsFile {
+export function toWeightsFile(
+  w: TrainedWeights,
+  training: Record<string, unknown>,
+  minLevel = DEFAULT_MIN_LEVEL,
+  calibration?: WeightsFile['calibration'],
+): WeightsFile {
   const { buckets, q, scales } = quantize(w, minLevel);
   const dense: Record<string, number[]> = {};
   DENSE_NAMES.forEach((name, d) => {
@@ -286,6 +303,7 @@ export function toWeightsFile(w: TrainedWeights, training: Record<string, unknow
       weights: Buffer.from(q.buffer, q.byteOffset, q.byteLength).toString('base64'),
     },
     training,
+    ...(calibration ? { calibration } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Variant } from '../canary/canaries.js';
 import type { Model } from '../catalog/load.js';
+import { decideTier, describeDecision } from '../classify/decide.js';
 import { classifyRequestOf } from '../classify/from-canonical.js';
 import { GatewayError } from '../errors.js';
 import { chainOf, maskOf, type Chain } from '../fallback/chains.js';
@@ -60,7 +61,11 @@ export function planRoute(gw: GatewayContext, caller: Caller, chat: CanonicalReq
   let decision: Decision;
   if (auto || policy.rerouteExplicit || localOnly) {
     conversation = conversationKey(caller.principal.tenant, chat);
-    const c = routing.classifier.classify(classifyRequestOf(chat));
+    const raw = routing.classifier.classify(classifyRequestOf(chat));
+    // The policy's cost–quality dial turns the calibrated probabilities into the tier routed at.
+    const probs = raw.scores?.tier;
+    const tierDecision = probs ? decideTier(probs, policy.tierDial) : undefined;
+    const c = tierDecision ? { ...raw, tier: tierDecision.tier } : raw;
     const d = routing.router.route({
       requested: chat.model,
       requestedModel: requested,
@@ -75,7 +80,7 @@ export function planRoute(gw: GatewayContext, caller: Caller, chat: CanonicalReq
     decision = {
       tier: c.tier,
       domain: c.domain,
-      reason: d.reason,
+      reason: probs && tierDecision ? `${d.reason}; ${describeDecision(probs, policy.tierDial, policy.dialName, tierDecision)}` : d.reason,
       baseline: policy.premiumBaseline ? gw.fullCatalog.find(policy.premiumBaseline) : undefined,
       routedTo: d.model,
     };

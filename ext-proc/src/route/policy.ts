@@ -7,6 +7,8 @@
  *
  *   models/routing.yaml:12:17: policy default: tiers.simple[2]: unknown model "gpt-9"
  */
+import { DEFAULT_QUALITY_BIAS, PRESET_DIALS, QUALITY_BIAS_PRESETS } from '../classify/decide.js';
+import type { QualityBias, TierDial } from '../classify/decide.js';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { COMPLEXITY_TIERS, DOMAINS, type ComplexityTier, type Domain } from '../classify/types.js';
@@ -37,6 +39,10 @@ const PolicySchema = z.strictObject({
   local_only: z.boolean().optional(),
   /** The model savings are measured against (what the tenant would pay without routing). */
   premium_baseline: ModelName.optional(),
+  /** The cost–quality dial of auto-routing: a preset (classify/decide.ts), default balanced. */
+  quality_bias: z.enum(QUALITY_BIAS_PRESETS).optional(),
+  /** Or the threshold itself: the probability at which a request goes up a tier (0–1). */
+  complex_threshold: z.number().min(0).max(1).optional(),
 });
 
 const QuotaSchema = z
@@ -61,6 +67,9 @@ export interface RoutingPolicy {
   rerouteExplicit: boolean;
   localOnly: boolean;
   premiumBaseline: string | undefined;
+  /** How auto-routing turns the classifier's probabilities into a tier, and its name for the route reason. */
+  tierDial: TierDial;
+  dialName: string;
 }
 
 export interface ProviderQuota {
@@ -75,6 +84,13 @@ export interface RoutingConfig {
 }
 
 export const DEFAULT_WEIGHTS = { price: 0.5, quality: 0.35, latency: 0.15 };
+
+/** A preset's dial, or an explicit threshold with the preset's (or balanced's) uncertainty margin. */
+function tierDialOf(bias: QualityBias | undefined, threshold: number | undefined): { tierDial: TierDial; dialName: string } {
+  const preset = PRESET_DIALS[bias ?? DEFAULT_QUALITY_BIAS];
+  if (threshold === undefined) return { tierDial: preset, dialName: bias ?? DEFAULT_QUALITY_BIAS };
+  return { tierDial: { threshold, margin: preset.margin }, dialName: 'custom' };
+}
 
 export class RoutingPolicyError extends YamlSourceError {
   constructor(source: string, issues: ConstructorParameters<typeof YamlSourceError>[2]) {
@@ -134,6 +150,7 @@ export function parseRoutingConfig(
       rerouteExplicit: p.reroute_explicit ?? false,
       localOnly: p.local_only ?? false,
       premiumBaseline: p.premium_baseline === undefined ? undefined : model(p.premium_baseline, [...base, 'premium_baseline']),
+      ...tierDialOf(p.quality_bias, p.complex_threshold),
     });
   }
   const providerQuotas = new Map<string, ProviderQuota>();

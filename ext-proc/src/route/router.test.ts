@@ -7,6 +7,7 @@ import { Affinity } from './affinity.js';
 import { LatencyTracker } from './latency.js';
 import { DEFAULT_WEIGHTS, type RoutingPolicy } from './policy.js';
 import { ProviderQuotas } from './provider-quota.js';
+import { PRESET_DIALS } from '../classify/decide.js';
 import { Router, type RouteInput } from './router.js';
 
 const catalog = loadCatalog(fileURLToPath(new URL('../../../models/catalog.yaml', import.meta.url)));
@@ -24,6 +25,8 @@ const policy: RoutingPolicy = {
   rerouteExplicit: false,
   localOnly: false,
   premiumBaseline: 'gpt-5',
+  tierDial: PRESET_DIALS.balanced,
+  dialName: 'balanced',
 };
 
 function classification(over: Partial<Classification> = {}): Classification {

@@ -1,0 +1,59 @@
+/**
+ * The labelled routing data: independently written batches (`models/classifier/batches/
+ * batch-<name>.jsonl`, one author each, see LABELLING.md) and the project's first, single-author
+ * set (`train.jsonl` + `eval.jsonl`), which is only ever trained on, never scored: its author's
+ * style is not independent of anything.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseDataset } from './train.js';
+import type { LabelledExample } from './train.js';
+
+export interface Batch {
+  name: string;
+  /** Path relative to the data directory's parent, for messages. */
+  source: string;
+  examples: LabelledExample[];
+}
+
+const BATCH_FILE = /^batch-([a-z0-9]+)\.jsonl$/;
+
+/** Every batch file of `dir`, sorted by name; each item must name its file's batch, ids are unique across batches. */
+export function loadBatches(dir: string): Batch[] {
+  const files = readdirSync(dir)
+    .filter((f) => BATCH_FILE.test(f))
+    .sort();
+  const seen = new Map<string, string>();
+  return files.map((f) => {
+    const name = BATCH_FILE.exec(f)![1]!;
+    const source = path.join(path.basename(dir), f);
+    const examples = parseDataset(readFileSync(path.join(dir, f), 'utf8'), source);
+    examples.forEach((ex, i) => {
+      if (ex.batch !== name) throw new Error(`${source}:${i + 1}: item ${ex.id} says batch ${JSON.stringify(ex.batch)}, the file is batch ${name}`);
+      const other = seen.get(ex.id);
+      if (other) throw new Error(`${source}:${i + 1}: id ${ex.id} is also in ${other}`);
+      seen.set(ex.id, source);
+    });
+    return { name, source, examples };
+  });
+}
+
+/** The single-author set, when present (training only). */
+export function loadLegacy(dir: string): LabelledExample[] {
+  const out: LabelledExample[] = [];
+  for (const f of ['train.jsonl', 'eval.jsonl']) {
+    let text: string;
+    try {
+      text = readFileSync(path.join(dir, f), 'utf8');
+    } catch {
+      continue;
+    }
+    out.push(...parseDataset(text, f));
+  }
+  return out;
+}
+
+/** The language group a report shows: English, Spanish, or the rest. */
+export function languageGroup(lang: LabelledExample['lang']): 'en' | 'es' | 'other' {
+  return lang === 'en' || lang === 'es' ? lang : 'other';
+}
