@@ -2,7 +2,7 @@
  * `npm run eval:guard [-- options]`: the prompt-injection guard, evaluated honestly.
  *
  * Leave one batch out: for each of the three labelled batches (models/guard/batch-{a,b,c}.jsonl,
- * written by three writers who never saw each other's), a model is trained on the two others;
+ * written by writers who never saw each other's), a model is trained on all the others;
  * its L2 penalty and its per-channel thresholds (FPR ≤ 3 % there) are chosen on those two alone,
  * from their own leave-one-batch-out scores; then it scores the held-out batch once. Prints TPR and
  * FPR per held-out batch, pooled, per language and per channel; the ROC of the held-out scores;
@@ -17,7 +17,7 @@
  *
  * Deterministic apart from the timing. Exit status: 0 done, 1 failed, 2 usage error.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,13 +42,17 @@ export interface Output {
 
 class UsageError extends Error {}
 
-export const BATCHES = ['a', 'b', 'c'] as const;
+const BATCH_FILE = /^batch-([a-z0-9]+)\.jsonl$/;
 
+/** Every independently written batch in `dir` (batch-<name>.jsonl), by name. */
 export function loadBatches(dir: string): Batch[] {
-  return BATCHES.map((name) => {
-    const file = path.join(dir, `batch-${name}.jsonl`);
-    return { name, examples: parseGuardDataset(readFileSync(file, 'utf8'), path.relative(repoRoot(), file)) };
-  });
+  return readdirSync(dir)
+    .filter((f) => BATCH_FILE.test(f))
+    .sort()
+    .map((f) => {
+      const file = path.join(dir, f);
+      return { name: BATCH_FILE.exec(f)![1]!, examples: parseGuardDataset(readFileSync(file, 'utf8'), path.relative(repoRoot(), file)) };
+    });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -393,7 +397,7 @@ export function main(argv: string[], out: Output): number {
   const pooled = breakdown(pooledItems);
 
   w(
-    `Prompt-injection guard: leave one batch out (train on two batches, choose L2 and thresholds for FPR ≤ ${(maxFpr * 100).toFixed(0)} % on them, test on the third)`,
+    `Prompt-injection guard: leave one batch out (train on all batches but one, choose L2 and thresholds for FPR ≤ ${(maxFpr * 100).toFixed(0)} % on them, test on the one left out)`,
   );
   w(
     `${batches.map((b) => `batch-${b.name}: ${b.examples.length}`).join(', ')}; ${opts.epochs} epochs, seed ${opts.seed}, 2^${opts.hashBits} buckets, L2 from ${L2_GRID.join(' / ')}; ${seconds.toFixed(0)} s`,

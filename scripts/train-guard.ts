@@ -1,6 +1,6 @@
 /*
  * `npm run train:guard [-- options]`: trains the shipped prompt-injection guard on all three
- * labelled batches (models/guard/batch-{a,b,c}.jsonl) and writes models/guard/weights.json.
+ * labelled batches (models/guard/batch-*.jsonl) and writes models/guard/weights.json.
  *
  * The L2 penalty and the per-channel thresholds come from leave-one-batch-out scores over the
  * three batches (each batch scored by a model trained on the two others): the penalty with the best
@@ -31,7 +31,7 @@ import {
   selectOnBatches,
   toGuardWeightsFile,
 } from '../ext-proc/src/safety/guard/train.js';
-import { BATCHES, loadBatches } from './eval-guard.js';
+import { loadBatches } from './eval-guard.js';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -80,7 +80,7 @@ export function main(argv: string[], out: Output): number {
   };
   const batches = loadBatches(dataDir);
   const sha = createHash('sha256');
-  for (const name of BATCHES) sha.update(readFileSync(path.join(dataDir, `batch-${name}.jsonl`)));
+  for (const b of batches) sha.update(readFileSync(path.join(dataDir, `batch-${b.name}.jsonl`)));
   const started = performance.now();
   const selection = selectOnBatches(batches, opts, maxFpr, L2_GRID);
   const all = batches.flatMap((b) => b.examples);
