@@ -20,6 +20,10 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/models ./models
+# The usage ledger's schema migrations (applied by `node dist/scripts/ledger.js`).
+COPY --from=build /app/ext-proc/src/ledger/migrations ./ext-proc/src/ledger/migrations
+# The ledger's folder (its local file, or its spool): a volume mounted here starts owned by node.
+RUN mkdir -p /app/data/ledger && chown -R node:node /app/data
 USER node
 EXPOSE 50051 9464
 CMD ["node", "dist/ext-proc/src/main.js"]

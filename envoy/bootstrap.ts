@@ -146,6 +146,8 @@ export const LLM_ROUTES: Array<{ prefix?: string; path?: string }> = [
   { prefix: '/v1beta/models' },
   { path: '/api/chat' },
   { path: '/api/tags' },
+  // The caller's own usage, answered by the processor from the ledger.
+  { path: '/v1/usage' },
 ];
 
 function accessLog(dest: string) {
@@ -786,7 +788,9 @@ export function processorDownReplies(): Record<string, unknown> {
       filter: {
         and_filter: {
           filters: [
-            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: reply.status, runtime_key: `llm_gateway.envoy_reply_${reply.status}` } } } },
+            {
+              status_code_filter: { comparison: { op: 'EQ', value: { default_value: reply.status, runtime_key: `llm_gateway.envoy_reply_${reply.status}` } } },
+            },
             { header_filter: { header: { name: ':path', present_match: false } } },
           ],
         },

@@ -1,16 +1,14 @@
-import path from 'node:path';
 import { Authenticator } from './auth/authenticate.js';
 import { parseGatewayKeys } from './auth/keys.js';
 import { createRedisKeyDirectory } from './auth/key-directory.js';
 import { loadMasterKey } from './auth/credentials.js';
 import { TenantCredentials } from './auth/tenant-credentials.js';
-import { identityMap, loadTenantPolicies } from './tenants/policy.js';
+import { identityMap, type TenantPolicy } from './tenants/policy.js';
 import { IdentityAuthenticator } from './auth/identity.js';
 import { createMemoryLimiter, createRedisLimiter, type RedisLimiter } from './limits/index.js';
 import type { RedisKvStore } from './store/redis.js';
-import { filterCatalog, loadCatalog } from './catalog/load.js';
+import { filterCatalog } from './catalog/load.js';
 import type { EnvConfig } from './config/env.js';
-import { repoRoot } from './config/paths.js';
 import { flushLogs, type Logger } from './log/logger.js';
 import { createMetrics, type GatewayMetrics } from './metering/metrics.js';
 import { registrySource, startMetricsServer } from './metering/metrics-server.js';
@@ -21,16 +19,16 @@ import { geminiModelsBody } from './providers/gemini/models.js';
 import { ollamaTagsBody } from './providers/ollama/models.js';
 import type { Catalog } from './catalog/load.js';
 import type { FormatId } from './providers/canonical/types.js';
-import { Cooldowns } from './fallback/cooldown.js';
+import { Cooldowns, registerCooldownMetrics } from './fallback/cooldown.js';
 import { routeContextKey } from './fallback/route-context.js';
 import { SharedRouteState } from './route/shared-state.js';
 import { createHash } from 'node:crypto';
 import { Affinity } from './route/affinity.js';
 import { Canaries } from './canary/canaries.js';
 import { LatencyTracker } from './route/latency.js';
-import { loadRoutingConfig, type RoutingConfig } from './route/policy.js';
+import type { RoutingConfig } from './route/policy.js';
 import { POOL_SOURCES, poolsFromEnv, registerPoolMetrics, type EndpointPool } from './upstream/pools/index.js';
-import { ProviderQuotas } from './route/provider-quota.js';
+import { ProviderQuotas, registerProviderQuotaMetrics } from './route/provider-quota.js';
 import { Router } from './route/router.js';
 import type { RoutingContext } from './route/routing-context.js';
 import { initClassifier } from './classify/index.js';
@@ -43,6 +41,13 @@ import { openStore } from './store/open.js';
 import { AggregatorRegistry } from 'prom-client';
 import { ipcLimiter, ipcStore, type SharedStateClient } from './workers/ipc.js';
 import { workerSocketPath } from './workers/count.js';
+import { ledgerTarget } from './ledger/config.js';
+import { openLedger } from './ledger/ledger.js';
+import { configFiles, filesToWatch, loadConfigFiles, type LoadedConfig } from './config/reload/files.js';
+import { registerReloadCounter } from './config/reload/metrics.js';
+import { onReloadRequest } from './config/reload/signal.js';
+import { ConfigStore } from './config/reload/store.js';
+import { watchFiles } from './config/reload/watch.js';
 
 export interface Gateway {
   grpcPort: number;
@@ -63,7 +68,9 @@ export interface ProcessRole {
 
 /** Builds the processor from validated configuration and starts its gRPC and metrics servers. */
 export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, log: Logger, role: ProcessRole = { index: 0 }): Promise<Gateway> {
-  const full = loadCatalog(config.CATALOG_PATH ?? path.join(repoRoot(), 'models', 'catalog.yaml'));
+  // The catalog, routing and tenant policies: loaded together, and reloaded together (below).
+  const files = configFiles(config);
+  const { catalog: full, routing: routingConfig, tenants } = loadConfigFiles(files);
   const credentials = credentialsFromEnv(full, env);
   // Models whose provider has no credential are not offered at all: listing them would invite 503s.
   const catalog = filterCatalog(full, (p) => credentials.has(p.id));
@@ -74,21 +81,20 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   // Keys made with `npm run keys` live in Redis; GATEWAY_KEYS seeds keys that need no Redis.
   const keyDirectory = config.REDIS_URL ? createRedisKeyDirectory({ url: config.REDIS_URL, log }) : undefined;
   if (keys.size === 0 && !keyDirectory) log.warn('GATEWAY_KEYS is empty and REDIS_URL unset: every call will get 401');
-  const routingConfig = loadRoutingConfig(config.ROUTING_PATH ?? path.join(repoRoot(), 'models', 'routing.yaml'), (n) => full.find(n)?.id, [
-    ...full.providers.keys(),
-  ]);
-  const tenants = loadTenantPolicies(config.TENANTS_PATH, {
-    mustExist: config.TENANTS_PATH !== undefined,
-    resolveModel: (n) => full.find(n)?.id,
-    routingPolicies: [...routingConfig.policies.keys()],
-  });
 
   const metrics = createMetrics();
-  // Canary rollbacks and cooldowns are agreed by every replica when Redis is there.
+  const ledger = openLedger(ledgerTarget(config), { log, registry: metrics.registry });
+  // Canary rollbacks and cooldowns are agreed by every replica when Redis is there, for the
+  // canaries and backends of the configuration in force.
+  let routeNames = sharedRouteNames({ catalog: full, routing: routingConfig });
   const sharedRoute = config.REDIS_URL
     ? new SharedRouteState(config.REDIS_URL, log, {
-        canaries: new Map(routingConfig.canaries.map((c) => [c.name, createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 12)])),
-        backends: full.models.map((m) => m.id),
+        get canaries() {
+          return routeNames.canaries;
+        },
+        get backends() {
+          return routeNames.backends;
+        },
       })
     : undefined;
   const routing = buildRouting({ config: routingConfig, catalog, env, redisUrl: config.REDIS_URL, log, metrics, sharedRoute });
@@ -132,8 +138,30 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     piiMode: config.PII_MODE,
     guardMode: config.GUARD_MODE,
     // Loaded once (about 1 MiB of tables) when any tenant can have the guard on.
-    guard: config.GUARD_MODE !== 'off' || [...tenants.values()].some((t) => t.guard !== undefined && t.guard !== 'off') ? loadPromptGuard() : undefined,
+    guard: guardWanted(config, tenants) ? loadPromptGuard() : undefined,
+    ledger,
   };
+  // Hot reload: each call reads the configuration in force once (live.current()) and keeps it.
+  const live = new ConfigStore<GatewayContext>(ctx, {
+    load: (prev) => nextContext(prev, loadConfigFiles(files), { config, env, sharedRoute }),
+    log,
+    onResult: registerReloadCounter(metrics.registry),
+    retire(old, next) {
+      routeNames = sharedRouteNames({ catalog: next.fullCatalog, routing: next.routing.config });
+      if (next.routing.quotas !== old.routing.quotas) {
+        registerProviderQuotaMetrics(metrics.registry, next.routing.quotas);
+        void old.routing.quotas.close();
+      }
+    },
+    describe: (c) => ({ models: c.catalog.models.length, policies: c.routing.config.policies.size, tenants: c.tenants.size }),
+  });
+  const reload = (reason: string, changed?: string[]) => {
+    live.reload(reason, changed);
+    // Like the start-up lines, a reload is what the operator who caused it looks for: out at once.
+    flushLogs();
+  };
+  const watcher = watchFiles(filesToWatch(files), (changed) => reload('file change', changed), { log });
+  const stopReloadRequests = onReloadRequest(reload);
   const redisParts: RedisComponent[] = [];
   if (store?.kind === 'redis') {
     const r = store as RedisKvStore;
@@ -146,8 +174,9 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
   if (keyDirectory)
     redisParts.push({ name: 'keys', healthy: () => keyDirectory.healthy(), errors: () => keyDirectory.errors(), latency: () => keyDirectory.latency() });
   registerRedisMetrics(metrics.registry, redisParts);
+  registerCooldownMetrics(metrics.registry, () => ({ cooldowns: ctx.cooldowns, members: live.current().catalog.models }));
   const socketPath = config.GRPC_SOCKET_DIR ? workerSocketPath(config.GRPC_SOCKET_DIR, role.index) : undefined;
-  const grpcServer = await startExtProcServer(ctx, config.GRPC_HOST, config.GRPC_PORT, socketPath, config.PROCESSOR_TOKEN);
+  const grpcServer = await startExtProcServer(() => live.current(), config.GRPC_HOST, config.GRPC_PORT, socketPath, config.PROCESSOR_TOKEN);
   // A worker's metrics are collected by the primary, which serves them all on METRICS_PORT.
   if (role.worker) {
     AggregatorRegistry.setRegistries([metrics.registry]);
@@ -169,6 +198,7 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
       tenants: keys.size,
       cache: store?.kind ?? 'off',
       guard: config.GUARD_MODE,
+      ledger: ledger ? `${ledger.kind} ${ledger.where}` : 'off',
     },
     'processor listening',
   );
@@ -182,16 +212,72 @@ export async function startGateway(config: EnvConfig, env: NodeJS.ProcessEnv, lo
     providers,
     inFlight: grpcServer.inFlight,
     async close(graceMs = config.SHUTDOWN_GRACE_MS) {
+      watcher.close();
+      stopReloadRequests();
       await grpcServer.shutdown(graceMs);
+      await ledger?.close();
       await metricsServer.close();
       await store?.close();
       await keyDirectory?.close();
       await limiter.close();
       await tenantCredentials?.close();
-      await routing.quotas.close();
+      await live.current().routing.quotas.close();
       await sharedRoute?.close();
       await Promise.all([...routing.pools.values()].map((p) => p.stop()));
     },
+  };
+}
+
+/**
+ * The context after a reload: what follows the files is rebuilt (catalog, tenants, routing
+ * policies, and the router, resolver and model lists built on them); what lives across
+ * configurations carries over (latency, affinity, pools, limits, cache, cooldowns). Canaries and
+ * provider quotas keep their state unless their own configuration changed.
+ */
+function nextContext(
+  prev: GatewayContext,
+  loaded: LoadedConfig,
+  o: { config: EnvConfig; env: NodeJS.ProcessEnv; sharedRoute: SharedRouteState | undefined },
+): GatewayContext {
+  const { catalog: full, routing: config, tenants } = loaded;
+  const credentials = credentialsFromEnv(full, o.env);
+  const catalog = filterCatalog(full, (p) => credentials.has(p.id));
+  const guard = prev.guard ?? (guardWanted(o.config, tenants) ? loadPromptGuard() : undefined);
+  // Last, once nothing else can fail: a new Canaries takes the canary metrics over at once.
+  const r = prev.routing;
+  const quotas = sameJson([...r.config.providerQuotas], [...config.providerQuotas])
+    ? r.quotas
+    : new ProviderQuotas(config.providerQuotas, { redisUrl: o.config.REDIS_URL, log: prev.log });
+  const canaries = sameJson(r.config.canaries, config.canaries)
+    ? r.canaries
+    : new Canaries(config.canaries, { registry: prev.metrics.registry, log: prev.log.child({ component: 'canary' }), sharedState: o.sharedRoute });
+  return {
+    ...prev,
+    tenants,
+    catalog,
+    fullCatalog: full,
+    identity: prev.identity && new IdentityAuthenticator(prev.identity.header, identityMap(tenants)),
+    resolver: new UpstreamResolver(catalog, credentials),
+    modelsListBodies: modelListBodies(catalog),
+    guard,
+    routing: { ...r, config, quotas, canaries, router: new Router(catalog, { latency: r.latency, quotas, affinity: r.affinity }) },
+  };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The guard's tables (about 1 MiB) are loaded only when some tenant can have it on. */
+function guardWanted(config: EnvConfig, tenants: ReadonlyMap<string, TenantPolicy>): boolean {
+  return config.GUARD_MODE !== 'off' || [...tenants.values()].some((t) => t.guard !== undefined && t.guard !== 'off');
+}
+
+/** What the shared route state reads from Redis: each canary under a digest of its settings (a changed canary starts clean), and every backend. */
+function sharedRouteNames(c: Pick<LoadedConfig, 'catalog' | 'routing'>): { canaries: ReadonlyMap<string, string>; backends: readonly string[] } {
+  return {
+    canaries: new Map(c.routing.canaries.map((x) => [x.name, createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 12)])),
+    backends: c.catalog.models.map((m) => m.id),
   };
 }
 
@@ -237,6 +323,7 @@ function buildRouting(o: {
 }): RoutingContext {
   const latency = new LatencyTracker();
   const quotas = new ProviderQuotas(o.config.providerQuotas, { redisUrl: o.redisUrl, log: o.log });
+  registerProviderQuotaMetrics(o.metrics.registry, quotas);
   const affinity = new Affinity();
   // The canaries log their rollbacks themselves (warn, "canary rolled back", with the figures).
   const canaries = new Canaries(o.config.canaries, { registry: o.metrics.registry, log: o.log.child({ component: 'canary' }), sharedState: o.sharedRoute });

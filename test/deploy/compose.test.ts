@@ -2,7 +2,7 @@
  * No Docker engine runs here, so docker-compose.yml must be right by construction: this test
  * checks images, ports, mounted files and the wiring between services.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -61,7 +61,7 @@ describe('docker-compose.yml', () => {
     const open = published.filter(({ p }) => !p.startsWith('127.0.0.1:')).map(({ name, p }) => `${name} ${p}`);
     // Profiles that run real local models publish their own API for the operator's tools.
     expect(open.filter((x) => !/^(ollama|vllm) /.test(x))).toEqual(['envoy 10000:10000']);
-    for (const name of ['ext-proc', 'redis']) expect(services[name]!.ports ?? [], name).toEqual([]);
+    for (const name of ['ext-proc', 'redis', 'postgres', 'ledger']) expect(services[name]!.ports ?? [], name).toEqual([]);
   });
 
   it('keeps Envoy admin on loopback, requires the processor token, Redis auth and persistence, and a Grafana login', () => {
@@ -139,6 +139,34 @@ describe('docker-compose.yml', () => {
     expect(services[url.hostname]!.image).toMatch(/^redis:/);
   });
 
+  it('runs the usage-ledger writer from the processor image between Redis and PostgreSQL, whose password comes from .env', () => {
+    const ledger = services.ledger!;
+    expect(ledger.image).toBe(services['ext-proc']!.image);
+    expect(ledger.command).toEqual(['node', 'dist/scripts/ledger.js']);
+    expect(existsSync(path.join(root, 'scripts', 'ledger.ts'))).toBe(true);
+    // The writer and the processor use the same Redis and the same database, by service name.
+    expect(ledger.environment!.REDIS_URL).toBe(services['ext-proc']!.environment!.REDIS_URL);
+    expect(ledger.environment!.DATABASE_URL).toBe(services['ext-proc']!.environment!.DATABASE_URL);
+    const db = new URL(expandRequired(ledger.environment!.DATABASE_URL!));
+    expect(db.protocol).toBe('postgres:');
+    expect(db.hostname).toBe('postgres');
+    const pgService = services[db.hostname]!;
+    expect(pgService.image).toMatch(/^postgres:/);
+    expect(db.username).toBe(pgService.environment!.POSTGRES_USER);
+    expect(db.pathname).toBe(`/${pgService.environment!.POSTGRES_DB}`);
+    expect(pgService.environment!.POSTGRES_PASSWORD).toMatch(/\$\{POSTGRES_PASSWORD:\?/);
+    expect(ledger.environment!.DATABASE_URL).toContain('${POSTGRES_PASSWORD:?');
+    expect(readFileSync(path.join(root, '.env.example'), 'utf8')).toMatch(/^POSTGRES_PASSWORD=/m);
+    expect(pgService.volumes!.some((v) => v.endsWith(':/var/lib/postgresql/data'))).toBe(true);
+    expect(ledger.depends_on).toEqual(expect.arrayContaining(['redis', 'postgres']));
+    // The image carries the migrations the writer applies, and a ledger folder the processor may write.
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('COPY --from=build /app/ext-proc/src/ledger/migrations ./ext-proc/src/ledger/migrations');
+    expect(existsSync(path.join(root, 'ext-proc', 'src', 'ledger', 'migrations', '001_usage_ledger.sql'))).toBe(true);
+    expect(services['ext-proc']!.volumes).toEqual(expect.arrayContaining([expect.stringMatching(/:\/app\/data$/)]));
+    expect(dockerfile).toMatch(/chown -R node:node \/app\/data/);
+  });
+
   it('scrapes services that exist on the ports they serve', () => {
     const prom = parse(readFileSync(path.join(root, 'grafana', 'prometheus.yml'), 'utf8')) as {
       scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
@@ -146,5 +174,23 @@ describe('docker-compose.yml', () => {
     const targets = prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
     for (const t of targets) expect(Object.keys(services)).toContain(t.split(':')[0]);
     expect(targets).toEqual(expect.arrayContaining(['ext-proc:9464', 'envoy:9902']));
+  });
+
+  it("mounts the alert rules where Prometheus's rule_files look for them", () => {
+    const prom = parse(readFileSync(path.join(root, 'grafana', 'prometheus.yml'), 'utf8')) as { rule_files?: string[] };
+    const mounts = services.prometheus!.volumes!.map((v) => {
+      const [host, container] = v.split(':');
+      return { host: host!, container: container! };
+    });
+    const config = mounts.find((m) => m.host === './grafana/prometheus.yml')!;
+    expect(prom.rule_files ?? []).not.toEqual([]);
+    for (const pattern of prom.rule_files ?? []) {
+      // Relative rule_files resolve against the config file's folder.
+      const dir = path.posix.dirname(path.posix.join(path.posix.dirname(config.container), pattern));
+      const mount = mounts.find((m) => m.container === dir);
+      expect(mount, `${pattern}: nothing mounted at ${dir}`).toBeTruthy();
+      const suffix = path.posix.basename(pattern).replace(/^\*/, '');
+      expect(readdirSync(path.join(root, mount!.host)).filter((f) => f.endsWith(suffix)).length, pattern).toBeGreaterThan(0);
+    }
   });
 });

@@ -87,33 +87,37 @@ describe('faults under load (sample of npm run chaos)', () => {
       body: { model: 'gpt-4o-mini', max_tokens: 64, messages: [{ role: 'user', content: 'in flight' }] },
     },
   ];
-  it.each(inFlight)("a $api call already upstream when its processor is killed gets a 503 in the caller's API", async (c) => {
-    const key = 'gw-key-chaos-inflight';
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-chaos-inflight-'));
-    const stack = await startLocalStack({
-      env: { GATEWAY_KEYS: `t:${key}`, CACHE_TTL_SECONDS: '0', LOG_LEVEL: 'fatal' },
-      log: pino({ level: 'silent' }),
-      demo: true,
-      processorProcess: { workers: 1 },
-      accessLog: path.join(dir, 'access.log'),
-    });
-    try {
-      const before = stack.simulator!.requestCount();
-      const answer = fetch(`${stack.gatewayUrl}${c.path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...c.headers(key), 'x-sim-latency-ms': '3000' },
-        body: JSON.stringify(c.body),
-      }).then(async (r) => ({ status: r.status, body: await r.text() }));
-      const deadline = Date.now() + 10_000;
-      while (stack.simulator!.requestCount() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      expect(stack.simulator!.requestCount()).toBeGreaterThan(before);
-      process.kill(stack.processor!.pid()!, 'SIGKILL');
-      const { status, body } = await answer;
-      expect({ status, body, shape: judgeErrorBody(c.api, body) }).toMatchObject({ status: 503, shape: { shapeOk: true } });
-      expect(body).toContain('its processor is unavailable');
-    } finally {
-      await stack.close(500);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 30_000);
+  it.each(inFlight)(
+    "a $api call already upstream when its processor is killed gets a 503 in the caller's API",
+    async (c) => {
+      const key = 'gw-key-chaos-inflight';
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-chaos-inflight-'));
+      const stack = await startLocalStack({
+        env: { GATEWAY_KEYS: `t:${key}`, CACHE_TTL_SECONDS: '0', LOG_LEVEL: 'fatal' },
+        log: pino({ level: 'silent' }),
+        demo: true,
+        processorProcess: { workers: 1 },
+        accessLog: path.join(dir, 'access.log'),
+      });
+      try {
+        const before = stack.simulator!.requestCount();
+        const answer = fetch(`${stack.gatewayUrl}${c.path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...c.headers(key), 'x-sim-latency-ms': '3000' },
+          body: JSON.stringify(c.body),
+        }).then(async (r) => ({ status: r.status, body: await r.text() }));
+        const deadline = Date.now() + 10_000;
+        while (stack.simulator!.requestCount() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(stack.simulator!.requestCount()).toBeGreaterThan(before);
+        process.kill(stack.processor!.pid()!, 'SIGKILL');
+        const { status, body } = await answer;
+        expect({ status, body, shape: judgeErrorBody(c.api, body) }).toMatchObject({ status: 503, shape: { shapeOk: true } });
+        expect(body).toContain('its processor is unavailable');
+      } finally {
+        await stack.close(500);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEDGER_ENV } from '../ledger/config.js';
 
 /** Every knob the processor reads from its environment, validated once at start. */
 const EnvSchema = z.object({
@@ -108,6 +109,8 @@ const EnvSchema = z.object({
   /** A directory for per-worker Unix sockets (`ext-proc-<n>.sock`), besides the TCP port. */
   GRPC_SOCKET_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The usage ledger: LEDGER, LEDGER_DIR, LEDGER_FILE, DATABASE_URL, … (ledger/config.ts). */
+  ...LEDGER_ENV,
 });
 
 export type EnvConfig = z.infer<typeof EnvSchema>;

@@ -1,3 +1,5 @@
+import { Gauge, type Registry } from 'prom-client';
+
 /**
  * Backends that recently refused work (429, 5xx): fallback chains and the router start past them
  * until their time is up. A 429 names its own wait (`retry-after`); other failures get a short
@@ -41,4 +43,32 @@ export function parseRetryAfter(v: string | undefined, now = Date.now()): number
   if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
   const at = Date.parse(t);
   return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
+
+/** A chain member as the cooldown gauge labels it (a catalog model). */
+export interface CoolableMember {
+  id: string;
+  provider: { id: string };
+}
+
+/**
+ * `llm_gateway_provider_cooling_down`, read at scrape time: 1 for each configured model that is
+ * cooling down, 0 for the others. `source` is read at every scrape, so a reloaded catalog or a
+ * new Cooldowns is picked up.
+ */
+export function registerCooldownMetrics(registry: Registry, source: () => { cooldowns: Cooldowns; members: Iterable<CoolableMember> }): void {
+  new Gauge({
+    name: 'llm_gateway_provider_cooling_down',
+    help: '1 while the model (a fallback-chain member) is cooling down after a 429 or 5xx, else 0.',
+    labelNames: ['gen_ai_provider_name', 'gen_ai_request_model'],
+    // Several workers: cooling as long as any worker avoids it.
+    aggregator: 'max',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { cooldowns, members } = source();
+      const now = Date.now();
+      for (const m of members) this.set({ gen_ai_provider_name: m.provider.id, gen_ai_request_model: m.id }, cooldowns.cooling(m.id, now) ? 1 : 0);
+    },
+  });
 }

@@ -4,7 +4,9 @@ import type { FormatId } from '../providers/canonical/types.js';
 export type Endpoint =
   | { api: FormatId; op: 'chat'; model?: string; stream?: boolean }
   | { api: FormatId; op: 'models' }
-  | { api: 'openai'; op: 'model'; model: string };
+  | { api: 'openai'; op: 'model'; model: string }
+  /** The caller's own usage from the ledger (OpenAI-style JSON and errors). */
+  | { api: 'openai'; op: 'usage' };
 
 // Gemini's REST API has a stable (v1) and a beta surface with the same methods.
 const GEMINI_METHOD = /^\/(?:v1beta|v1)\/models\/([^/:]+(?:\/[^/:]+)*):(generateContent|streamGenerateContent)$/;
@@ -37,6 +39,7 @@ export function detectEndpoint(method: string, path: string, anthropicHeaders = 
   if (method !== 'GET') return undefined;
   if (path === '/v1/models') return { api: anthropicHeaders ? 'anthropic' : 'openai', op: 'models' };
   if (path === '/api/tags') return { api: 'ollama', op: 'models' };
+  if (path === '/v1/usage') return { api: 'openai', op: 'usage' };
   if (GEMINI_MODELS.test(path)) return { api: 'gemini', op: 'models' };
   if (path.startsWith('/v1/models/')) {
     const model = decode(path.slice('/v1/models/'.length));

@@ -61,6 +61,19 @@ export interface Reservation {
   readonly charges: readonly ReservedCharge[];
 }
 
+/**
+ * One subject's own figures as an admission saw them: after its charge when admitted, before it
+ * when denied. Only the limits the subject has are present (USD for budgets).
+ */
+export interface SubjectStanding {
+  scope: LimitScope;
+  id: string;
+  remaining: Partial<Record<LimitName, number>>;
+  limits: Partial<Record<LimitName, number>>;
+  /** Spend counted in the current UTC day / month, for the budgets the subject has. */
+  spentUsd: { day?: number; month?: number };
+}
+
 export type Admission =
   | {
       ok: true;
@@ -69,9 +82,12 @@ export type Admission =
       remaining: Partial<Record<LimitName, number>>;
       /** Per limit, the limit of the subject whose remaining is reported. */
       limits: Partial<Record<LimitName, number>>;
+      /** Each subject's own figures (the metrics read the tenant's). */
+      standing: SubjectStanding[];
     }
   | {
       ok: false;
+      standing: SubjectStanding[];
       limit: LimitName;
       scope: LimitScope;
       id: string;

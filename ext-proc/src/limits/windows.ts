@@ -21,7 +21,7 @@
  * charging happen in one atomic step, concurrent admissions can never overshoot a limit by more
  * than the one request's reservation that `reconcile` later corrects upward.
  */
-import type { Admission, Estimate, LimitName, LimitScope, LimitSubject, Reservation, ReservedCharge } from './types.js';
+import type { Admission, Estimate, LimitName, LimitScope, LimitSubject, Reservation, ReservedCharge, SubjectStanding } from './types.js';
 
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
@@ -138,38 +138,56 @@ export function failMask(s: SubjectPlan, c: Counters, weight: number, tokens: nu
 
 /** Turns the store's answer into the caller's admission (reservation, remaining, or the denial). */
 export function toAdmission(kind: Reservation['limiter'], plan: AdmitPlan, result: StoreResult): Admission {
-  if (!result.ok) return denial(plan, result);
+  const standing = plan.subjects.map((s, i) => {
+    const counters = result.subjects[i]?.counters;
+    if (!counters) throw new Error('limits: store answered for fewer subjects than asked');
+    return standingOf(plan, s, counters);
+  });
+  if (!result.ok) return { ...denial(plan, result), standing };
   const charges: ReservedCharge[] = [];
   const remaining: Partial<Record<LimitName, number>> = {};
   const limits: Partial<Record<LimitName, number>> = {};
-  const tighten = (name: LimitName, left: number, limit: number): void => {
-    const current = remaining[name];
-    if (current === undefined || left < current) {
-      remaining[name] = left;
-      limits[name] = limit;
-    }
-  };
   plan.subjects.forEach((s, i) => {
-    const counters = result.subjects[i]?.counters;
-    if (!counters) throw new Error('limits: store answered for fewer subjects than asked');
-    const [rc, rp, tc, tp, d, m] = counters;
-    if (s.rpm >= 0) tighten('rpm', Math.max(0, Math.floor(s.rpm - (rc + rp * plan.weight))), s.rpm);
-    if (s.tpm >= 0) {
-      tighten('tpm', Math.max(0, Math.floor(s.tpm - (tc + tp * plan.weight))), s.tpm);
-      if (plan.tokens > 0) charges.push({ key: s.minuteKey, field: FIELD_TOKENS, unit: 'tokens' });
+    const own = standing[i]!;
+    for (const name of Object.keys(own.remaining) as LimitName[]) {
+      const left = own.remaining[name]!;
+      const current = remaining[name];
+      if (current === undefined || left < current) {
+        remaining[name] = left;
+        limits[name] = own.limits[name]!;
+      }
     }
-    if (s.dayMicros >= 0) {
-      tighten('usd_per_day', Math.max(0, s.dayMicros - d) / MICROS_PER_USD, s.dayMicros / MICROS_PER_USD);
-      if (plan.micros > 0) charges.push({ key: s.dayKey, field: '', unit: 'micros' });
-    }
-    if (s.monthMicros >= 0) {
-      tighten('usd_per_month', Math.max(0, s.monthMicros - m) / MICROS_PER_USD, s.monthMicros / MICROS_PER_USD);
-      if (plan.micros > 0) charges.push({ key: s.monthKey, field: '', unit: 'micros' });
-    }
+    if (s.tpm >= 0 && plan.tokens > 0) charges.push({ key: s.minuteKey, field: FIELD_TOKENS, unit: 'tokens' });
+    if (s.dayMicros >= 0 && plan.micros > 0) charges.push({ key: s.dayKey, field: '', unit: 'micros' });
+    if (s.monthMicros >= 0 && plan.micros > 0) charges.push({ key: s.monthKey, field: '', unit: 'micros' });
   });
   const reservation: Reservation = { limiter: kind, atMs: plan.nowMs, tokens: plan.tokens, micros: plan.micros, charges };
-  return { ok: true, reservation, remaining, limits };
+  return { ok: true, reservation, remaining, limits, standing };
 }
+
+/** One subject's remaining, limits and budget spend from its counters (rpm, tpm, day, month order). */
+function standingOf(plan: AdmitPlan, s: SubjectPlan, c: Counters): SubjectStanding {
+  const [rc, rp, tc, tp, d, m] = c;
+  const out: SubjectStanding = { scope: s.scope, id: s.id, remaining: {}, limits: {}, spentUsd: {} };
+  const put = (name: LimitName, left: number, limit: number): void => {
+    out.remaining[name] = left;
+    out.limits[name] = limit;
+  };
+  if (s.rpm >= 0) put('rpm', Math.max(0, Math.floor(s.rpm - (rc + rp * plan.weight))), s.rpm);
+  if (s.tpm >= 0) put('tpm', Math.max(0, Math.floor(s.tpm - (tc + tp * plan.weight))), s.tpm);
+  if (s.dayMicros >= 0) {
+    put('usd_per_day', Math.max(0, s.dayMicros - d) / MICROS_PER_USD, s.dayMicros / MICROS_PER_USD);
+    out.spentUsd.day = d / MICROS_PER_USD;
+  }
+  if (s.monthMicros >= 0) {
+    put('usd_per_month', Math.max(0, s.monthMicros - m) / MICROS_PER_USD, s.monthMicros / MICROS_PER_USD);
+    out.spentUsd.month = m / MICROS_PER_USD;
+  }
+  return out;
+}
+
+/** A denial before the subjects' standing is added to it. */
+type Denial = Omit<Extract<Admission, { ok: false }>, 'standing'>;
 
 const LIMIT_ORDER: Array<[bit: number, name: LimitName]> = [
   [FAIL_RPM, 'rpm'],
@@ -182,8 +200,8 @@ const LIMIT_ORDER: Array<[bit: number, name: LimitName]> = [
  * Of all the limits the request exceeds, the one that frees up last is reported: retrying any
  * sooner would be denied again. Ties go to the first subject given, then rpm, tpm, day, month.
  */
-function denial(plan: AdmitPlan, result: StoreResult): Admission {
-  let best: Extract<Admission, { ok: false }> | undefined;
+function denial(plan: AdmitPlan, result: StoreResult): Denial {
+  let best: Denial | undefined;
   plan.subjects.forEach((s, i) => {
     const r = result.subjects[i];
     if (!r || r.fail === 0) return;
@@ -197,7 +215,7 @@ function denial(plan: AdmitPlan, result: StoreResult): Admission {
   return best;
 }
 
-function denialFor(plan: AdmitPlan, s: SubjectPlan, c: Counters, name: LimitName): Extract<Admission, { ok: false }> {
+function denialFor(plan: AdmitPlan, s: SubjectPlan, c: Counters, name: LimitName): Denial {
   const [rc, rp, tc, tp] = c;
   const who = `${s.scope} ${s.id}`;
   const deny = (retryAfterSeconds: number, message: string) => ({ ok: false, limit: name, scope: s.scope, id: s.id, retryAfterSeconds, message }) as const;

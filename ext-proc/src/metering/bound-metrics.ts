@@ -51,3 +51,18 @@ export function callInstruments(m: GatewayMetrics, tenant: string, provider: str
   sets.set(key, found);
   return found;
 }
+
+const decisions = new WeakMap<GatewayMetrics, Map<string, Counter.Internal>>();
+
+/** The router's decision counter for one (tenant, tier, domain, local), bound once. */
+export function routeDecisionCounter(m: GatewayMetrics, tenant: string, tier: string, domain: string, local: boolean): Counter.Internal {
+  let sets = decisions.get(m);
+  if (!sets) decisions.set(m, (sets = new Map()));
+  const key = `${tenant}\u0000${tier}\u0000${domain}\u0000${local}`;
+  let found = sets.get(key);
+  if (found) return found;
+  if (sets.size >= MAX_SETS) sets.clear();
+  found = m.routeDecisions.labels({ tenant, tier, domain, local: String(local) });
+  sets.set(key, found);
+  return found;
+}

@@ -5,6 +5,8 @@ import type { Logger } from '../log/logger.js';
 import type { RoutingContext } from '../route/routing-context.js';
 import type { StructObject } from '../server/codec/messages.js';
 import type { UsageRecordKey } from '../contract.js';
+import type { LedgerSink } from '../ledger/ledger.js';
+import { callRecord, type LedgerRecord } from '../ledger/record.js';
 import { callInstruments, type CallInstruments } from './bound-metrics.js';
 import { costUsd } from './cost.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -16,6 +18,8 @@ export interface MeterDeps {
   log: Logger;
   limiter: Limiter;
   routing: RoutingContext;
+  /** The usage ledger: one record per finished call (absent when it is off). */
+  ledger?: LedgerSink;
 }
 
 /** What is known of a call when it goes upstream. */
@@ -36,6 +40,9 @@ export interface MeteredCall {
   poolDone?: (outcome: { status: number; busy?: boolean }) => void;
   /** The response cache's part in the call: `miss` (looked up, stored after) or `bypass`. */
   cache: 'miss' | 'bypass';
+  /** The model as the caller named it, and why the one that answers was chosen (for the ledger). */
+  requestedModel?: string;
+  route?: { tier?: string; reason: string };
 }
 
 /**
@@ -50,6 +57,8 @@ export class CallMeter {
   private firstByte = false;
   private finished = false;
   private estimated = false;
+  private ttftSeconds: number | undefined;
+  private attempts = 1;
 
   constructor(
     private readonly deps: MeterDeps,
@@ -71,11 +80,17 @@ export class CallMeter {
     this.status = status;
   }
 
+  /** How many providers a chained call tried (the answering attempt says). */
+  attemptsMade(n: number): void {
+    if (Number.isInteger(n) && n > 0) this.attempts = n;
+  }
+
   /** The first bytes of a stream's body reached the caller (time to first token). */
   bodyStarted(): void {
     if (this.firstByte) return;
     this.firstByte = true;
-    this.instruments().timeToFirstToken.observe(this.elapsedSeconds());
+    this.ttftSeconds = this.elapsedSeconds();
+    this.instruments().timeToFirstToken.observe(this.ttftSeconds);
   }
 
   get done(): boolean {
@@ -98,6 +113,7 @@ export class CallMeter {
     m.duration(errorType).observe(seconds);
     m.requests(aborted ? 'aborted' : String(this.status)).inc();
     const usd = usage ? costUsd(usage, this.model.pricing) : undefined;
+    this.deps.ledger?.append(this.ledgerRecord(usage, usd, aborted, seconds));
     if (this.call.reservation) {
       // Without usage (an error) nothing is known to be billed: release it. A cut stream has its
       // usage (reported or estimated) and keeps that much of the reservation.
@@ -154,6 +170,12 @@ export class CallMeter {
     if (usd !== undefined) r.cost_usd = usd;
     if (this.estimated) r.usage_estimated = true;
     return r as StructObject;
+  }
+
+  /** The call's usage-ledger record (ledger/record.ts). */
+  private ledgerRecord(usage: Usage | undefined, usd: number | undefined, aborted: boolean, seconds: number): LedgerRecord {
+    const { model, status, estimated, ttftSeconds, attempts } = this;
+    return callRecord(this.call, { model, status, usage, usd, aborted, estimated, seconds, ttftSeconds, attempts });
   }
 
   labels() {

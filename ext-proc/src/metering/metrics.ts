@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LimitStanding } from '../limits/metrics.js';
 
 /*
  * Metric names follow the OpenTelemetry GenAI semantic conventions (dots become underscores);
@@ -31,6 +32,12 @@ export interface GatewayMetrics {
    * highest-scoring part (user, data, none), `action` pass/block.
    */
   guardChecks: Counter<'tenant' | 'verdict' | 'channel' | 'action'>;
+  /** Chained calls whose every member failed, by the chain's head. */
+  fallbackExhausted: Counter<'tenant' | 'gen_ai_request_model'>;
+  /** Models the router chose, by the request's class and whether the model is local. */
+  routeDecisions: Counter<'tenant' | 'tier' | 'domain' | 'local'>;
+  /** Tenants' budgets, spend and remaining limits as the limiter last saw them. */
+  limitStanding: LimitStanding;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -137,5 +144,18 @@ export function createMetrics(): GatewayMetrics {
       labelNames: ['tenant', 'verdict', 'channel', 'action'],
       registers: [registry],
     }),
+    fallbackExhausted: new Counter({
+      name: 'llm_gateway_fallback_exhausted_total',
+      help: 'Chained calls whose whole fallback chain failed (the last member answered 429 or 5xx), by the chain head.',
+      labelNames: ['tenant', 'gen_ai_request_model'],
+      registers: [registry],
+    }),
+    routeDecisions: new Counter({
+      name: 'llm_gateway_route_decisions_total',
+      help: "Models chosen by the router (auto, rerouted or local-only calls), by the request's complexity tier and domain, and whether the model is local.",
+      labelNames: ['tenant', 'tier', 'domain', 'local'],
+      registers: [registry],
+    }),
+    limitStanding: new LimitStanding(registry),
   };
 }

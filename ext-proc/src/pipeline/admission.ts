@@ -38,6 +38,7 @@ export async function admit(gw: GatewayContext, caller: Caller, request: ChatReq
     gw.log.warn({ rid: caller.rid, tenant }, 'limiter unavailable: letting the call through (LIMITS_FAIL_OPEN)');
     return NO_LIMITS;
   }
+  gw.metrics.limitStanding.seen(tenant, adm.standing);
   if (!adm.ok) {
     gw.metrics.limitRejections.inc({ tenant, limit: adm.limit, scope: adm.scope });
     const budget = adm.limit === 'usd_per_day' || adm.limit === 'usd_per_month';

@@ -62,6 +62,11 @@ export class RouterAnswer implements AnswerPolicy {
       // The per-attempt processor names the member that answered; meter it, not the head.
       const served = headers[RESPONSE_HEADER.model] ? this.gw.catalog.find(headers[RESPONSE_HEADER.model]!) : undefined;
       if (served) meter.servedBy(served);
+      meter.attemptsMade(Number(headers[RESPONSE_HEADER.attempts]));
+    }
+    // Envoy passes the last refusal on once every member has refused.
+    if (plan.chain && (status === 429 || status >= 500)) {
+      this.gw.metrics.fallbackExhausted.inc({ tenant: caller.principal.tenant, gen_ai_request_model: plan.chain.head.id });
     }
     const model = meter.servedModel;
     // A 200 is the answer, and must be one (other 2xx, e.g. a bodiless 204, pass as they are).

@@ -4,6 +4,7 @@ import type { TenantCredentials } from '../auth/tenant-credentials.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { Catalog } from '../catalog/load.js';
 import type { Cooldowns } from '../fallback/cooldown.js';
+import type { Ledger } from '../ledger/ledger.js';
 import type { Limiter } from '../limits/index.js';
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metering/metrics.js';
@@ -15,8 +16,9 @@ import type { TenantPolicy } from '../tenants/policy.js';
 import type { UpstreamResolver } from '../upstream/resolver.js';
 
 /**
- * The gateway's collaborators, built once at start (gateway.ts) and read-only afterwards: every
- * stage of the request pipeline gets what it needs from here.
+ * The gateway's collaborators, built at start (gateway.ts) and read-only afterwards: every stage
+ * of the request pipeline gets what it needs from here. A configuration reload builds a new one
+ * (new catalog, policies and what depends on them; the rest shared); a call keeps the one it began with.
  */
 export interface GatewayContext {
   auth: Authenticator;
@@ -54,4 +56,6 @@ export interface GatewayContext {
   guardMode?: GuardMode;
   /** The loaded guard model; absent when no tenant can have the guard on (then it is off for all). */
   guard?: PromptGuard;
+  /** The usage ledger (LEDGER): one record per finished call, and GET /v1/usage; absent when off. */
+  ledger?: Ledger;
 }

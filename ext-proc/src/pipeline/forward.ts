@@ -151,6 +151,8 @@ function routerAnswer(
     baseline: plan.decision.baseline,
     poolDone,
     cache: cacheStatus,
+    requestedModel: x.request.chat.model,
+    route: plan.decision,
   });
   return new RouterAnswer(gw, {
     caller,

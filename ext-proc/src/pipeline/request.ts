@@ -1,5 +1,9 @@
 import { GatewayError } from '../errors.js';
+import { cacheHitRecord } from '../ledger/record.js';
+import { usageReply } from '../ledger/usage-endpoint.js';
+import { routeDecisionCounter } from '../metering/bound-metrics.js';
 import { modelObject } from '../providers/openai/models.js';
+import { isLocal } from '../route/router.js';
 import type { BodyResult, CallHandler, HeadResult, LocalReply } from '../server/call-handler.js';
 import type { HeaderRecord } from '../server/codec/messages.js';
 import { admit } from './admission.js';
@@ -52,6 +56,7 @@ export class RouterHandler implements CallHandler<CallContext> {
     try {
       const listed = this.modelLists(caller);
       if (listed) return { reply: listed };
+      if (caller.endpoint.op === 'usage') return { reply: await usageReply(gw.ledger, caller) };
       if (body.length === 0) throw new GatewayError('invalid_request', 'The request body is empty: expected a JSON object.');
       const chat = readChatRequest(caller, body);
       // Before PII redaction: the guard reads the text as the caller sent it.
@@ -60,13 +65,17 @@ export class RouterHandler implements CallHandler<CallContext> {
       const { request, pii } = screenPii(gw, caller, chat);
       plan = planRoute(gw, caller, request.chat);
       const routed = plan.decision.routedTo;
+      if (routed) routeDecisionCounter(gw.metrics, caller.principal.tenant, plan.decision.tier!, plan.decision.domain!, isLocal(routed)).inc();
       if (routed && routed.id !== request.chat.model) {
         gw.metrics.reroutes.inc({ tenant: caller.principal.tenant, requested_model: request.chat.model, chosen_model: routed.id });
       }
       // Started now, so the lookup overlaps the cache and the limits.
       const credential = this.tenantCredential(caller, plan);
       const cache = await consultCache(gw, caller, request, plan, pii);
-      if (cache.status === 'hit') return { reply: withGuardHeaders(cache.reply, guard) };
+      if (cache.status === 'hit') {
+        gw.ledger?.append(cacheHitRecord(cache.reply, { startedAt, keyId: caller.principal.keyId, requestedModel: request.chat.model, route: plan.decision }));
+        return { reply: withGuardHeaders(cache.reply, guard) };
+      }
       const admission = await admit(gw, caller, request, plan);
       return { forward: forward(gw, { caller, request, pii, guard, plan, cache, admission, credential: await credential, startedAt }) };
     } catch (err) {

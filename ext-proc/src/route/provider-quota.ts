@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import { createRedisConnection, type RedisConnection } from '../store/redis-connection.js';
 import type { ProviderQuota } from './policy.js';
@@ -75,6 +76,22 @@ export class ProviderQuotas {
     return { minute, day };
   }
 
+  /** Share of each configured quota used (0 to 1): requests this minute, tokens today. */
+  usedRatios(): Array<{ provider: string; window: 'minute' | 'day'; ratio: number }> {
+    const out: Array<{ provider: string; window: 'minute' | 'day'; ratio: number }> = [];
+    for (const [provider, q] of this.quotas) {
+      const { minute, day } = this.usage(provider);
+      if (q.requestsPerMinute !== undefined) out.push({ provider, window: 'minute', ratio: Math.min(1, minute / q.requestsPerMinute) });
+      if (q.tokensPerDay !== undefined) out.push({ provider, window: 'day', ratio: Math.min(1, day / q.tokensPerDay) });
+    }
+    return out;
+  }
+
+  /** Counts are added up across replicas in Redis: every replica then sees about the same totals. */
+  get sharedAcrossReplicas(): boolean {
+    return this.conn !== undefined;
+  }
+
   recordRequest(provider: string): void {
     if (!this.quotas.has(provider)) return;
     this.counts(provider).minute++;
@@ -147,4 +164,32 @@ export class ProviderQuotas {
       }
     }
   }
+}
+
+const exposed = new WeakMap<Registry, { quotas: ProviderQuotas }>();
+
+/**
+ * `llm_gateway_provider_quota_used_ratio`, read at scrape time. Called again for the same
+ * registry (a reload built new quotas), the gauge reads the new ones.
+ */
+export function registerProviderQuotaMetrics(registry: Registry, quotas: ProviderQuotas): void {
+  const known = exposed.get(registry);
+  if (known) {
+    known.quotas = quotas;
+    return;
+  }
+  const ref = { quotas };
+  exposed.set(registry, ref);
+  new Gauge({
+    name: 'llm_gateway_provider_quota_used_ratio',
+    help: "Share of the provider's free-tier quota used, 0 to 1 (window minute: requests per minute; day: tokens per day).",
+    labelNames: ['gen_ai_provider_name', 'window'],
+    // Workers sharing counts through Redis each see the totals; without Redis each counts its own calls.
+    aggregator: quotas.sharedAcrossReplicas ? 'max' : 'sum',
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of ref.quotas.usedRatios()) this.set({ gen_ai_provider_name: u.provider, window: u.window }, u.ratio);
+    },
+  });
 }

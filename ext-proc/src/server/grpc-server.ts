@@ -6,6 +6,7 @@ import { RouterHandler } from '../pipeline/request.js';
 import { decodeRequest, encodeResponse, type ExtProcRequest, type ExtProcResponse } from './codec/messages.js';
 import { Exchange } from './exchange.js';
 import { startH2GrpcServer } from './h2-grpc.js';
+import { registerPhaseMetrics } from './phase-metrics.js';
 
 const PROCESS_PATH = `/${EXT_PROC_SERVICE}/Process`;
 
@@ -26,9 +27,27 @@ export interface ExtProcServer {
   inFlight(): number;
 }
 
-export async function startExtProcServer(ctx: GatewayContext, host: string, port: number, socketPath?: string, token?: string): Promise<ExtProcServer> {
-  const router = new RouterHandler(ctx);
+/**
+ * `context`: the gateway's context, or a function answering the one in force (hot reload). Each
+ * stream reads it once, at its first message, and keeps it: a reload never changes a call midway.
+ */
+export async function startExtProcServer(
+  context: GatewayContext | (() => GatewayContext),
+  host: string,
+  port: number,
+  socketPath?: string,
+  token?: string,
+): Promise<ExtProcServer> {
+  const current = typeof context === 'function' ? context : () => context;
+  // What does not change across reloads (metrics, log, size limit) is read from the first context.
+  const ctx = current();
+  // One router-level handler per context (it holds nothing else): rebuilt after a reload.
+  let routed = { gw: ctx, handler: new RouterHandler(ctx) };
+  const routerFor = (gw: GatewayContext) => (routed.gw === gw ? routed : (routed = { gw, handler: new RouterHandler(gw) })).handler;
   const expected = token === undefined ? undefined : digest(token);
+  // Until the server is up there are no streams.
+  let streams = () => 0;
+  const phases = registerPhaseMetrics(ctx.metrics.registry, () => streams());
   const server = await startH2GrpcServer({
     host,
     port,
@@ -51,12 +70,18 @@ export async function startExtProcServer(ctx: GatewayContext, host: string, port
           // Router-level streams and per-attempt (upstream filter) streams share the service; only
           // the latter carry the picked endpoint's metadata, which a caller cannot forge.
           let exchange: Exchange<unknown> | undefined;
-          const send = (r: ExtProcResponse) => stream.send(r);
+          const clock = phases.clock();
+          const send = (r: ExtProcResponse) => {
+            clock.answered(r);
+            stream.send(r);
+          };
           return {
             message(req: ExtProcRequest) {
+              clock.received(req);
               if (!exchange) {
                 const backend = chainAttemptBackend(req);
-                const handler = backend === undefined ? router : new AttemptHandler(ctx, backend);
+                const gw = current();
+                const handler = backend === undefined ? routerFor(gw) : new AttemptHandler(gw, backend);
                 exchange = new Exchange<unknown>(handler as never, send, ctx.maxRequestBytes);
               }
               exchange.message(req);
@@ -70,6 +95,7 @@ export async function startExtProcServer(ctx: GatewayContext, host: string, port
     ],
   });
 
+  streams = server.activeStreams;
   return {
     port: server.port,
     inFlight: server.activeStreams,

@@ -8,6 +8,7 @@ import { startMetricsServer } from '../metering/metrics-server.js';
 import type { KvStore } from '../store/kv.js';
 import { createMemoryStore } from '../store/memory.js';
 import { IPC_REQUEST, serveSharedState, type SharedRequest } from './ipc.js';
+import { forwardReload } from '../config/reload/signal.js';
 
 /** A worker that keeps dying is restarted less and less eagerly, up to this delay. */
 const MAX_RESTART_DELAY_MS = 5000;
@@ -16,7 +17,8 @@ const MAX_RESTART_DELAY_MS = 5000;
  * The primary process of a multi-worker processor: it forks the workers (each serving ext_proc
  * on the shared gRPC port and, with GRPC_SOCKET_DIR, on a Unix socket of its own), restarts one
  * that dies, serves the workers' metrics aggregated on METRICS_PORT, holds the limiter and cache
- * they share when there is no Redis, and drains them all on SIGTERM/SIGINT.
+ * they share when there is no Redis, and drains them all on SIGTERM/SIGINT. SIGHUP reloads every
+ * worker's configuration (each also reloads by itself when the files change).
  */
 export async function runPrimary(config: EnvConfig, workers: number, log: Logger): Promise<void> {
   const shared = sharedState(config, log);
@@ -76,6 +78,11 @@ export async function runPrimary(config: EnvConfig, workers: number, log: Logger
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log.info({ workers: forwardReload(Object.values(cluster.workers ?? {})) }, 'SIGHUP: workers reload their configuration');
+    flushLogs();
+  });
 }
 
 function sharedState(config: EnvConfig, log: Logger): { limiter: Limiter; store: KvStore | undefined } | undefined {
