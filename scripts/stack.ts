@@ -63,6 +63,12 @@ async function main(): Promise<void> {
   out.push('');
   // Signals are handled before `ready` is printed: whoever waits for it may stop us at once.
   stopOnSignals(log, () => stack.close(config.SHUTDOWN_GRACE_MS));
+  // SIGHUP reloads the catalog, routing and tenant policies: the processor's primary passes it on
+  // to its workers.
+  process.on('SIGHUP', () => {
+    const pid = stack.processor?.pid();
+    if (pid !== undefined) process.kill(pid, 'SIGHUP');
+  });
   flushLogs();
   process.stdout.write(`${out.join('\n')}\n`);
 }

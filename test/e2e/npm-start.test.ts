@@ -10,7 +10,7 @@ import { expect, it } from 'vitest';
 import { repoRoot } from '../../ext-proc/src/config/paths.js';
 import { freePort } from '../../scripts/lib/ports.js';
 
-it('starts in demo mode, prints ready and a key, and drains a stream on SIGTERM', async () => {
+it('starts in demo mode, prints ready and a key, reloads on SIGHUP, and drains a stream on SIGTERM', async () => {
   const entry = path.join(repoRoot(), 'dist', 'scripts', 'stack.js');
   expect(existsSync(entry), 'dist is built by `node scripts/setup.mjs` (npm test runs it first)').toBe(true);
   const [gatewayPort, adminPort, grpcPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -35,6 +35,21 @@ it('starts in demo mode, prints ready and a key, and drains a stream on SIGTERM'
     expect(out).toMatch(/ready on http:\/\/127\.0\.0\.1:\d+/);
     const key = /demo gateway key: (\S+)/.exec(out)?.[1];
     expect(key).toBeTruthy();
+
+    // SIGHUP reaches the processor's workers: each reloads its configuration (counted once per worker).
+    const reloads = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return Number(/^llm_gateway_config_reloads_total\{result="ok"\} (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+    };
+    const before = await reloads();
+    expect(before).not.toBeNaN();
+    child.kill('SIGHUP');
+    let after = before;
+    for (let i = 0; i < 100 && after === before; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await reloads();
+    }
+    expect(after).toBeGreaterThan(before);
 
     // 400 tokens at 200 tokens/s: a stream of about two seconds.
     const res = await fetch(`http://127.0.0.1:${gatewayPort}/v1/chat/completions`, {
