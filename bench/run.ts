@@ -13,6 +13,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { measureDecisions } from './lib/decisions.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -1273,6 +1274,12 @@ async function main(): Promise<void> {
       (Object.keys(opts.envoyRuntime).length > 0 ? `; envoy runtime ${JSON.stringify(opts.envoyRuntime)}` : ''),
   );
 
+  // Before any stack starts, so nothing else of the run competes for the CPU.
+  const decisions = measureDecisions();
+  log(
+    `in-process decisions (median): classifier ${decisions.classifier4kMicros} µs for 4,000 characters (budget 200), ${decisions.classifier30kMicros} µs for 30,000 (budget 1,000); guard ${decisions.guard4kMicros} µs for 4,000 (budget 300)`,
+  );
+
   try {
     let baseline: Baseline | undefined;
     if (opts.baselineRef) {
@@ -1474,6 +1481,8 @@ async function main(): Promise<void> {
         '',
         ...setupLines,
         '',
+        `In-process decisions (median per request): classifier ${decisions.classifier4kMicros} µs for a 4,000-character prompt (budget 200 µs), ${decisions.classifier30kMicros} µs for 30,000 (budget 1,000 µs); prompt-injection guard ${decisions.guard4kMicros} µs for 4,000 (budget 300 µs).`,
+        '',
         points.length > 0 ? `![open-loop latency against offered load](${svgName})\n` : '',
         ...tables.map(renderTable).flatMap((t) => [t, '']),
         renderTable(targetsT),
@@ -1518,6 +1527,7 @@ async function main(): Promise<void> {
         exitCodes,
       },
       preflight: preflights,
+      decisions,
       rss: rssReports,
       rssSamples: c.rss,
       scenarios: summaries,
