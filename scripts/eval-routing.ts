@@ -12,6 +12,8 @@
  *   --data DIR       folder with batches/ and the single-author train/eval files (default models/classifier)
  *   --catalog FILE   model catalog (default $CATALOG_PATH or models/catalog.yaml)
  *   --out FILE       JSON results (default models/classifier/eval-results.json)
+ *   --legacy         also train each fold on the single-author set (never scored)
+ *   --l2 X --epochs N --min-count N   training options, for experiments
  *
  * Cost model (documented in models/classifier/README.md):
  *   - tier → catalog quality tier: simple → economy, medium → standard, complex → premium; within
@@ -211,7 +213,9 @@ function row(name: string, f: Figures): string {
 
 export function reportLobo(r: LoboResults, out: Output): void {
   const w = (s: string) => out.write(`${s}\n`);
-  w(`leave-one-batch-out over ${r.batches.length} batches (${r.batches.join(', ')}); the single-author set (${r.trainingOnly}) is trained on, never scored`);
+  w(
+    `leave-one-batch-out over ${r.batches.length} batches (${r.batches.join(', ')}); ${r.trainingOnly ? `the single-author set (${r.trainingOnly}) is trained on, never scored` : 'trained on the batches alone'}`,
+  );
   w(`tier temperature ${r.temperature} (expected calibration error ${pct(r.ece.before)} → ${pct(r.ece.after)})`);
   const head = ['', 'n', 'tier acc', 'cx recall', 'med→cx', 'under', 'domain', 'saved']
     .map((h, i) => (i === 0 ? h.padEnd(12) : h.padStart(i === 1 ? 5 : 9)))
@@ -252,7 +256,7 @@ export function reportLobo(r: LoboResults, out: Output): void {
 }
 
 export function main(argv: string[], env: NodeJS.ProcessEnv, out: Output): number {
-  let values: { data?: string; catalog?: string; out?: string; l2?: string; epochs?: string; 'min-count'?: string; 'no-legacy'?: boolean };
+  let values: { data?: string; catalog?: string; out?: string; l2?: string; epochs?: string; 'min-count'?: string; legacy?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -263,7 +267,7 @@ export function main(argv: string[], env: NodeJS.ProcessEnv, out: Output): numbe
         l2: { type: 'string' },
         epochs: { type: 'string' },
         'min-count': { type: 'string' },
-        'no-legacy': { type: 'boolean' },
+        legacy: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -284,7 +288,8 @@ export function main(argv: string[], env: NodeJS.ProcessEnv, out: Output): numbe
     ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
     ...(values['min-count'] ? { minCount: Number(values['min-count']) } : {}),
   };
-  const legacy = values['no-legacy'] ? [] : loadLegacy(dataDir);
+  // The single-author set is trained on only when asked (as npm run train:classifier does).
+  const legacy = values.legacy ? loadLegacy(dataDir) : [];
   const results = evaluateLobo(batches, legacy, catalog, (m) => out.write(`${m}\n`), opts);
   const relabelPath = path.join(dataDir, 'agreement', 'relabel.jsonl');
   if (existsSync(relabelPath)) {

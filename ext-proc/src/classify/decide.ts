@@ -28,8 +28,8 @@ export type QualityBias = (typeof QUALITY_BIAS_PRESETS)[number];
  * `balanced` 95 %, `cost` the plain most-probable tier.
  */
 export const PRESET_DIALS: Record<QualityBias, TierDial> = {
-  quality: { threshold: 0.12, margin: 0.15 },
-  balanced: { threshold: 0.27, margin: 0.08 },
+  quality: { threshold: 0.02, margin: 0.1 },
+  balanced: { threshold: 0.13, margin: 0.05 },
   cost: { threshold: 0.5, margin: 0 },
 };
 

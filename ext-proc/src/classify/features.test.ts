@@ -94,6 +94,52 @@ describe('structure features', () => {
   });
 });
 
+describe('Portuguese, French and German cue words, answer form, requirements', () => {
+  it.each([
+    ['Mostre que existem infinitos números primos.', 'proof_instr'],
+    ['Démontrez que la suite converge.', 'proof_instr'],
+    ['Beweisen Sie, dass es unendlich viele Primzahlen gibt.', 'proof_instr'],
+    ['Projete uma arquitetura escalável para o serviço de pagamentos.', 'design_instr'],
+    ['Ce contrat de bail contient-il une clause abusive ?', 'legal_instr'],
+    ['Welche Nebenwirkungen hat dieses Medikament?', 'medical_instr'],
+    ['Übersetze diesen Absatz ins Englische.', 'translate_instr'],
+    ['Return the result as a table, in JSON.', 'answerform_instr'],
+    ['Devuélvelo en una tabla con formato markdown.', 'answerform_instr'],
+    ['Also include the error handling, and make sure each endpoint is covered.', 'requirement_instr'],
+  ])('%s → %s', (text, name) => {
+    expect(features(text).dense[name]).toBeGreaterThan(0);
+  });
+
+  it('a plain question lights none of them', () => {
+    const f = features('Quelle heure est-il à Tokyo ?').dense;
+    for (const name of ['proof_instr', 'design_instr', 'answerform_instr', 'requirement_instr']) expect(f[name]).toBeUndefined();
+  });
+});
+
+describe('instruction shape and character n-grams', () => {
+  it('counts enumerated items, sentences and numbers of the instruction', () => {
+    const f = features('Plan the migration.\n1. list the services\n2. order them by risk\n- give 3 options under 200 words').dense;
+    expect(f.instr_items).toBeGreaterThan(0);
+    expect(f.instr_numbers).toBeGreaterThan(0);
+    expect(f.instr_sentences).toBeGreaterThanOrEqual(4 / 8);
+    expect(f.instr_asks).toBeGreaterThan(0);
+    const plain = features('What is the capital of Peru').dense;
+    expect(plain.instr_items).toBeUndefined();
+    expect(plain.instr_numbers).toBeUndefined();
+    expect(plain.instr_sentences).toBe(1 / 8);
+  });
+
+  it('adds one 3-gram and one 4-gram per extra letter of an instruction word', () => {
+    expect(features('abcdefg').hashedFeatures - features('abcdef').hashedFeatures).toBe(2);
+  });
+
+  it('reads n-grams from the instruction only, not from pasted material', () => {
+    const a = features(`${ARTICLE_EN}\n\nWhat is its title?`).hashedFeatures;
+    const b = features(`${ARTICLE_EN.replaceAll('trailers', 'caravantrailers')}\n\nWhat is its title?`).hashedFeatures;
+    expect(b).toBe(a);
+  });
+});
+
 describe('instruction vs pasted material', () => {
   it('a long pasted text with a final question: the question is the instruction', () => {
     const s = segmentText(`${ARTICLE_EN}\n\nWhat is its title?`);

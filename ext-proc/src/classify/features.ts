@@ -1,12 +1,15 @@
 /**
- * Feature extraction for the classifier. Two linear passes over the conversation produce
- *   - hashed word features in separate namespaces (instruction, sentence starts, pasted material,
- *     previous user instruction, other context, system), each namespace scaled by
- *     HASHED_SCALE / sqrt(features in it) so that a longer text does not weigh more;
+ * Feature extraction for the classifier. Two linear passes over the conversation (plus a short
+ * one over the instruction) produce
+ *   - hashed word features in separate namespaces (instruction, instruction character 3/4-grams,
+ *     sentence starts, pasted material, previous user instruction, other context, system), each
+ *     namespace scaled by its own scale / sqrt(features in it) so that a longer text does not
+ *     weigh more;
  *   - a vector of named dense ("cheap") features: structure (code fences, code-like lines, LaTeX,
- *     math symbols and equations, lists, tables, CSV), question type, multi-step / proof / design /
- *     constraint markers and domain cue words (EN and ES, lexicon.ts) counted per region, sizes,
- *     language, capabilities;
+ *     math symbols and equations, lists, tables, CSV), the instruction's shape (enumerated items,
+ *     sentences, numbers, separate asks), question type, multi-step / proof / design / constraint /
+ *     answer-form / requirement markers and domain cue words (EN, ES, PT, FR, DE; lexicon.ts)
+ *     counted per region, sizes, language, capabilities;
  * plus the language, capability flags and token estimate the classifier reports.
  *
  * The instruction is kept apart from pasted material. The last user turn is split into
@@ -15,8 +18,10 @@
  *                 long) and its last paragraph (or last sentence — usually the question),
  *   material    = everything else: fenced code, quoted lines, middle paragraphs.
  * Instruction words get unigrams, bigrams, 4/5-letter prefixes and 4-letter suffixes (stems and
- * EN/ES cognates) and sentence-start features; material only its first MAX_MATERIAL_WORDS words as
- * unigrams, so pasted text reaches the model mostly through structure counts and cue words.
+ * EN/ES cognates) and sentence-start features, and its first MAX_GRAM_CHARS characters give
+ * character 3/4-grams (language-robust: German compounds, French and Portuguese inflections, an
+ * author's spelling); material only its first MAX_MATERIAL_WORDS words as unigrams, so pasted text
+ * reaches the model mostly through structure counts and cue words.
  *
  * Performance: everything works on index ranges of the original strings with module-level scratch
  * buffers (no substrings, no per-call tables); words are hashed (FNV-1a) straight from folded char
@@ -125,6 +130,25 @@ const CONTEXT_SCAN_CHARS = 24_000;
  * regularised less than the (many, specific) word features.
  */
 const HASHED_SCALE = 0.7;
+/**
+ * Namespaces that mostly memorise an author's vocabulary and topics (pasted material, earlier
+ * turns, system prompt) weigh less than the instruction: held out by author, that generalises
+ * a little better.
+ */
+const SCALE_INSTR = HASHED_SCALE;
+const SCALE_SENT = HASHED_SCALE;
+const SCALE_MAT = 0.4;
+const SCALE_PREV = 0.5;
+const SCALE_CTX = 0.4;
+const SCALE_SYS = 0.4;
+/**
+ * Character 3- and 4-grams of the instruction, in a namespace of their own: stems, inflections
+ * and cognates shared across languages and authors' spellings. Full scale: they are many and
+ * general, so each carries little.
+ */
+const GRAM_SCALE = 1;
+/** Characters of the instruction read for n-grams and its shape (the instruction is short by construction). */
+const MAX_GRAM_CHARS = 1500;
 
 // --- Word groups (marker counts are kept per group) -----------------------------------------------
 const G_INSTR = 0;
@@ -211,6 +235,10 @@ const BASE_DENSE = [
   'max_tokens_large',
   'currency_last',
   'no_domain_marker',
+  'instr_items',
+  'instr_sentences',
+  'instr_numbers',
+  'instr_asks',
 ] as const;
 
 /** Markers that name a domain (the rest are about the task's shape). */
@@ -232,9 +260,12 @@ const D = Object.fromEntries(BASE_DENSE.map((n, i) => [n, i])) as Record<(typeof
 const D_MARKERS = BASE_DENSE.length;
 const D_INHERITED = D_MARKERS + GROUPS * N_MARKERS;
 const DOMAIN_MARKER_INDEX = DOMAIN_MARKERS.map((mk) => MARKERS.indexOf(mk));
+const M_TASKVERB = MARKERS.indexOf('taskverb');
+const M_REQUIREMENT = MARKERS.indexOf('requirement');
+const M_CONSTRAINT = MARKERS.indexOf('constraint');
 
 /** Bump when extraction changes in a way the lists above don't show (segmentation, scaling…). */
-const EXTRACTOR_REVISION = 10;
+const EXTRACTOR_REVISION = 11;
 
 /** Identifies the feature space; weights trained for another one are refused at load. */
 export function featureFingerprint(): string {
@@ -244,7 +275,8 @@ export function featureFingerprint(): string {
   };
   mix(DENSE_NAMES.join(','));
   mix(Object.values(NS_SEEDS).join(','));
-  mix(`${SHORT_PROSE},${EDGE_PARAGRAPH},${EDGE_SENTENCE},${HASHED_SCALE},${EXTRACTOR_REVISION}`);
+  mix(`${SHORT_PROSE},${EDGE_PARAGRAPH},${EDGE_SENTENCE},${EXTRACTOR_REVISION}`);
+  mix(`${[SCALE_INSTR, SCALE_SENT, SCALE_MAT, SCALE_PREV, SCALE_CTX, SCALE_SYS, GRAM_SCALE, MAX_GRAM_CHARS].join(',')}`);
   return `${lexiconFingerprint()}-${(h >>> 0).toString(16).padStart(8, '0')}`;
 }
 
@@ -491,9 +523,115 @@ function setNamespace(seed: number, bigrams: boolean, group: number, lang: numbe
   curLang = lang;
 }
 
-function endNamespace(): void {
-  sink.end(emitted > 0 ? HASHED_SCALE / Math.sqrt(emitted) : 0);
+function endNamespace(base: number): void {
+  sink.end(emitted > 0 ? base / Math.sqrt(emitted) : 0);
   emitted = 0;
+}
+
+const GRAM_SEED3 = mix(NS_SEEDS.charGrams ^ 0x68e31da4);
+const GRAM_SEED4 = mix(NS_SEEDS.charGrams ^ 0x1b56c4e9);
+const SPACE = 32;
+
+let shapeItems = 0;
+let shapeSentences = 0;
+let shapeNumbers = 0;
+
+/**
+ * The shape of the instruction ranges, whatever their words: enumerated items (lines opening with
+ * "1." / "2)" / "-" / "*" / "•"), sentences, and numbers (quantities such as "3 options" or "under
+ * 200 words" are requirements). Sets shapeItems / shapeSentences / shapeNumbers.
+ */
+function instructionShape(t: string, seg: Int32Array, count: number): void {
+  shapeItems = 0;
+  shapeSentences = 0;
+  shapeNumbers = 0;
+  let budget = MAX_GRAM_CHARS;
+  for (let r = 0; r < count && budget > 0; r++) {
+    const s = seg[r * 2]!;
+    const e = Math.min(seg[r * 2 + 1]!, s + budget);
+    budget -= e - s;
+    let lineStart = true;
+    let inSentence = false;
+    let inNumber = false;
+    for (let i = s; i < e; i++) {
+      const c = t.charCodeAt(i);
+      if (c === 10) {
+        lineStart = true;
+        if (inSentence) shapeSentences++;
+        inSentence = false;
+        inNumber = false;
+        continue;
+      }
+      if (lineStart) {
+        if (c === 32 || c === 9) continue;
+        lineStart = false;
+        const d = i + 1 < e ? t.charCodeAt(i + 1) : 0;
+        if ((c === 45 || c === 42 || c === 0x2022) && d === 32) shapeItems++;
+        else if (c >= 48 && c <= 57) {
+          let k = i + 1;
+          while (k < e && t.charCodeAt(k) >= 48 && t.charCodeAt(k) <= 57) k++;
+          const p = k < e ? t.charCodeAt(k) : 0;
+          if ((p === 46 || p === 41) && k + 1 < e && t.charCodeAt(k + 1) === 32) {
+            shapeItems++;
+            i = k;
+            continue;
+          }
+        }
+      }
+      if (c >= 48 && c <= 57) {
+        if (!inNumber) shapeNumbers++;
+        inNumber = true;
+      } else inNumber = c === 46 || c === 44 ? inNumber : false;
+      if (c === 46 || c === 63 || c === 33) {
+        const d = i + 1 < e ? t.charCodeAt(i + 1) : 32;
+        if (inSentence && isSpace(d)) {
+          shapeSentences++;
+          inSentence = false;
+        }
+      } else if (c !== 32 && c !== 9 && c !== 13) inSentence = true;
+    }
+    if (inSentence) shapeSentences++;
+  }
+}
+
+/**
+ * Character 3- and 4-grams inside the words of the instruction ranges, a word boundary counting
+ * as a character (" pro", "rove", "ove "), into the current namespace. Words are folded as for
+ * word hashes; grams never span two words.
+ */
+function scanCharGrams(t: string, seg: Int32Array, count: number): void {
+  const fold = FOLD_TABLE;
+  let c1 = SPACE; // the previous three folded characters, most recent first
+  let c2 = SPACE;
+  let c3 = SPACE;
+  let budget = MAX_GRAM_CHARS;
+  for (let r = 0; r < count && budget > 0; r++) {
+    const s = seg[r * 2]!;
+    const e = Math.min(seg[r * 2 + 1]!, s + budget);
+    budget -= e - s;
+    for (let i = s; i <= e; i++) {
+      const c = i < e ? t.charCodeAt(i) : SPACE;
+      let f = SPACE;
+      if (c < 0x250) {
+        const x = fold[c]!;
+        if (x !== 0) f = x;
+      } else if (charClass(c) !== 0) f = c;
+      if (f === SPACE && c1 === SPACE) continue;
+      if (c1 !== SPACE) {
+        let x = mix(Math.imul(Math.imul(Math.imul(GRAM_SEED3 ^ c2, FNV_MUL) ^ c1, FNV_MUL) ^ f, FNV_MUL));
+        sink.add(x & mask, x < 0 ? -1 : 1);
+        emitted++;
+        if (c2 !== SPACE) {
+          x = mix(Math.imul(Math.imul(Math.imul(Math.imul(GRAM_SEED4 ^ c3, FNV_MUL) ^ c2, FNV_MUL) ^ c1, FNV_MUL) ^ f, FNV_MUL));
+          sink.add(x & mask, x < 0 ? -1 : 1);
+          emitted++;
+        }
+      }
+      c3 = c2;
+      c2 = c1;
+      c1 = f;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -906,18 +1044,22 @@ export function extract(req: ClassifyRequest, into: FeatureSink, opts: ExtractOp
     into.begin();
     setNamespace(NS_SEEDS.instruction, true, G_INSTR, 0);
     instrWords = scanRanges(t, segLast, 0, ni, MAX_INSTRUCTION_WORDS);
-    endNamespace();
+    endNamespace(SCALE_INSTR);
+    into.begin();
+    scanCharGrams(t, segLast, ni);
+    instructionShape(t, segLast, ni);
+    endNamespace(GRAM_SCALE);
     into.begin();
     for (let k = 0; k < sentenceCount; k++) {
       const x = mix(sentenceHashes[k]! ^ NS_SEEDS.sentenceStart);
       into.add(x & mask, x < 0 ? -1 : 1);
     }
     emitted = sentenceCount;
-    endNamespace();
+    endNamespace(SCALE_SENT);
     into.begin();
     setNamespace(NS_SEEDS.material, false, G_MATERIAL, 1);
     materialWords = scanRanges(t, segLast, ni, nmat, MAX_MATERIAL_WORDS);
-    endNamespace();
+    endNamespace(SCALE_MAT);
     for (let r = ni; r < ni + nmat; r++) materialChars += segLast[r * 2 + 1]! - segLast[r * 2]!;
     tokens += TOKENS_PER_MESSAGE + lineStats(t, LAST_TURN_SCAN_CHARS, 0);
   }
@@ -933,7 +1075,7 @@ export function extract(req: ClassifyRequest, into: FeatureSink, opts: ExtractOp
     setNamespace(NS_SEEDS.previous, true, G_PREVIOUS, 2);
     prevWords = scanRanges(prevText, segPrev, 0, segInstrCount, MAX_PREVIOUS_WORDS);
   }
-  endNamespace();
+  endNamespace(SCALE_PREV);
   const prevMaterialFrom = segInstrCount;
   const prevMaterialCount = prevUser >= 0 ? segMaterialCount : 0;
 
@@ -960,7 +1102,7 @@ export function extract(req: ClassifyRequest, into: FeatureSink, opts: ExtractOp
       ctxWords += scanWords(t, 0, t.length, MAX_CONTEXT_WORDS - ctxWords);
     }
   }
-  endNamespace();
+  endNamespace(SCALE_CTX);
 
   // System / developer message (the latest one).
   into.begin();
@@ -968,7 +1110,7 @@ export function extract(req: ClassifyRequest, into: FeatureSink, opts: ExtractOp
     setNamespace(NS_SEEDS.system, false, G_CONTEXT, 3);
     scanWords(systemText, 0, systemText.length, MAX_SYSTEM_WORDS);
   }
-  endNamespace();
+  endNamespace(SCALE_SYS);
 
   // Capabilities and size.
   const tools = (Array.isArray(req.tools) && req.tools.length > 0) || toolsInChat;
@@ -1056,6 +1198,15 @@ export function extract(req: ClassifyRequest, into: FeatureSink, opts: ExtractOp
       const c = markerCounts[g * N_MARKERS + k]!;
       dense[D_MARKERS + g * N_MARKERS + k] = g === G_INSTR ? Math.min(c, 4) / 4 : countScale(c);
     }
+  }
+  if (lastUser >= 0) {
+    dense[D.instr_items] = countScale(shapeItems);
+    dense[D.instr_sentences] = Math.min(8, shapeSentences) / 8;
+    dense[D.instr_numbers] = countScale(shapeNumbers);
+    // Separate asks: task verbs, requirement words and questions of the instruction together.
+    const mi = G_INSTR * N_MARKERS;
+    const asks = markerCounts[mi + M_TASKVERB]! + markerCounts[mi + M_REQUIREMENT]! + markerCounts[mi + M_CONSTRAINT]! + qmarks[G_INSTR]! + shapeItems;
+    dense[D.instr_asks] = Math.min(12, asks) / 12;
   }
   let domainMarkers = 0;
   for (const k of DOMAIN_MARKER_INDEX) domainMarkers += markerCounts[G_INSTR * N_MARKERS + k]! + markerCounts[G_PREVIOUS * N_MARKERS + k]!;

@@ -91,4 +91,6 @@ export const NS_SEEDS = {
   context: 0x61c88647,
   /** System / developer messages (unigrams). */
   system: 0x7feb352d,
+  /** Character 3- and 4-grams of the folded instruction (language-robust stems and cognates). */
+  charGrams: 0x3c6ef372,
 } as const;

@@ -1,7 +1,8 @@
 /**
  * Hand-written word lists behind the cheap features: stop words for language detection, question
- * words, multi-step / proof / design / constraint markers and a few domain cue words, in English
- * and Spanish side by side so both languages light the same features.
+ * words, multi-step / proof / design / constraint / answer-form / requirement markers and a few
+ * domain cue words, in English and Spanish side by side, then Portuguese, French and German, so
+ * that every language lights the same features.
  *
  * Words are written folded (lower case, no accents: "demuestra", "analisis", "que"); the tables are
  * keyed by the same 32-bit hash the extractor computes while scanning, so a lookup is one Map get.
@@ -46,6 +47,8 @@ export const MARKERS = [
   'simpletask',
   'brief',
   'taskverb',
+  'answerform',
+  'requirement',
 ] as const;
 export type Marker = (typeof MARKERS)[number];
 export const MARKER_COUNT = MARKERS.length;
@@ -151,6 +154,92 @@ const WORDS: Array<[number, string]> = [
     m('simpletask'),
     'capital spell synonym antonym define definition convert fix typo capitalize sinonimo antonimo define definicion convierte corrige mayusculas',
   ],
+  // --- Portuguese, French and German cue words for the same families (one entry per family). ---
+  [
+    Q_FACTOID,
+    'quem quando onde qual quais quanto quantos quantas qui quand quel quelle quels quelles combien wer wann wo welche welcher welches wieviel wieviele nenne',
+  ],
+  [Q_EXPLAIN, 'explique descreva pourquoi comment expliquez expliquer decrivez warum wieso weshalb erklare erlautere beschreibe'],
+  [Q_YESNO, 'pode podem existe peut peuvent ist sind kann gibt hat'],
+  [M_FIRST, 'primeiro primeiramente premierement abord zuerst zunachst erstens'],
+  [M_THEN, 'depois entao finalmente puis ensuite enfin finalement dann danach anschließend schließlich'],
+  [
+    m('proof'),
+    'provar demonstre demonstrar demonstracao derivar derivacao lema corolario rigoroso rigorosamente inducao contradicao justifique prouver prouvez demontrer demontrez demonstration deriver derivez theoreme lemme corollaire rigoureux rigoureuse rigoureusement formellement recurrence absurde justifier justifiez beweisen beweise beweis beweist herleiten herleitung korollar streng induktion widerspruch begrunde begrunden',
+  ],
+  [m('steps'), 'raciocinio raisonnement raisonne denkweise'],
+  [
+    m('design'),
+    'projete projetar arquitetura escalavel escalabilidade distribuido otimize otimizar otimizacao refatore refatorar migracao estrategia planeje planejar compensacoes concevoir concevez conception evolutif scalabilite distribue optimiser optimisez optimisation refactoriser migrer strategie planifier planification compromis entwerfen entwirf entwurf architektur skalierbar skalierbarkeit verteilt verteilte optimieren optimierung refaktorieren migrieren planen planung konzipiere abwagungen zielkonflikt',
+  ],
+  [
+    m('analyze'),
+    'analise analisar avalie avaliar comparar comparacao implicacoes riscos vantagens desvantagens recomende analyser analysez evaluer evaluez comparer comparez comparaison risques avantages inconvenients recommandez recommander analysieren analysiere bewerten bewerte vergleichen vergleiche vergleich kritisch risiken vorteile nachteile empfehle empfehlen beurteile beurteilen',
+  ],
+  [
+    m('constraint'),
+    'deve devem exatamente sem somente apenas garanta evite restricao restricoes doit doivent exactement sans seulement uniquement assurez evitez contrainte contraintes exigence exigences muss mussen genau ohne nur vermeide vermeiden hochstens mindestens maximal einschrankung einschrankungen anforderung anforderungen bedingung bedingungen',
+  ],
+  [m('extract'), 'data nome ano mencionado chamado titre auteur nom annee mentionne appele titel datum autor namen jahr erwahnt genannt heißt'],
+  [m('summarize'), 'resuma resumo sintetize resumer resumez synthese synthetiser zusammenfassen zusammenfassung fasse'],
+  [
+    m('translate'),
+    'traduza traduzir traducao traduzido tradutor espanhol alemao chines traduire traduisez traduction traduit traducteur anglais espagnol francais allemand italien portugais japonais chinois ubersetze ubersetzen ubersetzung ubersetzt englisch spanisch franzosisch deutsch italienisch portugiesisch japanisch chinesisch lokalisieren lokalisierung localiser localisation localizar localizacao',
+  ],
+  [m('smalltalk'), 'ola obrigado obrigada valeu tchau bonjour salut merci coucou hallo danke tschuss servus moin'],
+  [m('continue'), 'continuar novo continuez continuer encore developpe developpez weiter fortsetzen fortfahren mehr nochmal erweitere ausfuhrlicher'],
+  [m('error'), 'erro erros excecao falha falhando erreur erreurs plantage echoue echec fehler ausnahme absturz fehlgeschlagen'],
+  [
+    m('codeword'),
+    'funcao funcoes classe metodo variavel laco servidor repositorio algoritmo programmation fonction fonctions methode boucle serveur requete depot algorithme programm programmierung funktion funktionen klasse schleife abfrage datenbank algorithmus skript',
+  ],
+  [
+    m('mathword'),
+    'equacao equacoes integrais derivada derivadas matriz matrizes autovalor polinomio primo primos inteiro inteiros resolva resolver probabilidade soma raiz geometria calculo triangulo circulo angulo fracao porcentagem logaritmo expoente sequencia desigualdade combinatoria permutacao equation integrale integrales derivee derivees matrice polynome polynomes entier entiers resoudre resolvez probabilite somme racine theoreme geometrie algebre calcul cercle fraction pourcentage logarithme exposant inegalite combinatoire gleichung gleichungen ableitung ableitungen matrix matrizen eigenwert eigenwerte polynom polynome primzahl primzahlen ganzzahl wahrscheinlichkeit reihe summe wurzel geometrie dreieck kreis winkel prozent logarithmus ungleichung kombinatorik',
+  ],
+  [
+    m('creative'),
+    'poema poesia conto contos soneto cancao ficcao personagem personagens enredo romance verso versos rima rimas narrador capitulo roteiro cena vilao heroi piada piadas metafora criativo invente poeme poemes poesie poete conte contes histoire histoires paroles chanson personnage personnages intrigue roman vers rime rimes fable narrateur chapitre scenario mechant heros blague blagues metaphore creatif gedicht gedichte dichter geschichte geschichten erzahlung marchen sonett liedtext lied songtext fiktion handlung reim reime fabel erzahler kapitel drehbuch szene bosewicht held witz witze metapher kreativ erfinde',
+  ],
+  [
+    m('legal'),
+    'lei leis juridico contrato contratos clausula clausulas tribunal responsabilidade regulamento lgpd inquilino locador locatario aluguel advogado juiz jurisdicao direitos patente infracao conformidade indenizacao arbitragem testamento heranca divorcio despejo licenca acordo cartorio demissao multa loi lois juridique contrat contrats clause clauses proces responsabilite reglement locataire bailleur bail loyer avocat juge juridiction droits brevet contrefacon conformite indemnisation testament succession divorce expulsion licence accord notaire licenciement amende gesetz gesetze rechtlich juristisch vertrag vertrage klausel klauseln gericht klage haftung verordnung dsgvo mieter vermieter mietvertrag miete anwalt rechtsanwalt richter rechte patent schadensersatz schiedsverfahren erbe erbschaft sorgerecht scheidung kundigung lizenz vereinbarung notar abmahnung bußgeld',
+  ],
+  [
+    m('medical'),
+    'sintoma sintomas diagnostico dose dosagem medicamento medicamentos remedio doenca doencas paciente medico tratamento dor febre sangue clinico saude coracao rim figado pulmao infeccao antibiotico vacina diabetes insulina colesterol hipertensao pressao gravidez gravida cirurgia terapia alergia sono insonia ansiedade depressao nausea pele lesao enfermeira cronico agudo osso dente musculo estomago cerebro olho garganta joelho tosse vomito tontura comprimido farmacia vitamina nutricao dieta ferida fratura exame exames symptome symptomes diagnostic posologie medicament medicaments maladie maladies medecin traitement douleur fievre sang clinique sante coeur rein foie poumon infection antibiotique vaccin diabete insuline cholesterol grossesse enceinte chirurgie therapie allergie sommeil insomnie anxiete migraine nausee peau blessure hopital infirmiere ordonnance chronique aigu dent estomac cerveau oeil gorge genou toux vertige comprime pharmacie vitamine symptom symptome diagnose dosis dosierung medikament medikamente arznei krankheit krankheiten patientin arzt arztin behandlung schmerz schmerzen fieber blut klinisch gesundheit herz niere leber lunge infektion entzundung antibiotikum impfung impfstoff krebs insulin cholesterin bluthochdruck blutdruck schwangerschaft schwanger therapie allergie schlaf schlaflosigkeit kopfschmerzen ubelkeit haut verletzung krankenhaus klinik rezept chronisch akut knochen zahn muskel magen gehirn auge knie husten erbrechen schwindel tablette tabletten apotheke ernahrung wunde befund',
+  ],
+  [
+    m('finance'),
+    'investir investimento investimentos investidor acoes carteira juros emprestimo hipoteca financiamento imposto impostos receita lucro orcamento inflacao dividendo dividendos fundo fundos aposentadoria previdencia poupanca banco credito divida patrimonio avaliacao fluxo caixa margem contabilidade balanco despesas preco rendimento taxas mercado bolsa cambio salario seguro investissement investissements investisseur actions obligation obligations portefeuille interet interets pret prets hypotheque credit impot impots revenus benefice benefices dividende dividendes fonds retraite epargne banque dette capitaux valorisation tresorerie marge comptabilite bilan depenses prix rendement frais marche marches bourse devise salaire assurance investieren investition investitionen anleger aktie aktien anleihe anleihen portfolio zinsen zins kredit darlehen hypothek steuer steuern einnahmen umsatz gewinn gewinne inflation dividende dividenden rente altersvorsorge sparen ersparnisse bank schulden eigenkapital bewertung cashflow buchhaltung bilanz ausgaben preis rendite gebuhren markt borse wahrung gehalt versicherung',
+  ],
+  [
+    m('dataword'),
+    'planilha planilhas coluna colunas linha linhas tabela tabelas media mediana grafico painel dados metricas regressao correlacao estatistica previsao registros duplicados limpeza visualizacao amostra tableur colonne colonnes ligne lignes tableau tableaux moyenne mediane graphique donnees metriques regression correlation statistique statistiques prevision enregistrements doublons nettoyage visualisation echantillon formule tabelle tabellen spalte spalten zeile zeilen durchschnitt mittelwert median diagramm daten kennzahlen regression korrelation statistik prognose datensatze datensatz duplikate bereinigung visualisierung umfrage stichprobe formel',
+  ],
+  [
+    m('explainword'),
+    'explique explicar diferenca diferencas entender significa funciona expliquer expliquez difference comprendre signifie fonctionne erklare erklaren unterschied unterschiede verstehen bedeutet funktioniert',
+  ],
+  [m('brief'), 'brevemente breve rapido resumidamente brievement bref rapide rapidement kurz kurze knapp'],
+  [
+    m('taskverb'),
+    'explique analise proponha compare projete escreva calcule liste descreva avalie justifique construa planeje classifique identifique recomende discuta esboce derive prove implemente crie desenvolva revise estime modele redija encontre decida argumente expliquez analysez proposez comparez concevez ecrivez ecris calculez listez decrivez evaluez justifiez construisez planifiez classez identifiez recommandez discutez esquissez derivez prouvez implementez creez developpez revisez estimez modelisez redigez trouvez decidez argumentez erklare analysiere schlage vergleiche entwirf schreibe berechne beschreibe bewerte begrunde baue plane ordne identifiziere empfiehl diskutiere skizziere leite beweise implementiere erstelle entwickle uberprufe schatze modelliere verfasse finde entscheide argumentiere',
+  ],
+  [
+    m('simpletask'),
+    'soletre defina definicao converta corrija capitale synonyme antonyme definir convertir convertis corrigez hauptstadt synonym antonym definiere umrechnen konvertiere korrigiere',
+  ],
+  // --- Answer form asked for: a table, JSON, a list, one word… ---
+  [
+    m('answerform'),
+    'table tabular json yaml xml markdown bullet bullets bulleted list numbered format formatted columns schema checklist template tabla formato lista vinetas esquema plantilla tabela topicos modelo tableau liste puces tabelle liste aufzahlung stichpunkte vorlage',
+  ],
+  // --- Asks that add a requirement: also, additionally, each, both, must include… ---
+  [
+    m('requirement'),
+    'also additionally moreover furthermore include including includes each every both besides plus tambien ademas incluye incluir incluyendo incluya cada ambos ambas tambem alem inclua incluindo aussi egalement inclure incluez incluant chaque auch zusatzlich außerdem sowie berucksichtige jede jeder jedes beide',
+  ],
 ];
 
 /** Two-word entries: [bits, "first second|first second|…"]. */
@@ -166,6 +255,19 @@ const PAIRS: Array<[number, string]> = [
   [Q_FACTOID, 'how many|how much|how old|how long|what year|en que|a que|de que'],
   [m('constraint'), 'at most|at least|no more|no longer|como maximo|como minimo|al menos|no mas|menos de|less than|fewer than|no menos'],
   [m('design'), 'trade off|trade offs|system design|high availability|alta disponibilidad'],
+  [m('steps'), 'passo a|etape par|par etape|schritt fur|fur schritt'],
+  [
+    m('proof'),
+    'mostre que|mostrar que|provar que|prove que|demonstre que|montrer que|montrez que|prouver que|prouvez que|demontrer que|demontrez que|zeige dass|zeigen dass|beweise dass|beweisen sie',
+  ],
+  [m('constraint'), 'no maximo|pelo menos|no minimo|au moins|au plus|au maximum|pas plus|weniger als|nicht mehr|mais de'],
+  [m('brief'), 'uma frase|uma palavra|uma linha|une phrase|un mot|une ligne|ein satz|einem satz|ein wort|einem wort|sim ou|oui ou|ja oder'],
+  [
+    m('translate'),
+    'em ingles|en anglais|en francais|en espagnol|en allemand|auf englisch|auf deutsch|ins englische|ins deutsche|auf spanisch|ins spanische|auf franzosisch',
+  ],
+  [m('answerform'), 'one word|one line|in json|as json|en json|em json|als json|sous forme|als tabelle|en tabla|em tabela|en tableau'],
+  [m('requirement'), 'as well|in addition|make sure|asegurate de|ademas de|alem disso|certifique se|en outre|assurez vous|de plus|achte darauf|stelle sicher'],
 ];
 
 const lexicon = new Map<number, number>();
