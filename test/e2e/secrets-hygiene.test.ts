@@ -319,6 +319,8 @@ async function startEverything(): Promise<void> {
       ROUTE_CONTEXT_SECRET,
       CACHE_TTL_SECONDS: '300',
       LOG_LEVEL: 'trace',
+      // The usage ledger (a local file here: no DATABASE_URL), scanned like everything else.
+      LEDGER_DIR: path.join(tmp, 'ledger'),
     },
     // Every level the processor logs at, whole, line by line.
     log: pino({ level: 'trace' }, capture),
@@ -603,6 +605,7 @@ const material = {
   envoyStats: () => lines(collected.envoyStats, 'Envoy /stats/prometheus'),
   redis: () => [...collected.redis, ...lines(redisOutput.join(''), 'redis-server output')],
   cli: () => cliOutput,
+  ledger: () => lines(readFileSync(path.join(tmp, 'ledger', 'usage.jsonl'), 'utf8'), 'usage ledger'),
 };
 
 /** Writes what was observed to a directory, to read by hand (SECRETS_HYGIENE_DUMP=dir). */
@@ -755,6 +758,7 @@ describe('secrets hygiene through Envoy, the processor, Redis and the providers'
     const id: Secret = { name: 'canary request id', value: rid };
     expect(findLeaks([id], material.processorLog()).length).toBe(1);
     expect(findLeaks([id], material.accessLog()).length).toBe(1);
+    expect(findLeaks([id], material.ledger()).length).toBe(1);
   });
 
   it('no secret in the processor log (every level, start to shutdown)', () => {
@@ -783,6 +787,11 @@ describe('secrets hygiene through Envoy, the processor, Redis and the providers'
     const names = collected.redis.map((m) => m.source);
     for (const k of [cliKeys.main, cliKeys.tight, cliKeys.byok]) expect(names.some((s) => s.endsWith(`llmgw:key:${hashKey(k)}`))).toBe(true);
     expect(names.some((s) => s.endsWith('llmgw:cred:byok:openai'))).toBe(true);
+  });
+
+  it('no secret in the usage ledger (one record per finished call)', () => {
+    expect(material.ledger().length).toBeGreaterThan(60);
+    expectNoLeaks(material.ledger());
   });
 
   it("no secret in the key admin CLI's output beyond the one line that hands a new key over", () => {
