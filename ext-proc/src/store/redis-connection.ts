@@ -163,8 +163,9 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     // The connection went away: that state change is what gets logged, not each failed command.
     if (!healthy()) return;
     // Only timeouts with no bytes from the server for a whole timeout period count towards
-    // giving the connection up (a busy connection that still answers is not hung).
-    if (message === TIMEOUT_MESSAGE && performance.now() - lastReplyAt >= commandTimeoutMs) {
+    // giving the connection up (a busy connection that still answers is not hung). A timer may
+    // fire a fraction of a millisecond early by performance.now(): a millisecond of slack.
+    if (message === TIMEOUT_MESSAGE && performance.now() - lastReplyAt >= commandTimeoutMs - 1) {
       consecutiveTimeouts++;
       if (timeoutsBeforeReconnect > 0 && consecutiveTimeouts >= timeoutsBeforeReconnect && hangCheck === undefined) {
         // Timers run before pending socket reads in an event-loop turn: after a long synchronous
