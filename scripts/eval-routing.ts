@@ -44,9 +44,9 @@ import type { LabelledExample, TrainOptions } from '../ext-proc/src/classify/tra
 import { COMPLEXITY_TIERS } from '../ext-proc/src/classify/types.js';
 import type { Classification, ComplexityTier } from '../ext-proc/src/classify/types.js';
 import { repoRoot } from '../ext-proc/src/config/paths.js';
-import { costUsd } from '../ext-proc/src/metering/cost.js';
-import { byBatch, byLanguage, cheapestAtRecall, costQualityCurve, figures, OUTPUT_TOKENS } from './routing-eval/figures.js';
+import { byBatch, byLanguage, cheapestAtRecall, costQualityCurve, figures, OUTPUT_TOKENS, requestCost } from './routing-eval/figures.js';
 import type { CurvePoint, Figures } from './routing-eval/figures.js';
+import { timePerCall } from './lib/per-call-time.js';
 import { agreement } from './routing-eval/agreement.js';
 import type { Agreement, Relabel } from './routing-eval/agreement.js';
 import { expectedCalibrationError, fitTemperature, leaveOneBatchOut } from './routing-eval/lobo.js';
@@ -63,10 +63,6 @@ export const QUALITY_FOR_TIER: Record<ComplexityTier, QualityTier> = { simple: '
 export const REFERENCE_INPUT_TOKENS = 1000;
 
 const QUALITY_ORDER: readonly QualityTier[] = ['economy', 'standard', 'premium'];
-
-function requestCost(m: Model, input: number, output: number): number {
-  return costUsd({ inputTokens: input, outputTokens: output, cachedInputTokens: 0, reasoningTokens: 0 }, m.pricing);
-}
 
 function needs(c: Classification, m: Model, input: number, output: number): boolean {
   if (c.capabilities.tools && !m.capabilities.has('tools')) return false;
@@ -131,16 +127,7 @@ export function benchmarkPrompt(chars: number): { messages: { role: string; cont
 }
 
 function timeDecisions(clf: Classifier, reqs: ReturnType<typeof toRequest>[], rounds: number): number {
-  for (let i = 0; i < 200; i++) clf.classify(reqs[i % reqs.length]!);
-  const samples: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const n = 500;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) clf.classify(reqs[i % reqs.length]!);
-    samples.push(((performance.now() - t0) / n) * 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  return timePerCall((i) => clf.classify(reqs[i % reqs.length]!), { warmup: 200, perRound: 500, rounds }).wallMedianMicros;
 }
 
 export interface LoboResults {

@@ -6,7 +6,7 @@ import type { TierDial } from '../../ext-proc/src/classify/decide.js';
 import { COMPLEXITY_TIERS, DOMAINS } from '../../ext-proc/src/classify/types.js';
 import type { Classification, ComplexityTier } from '../../ext-proc/src/classify/types.js';
 import { costUsd } from '../../ext-proc/src/metering/cost.js';
-import { softmax3, tierIndex } from './lobo.js';
+import { tierIndex, tierProbabilities } from './lobo.js';
 import type { Scored } from './lobo.js';
 
 /** Assumed output tokens per request, by labelled tier (the answer's length belongs to the request). */
@@ -33,13 +33,14 @@ export interface Figures {
   oracleUsd: number;
 }
 
-function cost(m: Model, input: number, output: number): number {
+/** What a request of these tokens costs on a model, at catalog prices (no cached input, no reasoning). */
+export function requestCost(m: Model, input: number, output: number): number {
   return costUsd({ inputTokens: input, outputTokens: output, cachedInputTokens: 0, reasoningTokens: 0 }, m.pricing);
 }
 
 export function tierOf(s: Scored, temperature: number, dial: TierDial): ComplexityTier {
-  const [simple, medium, complex] = softmax3(s.tierLogits, temperature);
-  return decideTier({ simple, medium, complex }, dial).tier;
+  const [simple, medium, complex] = tierProbabilities(s.tierLogits, temperature);
+  return decideTier({ simple: simple!, medium: medium!, complex: complex! }, dial).tier;
 }
 
 export function figures(scored: readonly Scored[], temperature: number, dial: TierDial, router: CostRouter): Figures {
@@ -60,9 +61,9 @@ export function figures(scored: readonly Scored[], temperature: number, dial: Ti
     if (DOMAINS[s.domainPred] === s.ex.domain) domainOk++;
     const c = { tier, domain: DOMAINS[s.domainPred]!, capabilities: s.capabilities, estimatedTokens: s.estimatedTokens, language: 'en' } as Classification;
     const out = OUTPUT_TOKENS[s.ex.tier];
-    costSum += cost(router.pick(tier, c, s.estimatedTokens, out).model, s.estimatedTokens, out);
-    oracle += cost(router.pick(s.ex.tier, c, s.estimatedTokens, out).model, s.estimatedTokens, out);
-    premium += cost(router.premium, s.estimatedTokens, out);
+    costSum += requestCost(router.pick(tier, c, s.estimatedTokens, out).model, s.estimatedTokens, out);
+    oracle += requestCost(router.pick(s.ex.tier, c, s.estimatedTokens, out).model, s.estimatedTokens, out);
+    premium += requestCost(router.premium, s.estimatedTokens, out);
   }
   const rowSum = (r: number[]) => r.reduce((a, b) => a + b, 0);
   const n = scored.length;

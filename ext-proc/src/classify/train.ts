@@ -13,7 +13,7 @@ import type { FeatureSink } from './features.js';
 import { N_DOMAIN, N_OUT, N_TIER, WEIGHTS_FORMAT, WEIGHTS_VERSION, encodeBuckets, softmaxInPlace } from './model.js';
 import type { WeightsFile } from './model.js';
 import { COMPLEXITY_TIERS, DOMAINS } from './types.js';
-import type { ChatMessageLike, ClassifyRequest, ComplexityTier, Domain } from './types.js';
+import type { Capabilities, ChatMessageLike, ClassifyRequest, ComplexityTier, Domain } from './types.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -81,10 +81,22 @@ class RecordingSink implements FeatureSink {
   }
 }
 
-export function encodeRequest(req: ClassifyRequest, hashBits: number): Omit<EncodedExample, 'tier' | 'domain'> {
+/** A request's features, and what the classifier reports of it besides tier and domain (one extraction). */
+export function encodeRequestAndFacts(
+  req: ClassifyRequest,
+  hashBits: number,
+): { features: Omit<EncodedExample, 'tier' | 'domain'>; capabilities: Capabilities; estimatedTokens: number } {
   const sink = new RecordingSink();
   const x = extract(req, sink, { mask: (1 << hashBits) - 1, longContextTokens: DEFAULT_LONG_CONTEXT_TOKENS });
-  return { idx: Int32Array.from(sink.idx), val: Float32Array.from(sink.val), dense: Float32Array.from(x.dense) };
+  return {
+    features: { idx: Int32Array.from(sink.idx), val: Float32Array.from(sink.val), dense: Float32Array.from(x.dense) },
+    capabilities: { tools: x.tools, vision: x.vision, json: x.json, longContext: x.longContext },
+    estimatedTokens: x.estimatedTokens,
+  };
+}
+
+export function encodeRequest(req: ClassifyRequest, hashBits: number): Omit<EncodedExample, 'tier' | 'domain'> {
+  return encodeRequestAndFacts(req, hashBits).features;
 }
 
 export function encodeExample(ex: LabelledExample, hashBits: number): EncodedExample {
