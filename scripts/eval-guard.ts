@@ -35,6 +35,7 @@ import {
   parseGuardDataset,
 } from '../ext-proc/src/safety/guard/train.js';
 import { PromptGuard } from '../ext-proc/src/safety/guard/verdict.js';
+import { timePerCall } from './lib/per-call-time.js';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -268,22 +269,8 @@ export interface Timing {
 
 export function timeCheck(guard: PromptGuard, channel: Channel): Timing {
   const texts = [0, 1, 2, 3, 4, 5].map(prompt4000);
-  for (let i = 0; i < 1000; i++) guard.scoreText(texts[i % texts.length]!, channel);
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let round = 0; round < 21; round++) {
-    const n = 100;
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) guard.scoreText(texts[i % texts.length]!, channel);
-    const t = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    wall.push((t / n) * 1000);
-    cpu.push((c.user + c.system) / n);
-  }
-  wall.sort((a, b) => a - b);
-  cpu.sort((a, b) => a - b);
-  return { wallMedianMicros: round1(wall[10]!), wallBestMicros: round1(wall[0]!), cpuMedianMicros: round1(cpu[10]!), channel };
+  const t = timePerCall((i) => guard.scoreText(texts[i % texts.length]!, channel), { warmup: 1000, perRound: 100, rounds: 21 });
+  return { wallMedianMicros: round1(t.wallMedianMicros), wallBestMicros: round1(t.wallBestMicros), cpuMedianMicros: round1(t.cpuMedianMicros), channel };
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;

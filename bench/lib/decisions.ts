@@ -9,6 +9,7 @@ import { loadClassifierModel } from '../../ext-proc/src/classify/model.js';
 import type { ClassifyRequest } from '../../ext-proc/src/classify/types.js';
 import type { CanonicalRequest } from '../../ext-proc/src/providers/canonical/types.js';
 import { loadPromptGuard } from '../../ext-proc/src/safety/guard/verdict.js';
+import { timePerCall } from '../../scripts/lib/per-call-time.js';
 
 export interface DecisionTimes {
   classifier4kMicros: number;
@@ -26,16 +27,9 @@ function prose(chars: number, ask: string): string {
   return `${body.slice(0, chars - ask.length - 2)}\n\n${ask}`;
 }
 
+/** Median µs per call, one decimal. */
 function medianMicros(fn: () => void, perRound = 300, rounds = 15): number {
-  for (let i = 0; i < perRound; i++) fn();
-  const samples: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < perRound; i++) fn();
-    samples.push(((performance.now() - t0) / perRound) * 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return Number(samples[Math.floor(samples.length / 2)]!.toFixed(1));
+  return Number(timePerCall(fn, { warmup: perRound, perRound, rounds }).wallMedianMicros.toFixed(1));
 }
 
 export function measureDecisions(): DecisionTimes {

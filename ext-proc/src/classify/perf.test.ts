@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { timePerCall } from '../../../scripts/lib/per-call-time.js';
 import { Classifier, defaultWeightsPath } from './classify.js';
 import { loadClassifierModel } from './model.js';
 import type { ClassifyRequest } from './types.js';
@@ -30,17 +31,9 @@ describe('decision time', () => {
     const clf = new Classifier(loadClassifierModel(defaultWeightsPath()));
     const reqs = [0, 1, 2, 3, 4, 5].map(prompt4000);
     expect(reqs[0]!.messages[0]!.content).toHaveLength(3950 + '\n\nWhat is its title?'.length);
-    for (let i = 0; i < 1000; i++) clf.classify(reqs[i % reqs.length]!);
-    const samples: number[] = [];
-    for (let round = 0; round < 21; round++) {
-      const n = 200;
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) clf.classify(reqs[i % reqs.length]!);
-      samples.push(((performance.now() - t0) / n) * 1000);
-    }
-    samples.sort((a, b) => a - b);
-    const median = samples[10]!;
-    console.log(`classify, 4,000-character prompt: median ${median.toFixed(1)} µs, best ${samples[0]!.toFixed(1)} µs per decision`);
+    const t = timePerCall((i) => clf.classify(reqs[i % reqs.length]!), { warmup: 1000, perRound: 200, rounds: 21 });
+    const median = t.wallMedianMicros;
+    console.log(`classify, 4,000-character prompt: median ${median.toFixed(1)} µs, best ${t.wallBestMicros.toFixed(1)} µs per decision`);
     expect(median).toBeLessThan(LOOSE_BOUND_MICROS);
   });
 });
