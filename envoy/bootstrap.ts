@@ -722,11 +722,7 @@ export function processorDownReplies(): Record<string, unknown> {
     mappers.push({
       filter: {
         and_filter: {
-          filters: [
-            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 500, runtime_key: 'llm_gateway.envoy_reply_500' } } } },
-            codeDetailsStart('ext_proc_error'),
-            callerApiIs(api),
-          ],
+          filters: [statusIs(500), codeDetailsStart('ext_proc_error'), callerApiIs(api)],
         },
       },
       status_code: PROCESSOR_UNAVAILABLE.status,
@@ -752,9 +748,7 @@ export function processorDownReplies(): Record<string, unknown> {
     });
   }
   for (const reply of ENVOY_REPLIES) {
-    const status = {
-      status_code_filter: { comparison: { op: 'EQ', value: { default_value: reply.status, runtime_key: `llm_gateway.envoy_reply_${reply.status}` } } },
-    };
+    const status = statusIs(reply.status);
     // The headers and OpenAI (the rest) only under /v1/ for anything but a 404: with a
     // passthrough cluster the rest of the traffic is not the gateway's, and its errors stay Envoy's.
     const v1Only = reply.status === 404 ? [] : [pathIs('(?i)/+v1/.*')];
@@ -787,12 +781,7 @@ export function processorDownReplies(): Record<string, unknown> {
     mappers.push({
       filter: {
         and_filter: {
-          filters: [
-            {
-              status_code_filter: { comparison: { op: 'EQ', value: { default_value: reply.status, runtime_key: `llm_gateway.envoy_reply_${reply.status}` } } },
-            },
-            { header_filter: { header: { name: ':path', present_match: false } } },
-          ],
+          filters: [statusIs(reply.status), { header_filter: { header: { name: ':path', present_match: false } } }],
         },
       },
       ...(reply.answerStatus ? { status_code: reply.answerStatus } : {}),
@@ -807,6 +796,11 @@ export function processorDownReplies(): Record<string, unknown> {
 function unknownApiError(error: GatewayError): string {
   const openai = JSON.parse(FORMATS.openai.renderError(error)) as Record<string, unknown>;
   return JSON.stringify({ type: 'error', ...openai });
+}
+
+/** A local-reply filter on the status Envoy gave its reply. */
+function statusIs(status: number): Record<string, unknown> {
+  return { status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `llm_gateway.envoy_reply_${status}` } } } };
 }
 
 /** API_FAMILY_PATTERNS with an API's consecutive patterns together (one mapper each), in order. */
