@@ -17,7 +17,7 @@
  *
  * Deterministic apart from the timing. Exit status: 0 done, 1 failed, 2 usage error.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +35,7 @@ import {
   parseGuardDataset,
 } from '../ext-proc/src/safety/guard/train.js';
 import { PromptGuard } from '../ext-proc/src/safety/guard/verdict.js';
+import { batchFiles } from '../ext-proc/src/util/jsonl.js';
 import { timePerCall } from './lib/per-call-time.js';
 
 export interface Output {
@@ -43,17 +44,9 @@ export interface Output {
 
 class UsageError extends Error {}
 
-const BATCH_FILE = /^batch-([a-z0-9]+)\.jsonl$/;
-
 /** Every independently written batch in `dir` (batch-<name>.jsonl), by name. */
 export function loadBatches(dir: string): Batch[] {
-  return readdirSync(dir)
-    .filter((f) => BATCH_FILE.test(f))
-    .sort()
-    .map((f) => {
-      const file = path.join(dir, f);
-      return { name: BATCH_FILE.exec(f)![1]!, examples: parseGuardDataset(readFileSync(file, 'utf8'), path.relative(repoRoot(), file)) };
-    });
+  return batchFiles(dir).map(({ name, file }) => ({ name, examples: parseGuardDataset(readFileSync(file, 'utf8'), path.relative(repoRoot(), file)) }));
 }
 
 // ---------------------------------------------------------------------------------------------------

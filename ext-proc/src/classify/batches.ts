@@ -4,8 +4,9 @@
  * set (`train.jsonl` + `eval.jsonl`), which is only ever trained on, never scored: its author's
  * style is not independent of anything.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { batchFiles } from '../util/jsonl.js';
 import { parseDataset } from './train.js';
 import type { LabelledExample } from './train.js';
 
@@ -16,18 +17,12 @@ export interface Batch {
   examples: LabelledExample[];
 }
 
-const BATCH_FILE = /^batch-([a-z0-9]+)\.jsonl$/;
-
 /** Every batch file of `dir`, sorted by name; each item must name its file's batch, ids are unique across batches. */
 export function loadBatches(dir: string): Batch[] {
-  const files = readdirSync(dir)
-    .filter((f) => BATCH_FILE.test(f))
-    .sort();
   const seen = new Map<string, string>();
-  return files.map((f) => {
-    const name = BATCH_FILE.exec(f)![1]!;
-    const source = path.join(path.basename(dir), f);
-    const examples = parseDataset(readFileSync(path.join(dir, f), 'utf8'), source);
+  return batchFiles(dir).map(({ name, file }) => {
+    const source = path.join(path.basename(dir), path.basename(file));
+    const examples = parseDataset(readFileSync(file, 'utf8'), source);
     examples.forEach((ex, i) => {
       if (ex.batch !== name) throw new Error(`${source}:${i + 1}: item ${ex.id} says batch ${JSON.stringify(ex.batch)}, the file is batch ${name}`);
       const other = seen.get(ex.id);

@@ -1,4 +1,16 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { z } from 'zod';
+
+const BATCH_FILE = /^batch-([a-z0-9]+)\.jsonl$/;
+
+/** The independently written batches of a data set folder: `batch-<name>.jsonl`, sorted by name. */
+export function batchFiles(dir: string): Array<{ name: string; file: string }> {
+  return readdirSync(dir)
+    .filter((f) => BATCH_FILE.test(f))
+    .sort()
+    .map((f) => ({ name: BATCH_FILE.exec(f)![1]!, file: path.join(dir, f) }));
+}
 
 /**
  * Parses a JSONL data set of examples with ids against their schema; throws naming file:line on
