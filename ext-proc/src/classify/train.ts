@@ -9,12 +9,12 @@
 import { z } from 'zod';
 import { parseJsonl } from '../util/jsonl.js';
 import { DEFAULT_LONG_CONTEXT_TOKENS, DENSE_COUNT, DENSE_NAMES, extract, featureFingerprint } from './features.js';
-import type { FeatureSink } from './features.js';
 import { N_DOMAIN, N_OUT, N_TIER, WEIGHTS_FORMAT, WEIGHTS_VERSION, encodeBuckets, softmaxInPlace } from './model.js';
 import type { WeightsFile } from './model.js';
 import { COMPLEXITY_TIERS, DOMAINS } from './types.js';
 import type { Capabilities, ChatMessageLike, ClassifyRequest, ComplexityTier, Domain } from './types.js';
 import { mulberry32 } from '../util/mulberry32.js';
+import { RecordingSink } from '../util/recording-sink.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Data set
@@ -63,22 +63,6 @@ export interface EncodedExample {
   dense: Float32Array;
   tier: number;
   domain: number;
-}
-
-class RecordingSink implements FeatureSink {
-  idx: number[] = [];
-  val: number[] = [];
-  private start = 0;
-  begin(): void {
-    this.start = this.idx.length;
-  }
-  add(bucket: number, sign: number): void {
-    this.idx.push(bucket);
-    this.val.push(sign);
-  }
-  end(scale: number): void {
-    for (let i = this.start; i < this.val.length; i++) this.val[i] = this.val[i]! * scale;
-  }
 }
 
 /** A request's features, and what the classifier reports of it besides tier and domain (one extraction). */

@@ -14,7 +14,8 @@
 import { z } from 'zod';
 import { parseJsonl } from '../../util/jsonl.js';
 import { mulberry32 } from '../../util/mulberry32.js';
-import { type Channel, DENSE_COUNT, DENSE_NAMES, featureFingerprint, GuardExtractor, type GuardSink } from './features.js';
+import { RecordingSink } from '../../util/recording-sink.js';
+import { type Channel, DENSE_COUNT, DENSE_NAMES, featureFingerprint, GuardExtractor } from './features.js';
 import {
   encodeBuckets,
   GUARD_WEIGHTS_FORMAT,
@@ -56,22 +57,6 @@ export interface EncodedExample {
   dense: Float32Array;
   label: 0 | 1;
   channel: Channel;
-}
-
-class RecordingSink implements GuardSink {
-  idx: number[] = [];
-  val: number[] = [];
-  private start = 0;
-  begin(): void {
-    this.start = this.idx.length;
-  }
-  add(bucket: number, sign: number): void {
-    this.idx.push(bucket);
-    this.val.push(sign);
-  }
-  end(scale: number): void {
-    for (let i = this.start; i < this.val.length; i++) this.val[i] = this.val[i]! * scale;
-  }
 }
 
 /** Encodings of each example object, per hash size (encoding does not depend on the training options). */
