@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { fileUsage } from './file-usage.js';
 import { openLedger, type Ledger } from './ledger.js';
 import { migrate, readMigrations } from './migrate.js';
 import { pgUsage } from './pg-ledger.js';
+import { openPgPool } from './pg-pool.js';
 import type { LedgerRecord } from './record.js';
 import { GROUP_BY, type UsageQuery } from './usage-query.js';
 import { LedgerWriter } from './writer.js';
@@ -47,7 +48,7 @@ afterEach(async () => {
 
 async function freshDatabase(): Promise<pg.Pool> {
   const url = await postgres.createDatabase(`ledger_${++dbCount}`);
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const pool = openPgPool(url, log, { max: 4 });
   cleanups.push(() => pool.end());
   return pool;
 }
@@ -379,7 +380,7 @@ describe('the usage query', () => {
 describe("the processor's usage answer with PostgreSQL", () => {
   it('reads the database the writer fills, and is a 503 while it cannot', async () => {
     const url = await postgres.createDatabase(`ledger_${++dbCount}`);
-    const pool = new pg.Pool({ connectionString: url });
+    const pool = openPgPool(url, log);
     cleanups.push(() => pool.end());
     const c = await pool.connect();
     const records = Array.from({ length: 40 }, () => record({ tenant: 'initech' }));
