@@ -396,6 +396,73 @@ export function extProcFilter(o: {
   };
 }
 
+/**
+ * Lets Envoy's reply to a request whose HTTP/1 framing breaks after its headers (e.g. a chunk
+ * size that is not hex) reach the caller. Placed after the ext_proc filter, so it sees a reply
+ * before that filter does.
+ *
+ * Why it is needed: the HTTP/1 codec answers a protocol error with a local reply, which goes
+ * through every encoder filter of a request that already has its filter chain; the ext_proc
+ * filter sends the reply's headers to the processor and holds them, and the connection manager
+ * then closes the connection in the same call (handleCodecError: FlushWriteAndDelay after
+ * resetting every stream), so the held reply is never written: 0 bytes. Neither ext_proc option
+ * helps: it has no setting that skips local replies, and mode overrides are ignored with
+ * full-duplex bodies and send_body_without_waiting_for_header_response; a buffer filter before
+ * it does not either (ext_proc still sends a local reply's headers it never saw a request for).
+ *
+ * What it does: for a reply whose code details name an HTTP/1 protocol error (`http1.*`, set by
+ * the codec before the reply starts), the custom-response filter sends the same reply again
+ * from its encodeHeaders. A local reply sent while a reply is being encoded goes straight to the
+ * codec, past the remaining filters (FilterManager::sendLocalReply, "directly to the encoder"),
+ * and the local_reply_config mappers still render it in the caller's API. Every other answer
+ * (the providers', the processor's, Envoy's other replies) passes through untouched.
+ */
+export function codecErrorReplyFilter(): Record<string, unknown> {
+  // CEL `response.code_details.startsWith('http1.')`, parsed (this matcher takes no source text).
+  const http1ProtocolError = {
+    cel_expr_parsed: {
+      expr: {
+        id: 1,
+        call_expr: {
+          target: { id: 2, select_expr: { operand: { id: 3, ident_expr: { name: 'response' } }, field: 'code_details' } },
+          function: 'startsWith',
+          args: [{ id: 4, const_expr: { string_value: 'http1.' } }],
+        },
+      },
+    },
+  };
+  return {
+    name: 'envoy.filters.http.custom_response',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.custom_response.v3.CustomResponse',
+      custom_response_matcher: {
+        matcher_list: {
+          matchers: [
+            {
+              predicate: {
+                single_predicate: {
+                  input: { name: 'http_attributes', typed_config: { '@type': 'type.googleapis.com/xds.type.matcher.v3.HttpAttributesCelMatchInput' } },
+                  custom_match: {
+                    name: 'http1_protocol_error',
+                    typed_config: { '@type': 'type.googleapis.com/xds.type.matcher.v3.CelMatcher', expr_match: http1ProtocolError },
+                  },
+                },
+              },
+              // No status or body of its own: the reply keeps Envoy's status, and the mappers give it its body.
+              on_match: {
+                action: {
+                  name: 'reply_past_the_processor',
+                  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.http.custom_response.local_response_policy.v3.LocalResponsePolicy' },
+                },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
 /** The processor's cluster: gRPC over HTTP/2, health-checked with grpc.health.v1. */
 export function extProcCluster(first: ExtProcEndpoint, more: ExtProcEndpoint[] = []): Record<string, unknown> {
   const all = [first, ...more];
@@ -568,6 +635,9 @@ export function renderBootstrap(o: BootstrapOptions): Record<string, unknown> {
       ...extProcFilter({ bufferLimit, messageTimeoutMs: o.messageTimeoutMs, identityHeader: o.identityHeader, processorToken: o.processorToken }),
       disabled: true,
     });
+  // The same for a request that has a route, whose body's framing breaks after its headers
+  // went to the processor: the reply goes to the caller past the processor (codecErrorReplyFilter).
+  if (o.extProc) httpFilters.push(codecErrorReplyFilter());
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const clusters = o.upstreams.map((u) => cluster(u));

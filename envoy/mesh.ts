@@ -11,7 +11,8 @@ const NAMESPACE = 'istio-system';
 const EGRESS = { istio: 'egressgateway' };
 
 export function istioEgress(o: {
-  filter: Record<string, unknown>;
+  /** HTTP filters inserted before the router, in this order. */
+  filters: Record<string, unknown>[];
   routes: Record<string, unknown>[];
   clusters: Record<string, unknown>[];
 }): Record<string, unknown>[] {
@@ -74,7 +75,8 @@ export function istioEgress(o: {
       spec: {
         workloadSelector: { labels: EGRESS },
         configPatches: [
-          {
+          // Each before the router: they keep their order.
+          ...o.filters.map((value) => ({
             applyTo: 'HTTP_FILTER',
             match: {
               context: 'GATEWAY',
@@ -82,8 +84,8 @@ export function istioEgress(o: {
                 filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } },
               },
             },
-            patch: { operation: 'INSERT_BEFORE', value: o.filter },
-          },
+            patch: { operation: 'INSERT_BEFORE', value },
+          })),
           ...TRANSPARENT_HOSTS.flatMap((host) =>
             [...o.routes].reverse().map((route) => ({
               applyTo: 'HTTP_ROUTE',

@@ -13,6 +13,7 @@ import {
   chainRoute,
   processorRoute,
   cluster,
+  codecErrorReplyFilter,
   DEFAULT_MAX_REQUEST_BYTES,
   envoyBufferLimit,
   extProcCluster,
@@ -118,7 +119,7 @@ export function renderedConfigs(): Record<string, string> {
   out['envoy/istio/egress-gateway.yaml'] =
     HEADER('Istio: the LLM gateway inside the egress gateway (transparent mode for the whole mesh). See README "Istio".') +
     istioEgress({
-      filter: extProcFilter({ bufferLimit, processorToken: PROCESSOR_TOKEN_PLACEHOLDER }),
+      filters: [extProcFilter({ bufferLimit, processorToken: PROCESSOR_TOKEN_PLACEHOLDER }), codecErrorReplyFilter()],
       routes: [chainRoute(bufferLimit), processorRoute(bufferLimit)],
       clusters: meshClusters,
     })
@@ -133,8 +134,9 @@ export function renderedConfigs(): Record<string, string> {
   const snippet = {
     // Bootstrap runtime: finish ext_proc streams with a graceful close instead of a reset.
     layered_runtime_static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true },
-    // The processor token (PROCESSOR_TOKEN) replaces the placeholder.
-    http_filters_insert_before_router: [extProcFilter({ bufferLimit, processorToken: PROCESSOR_TOKEN_PLACEHOLDER })],
+    // The processor token (PROCESSOR_TOKEN) replaces the placeholder. In this order: the second
+    // lets Envoy's replies to HTTP/1 protocol errors reach the caller past the processor.
+    http_filters_insert_before_router: [extProcFilter({ bufferLimit, processorToken: PROCESSOR_TOKEN_PLACEHOLDER }), codecErrorReplyFilter()],
     clusters_add: [extProcCluster({ host: 'llm-gateway-ext-proc.llm-gateway.svc.cluster.local', port: 50051 })],
     // In this order, before the virtual host's other routes.
     routes_insert_first: [chainRoute(bufferLimit), processorRoute(bufferLimit)],

@@ -7,9 +7,6 @@
 /** Envoy refuses the request before it has a request line and headers: the caller's API cannot be told. */
 const API_UNKNOWABLE =
   "Envoy refuses the request before it has a path or headers (codec error, a head over its limits, HTTP/1.0), so nothing tells the caller's API: the reply is a JSON error in OpenAI's shape that Anthropic's shape also accepts. Gemini's shape (a numeric `error.code`) and Ollama's (`error` as a string) cannot share that body.";
-/** Envoy finds the body's framing broken after the request went to the processor. */
-const CODEC_ERROR_MID_BODY =
-  "No answer at all: the connection closes with 0 bytes (access log: status 400, http1.codec_error). The chunked body's framing breaks after the headers went to the processor; Envoy's 400 then waits for the processor while Envoy closes the connection.";
 export const KNOWN_FAILURES: Record<string, string> = {
   // API_UNKNOWABLE (23)
   'model/gemini/500k characters': API_UNKNOWABLE,
@@ -35,9 +32,4 @@ export const KNOWN_FAILURES: Record<string, string> = {
   'transport/ollama/HTTP/1.0 without host': API_UNKNOWABLE,
   'transport/ollama/a header of 100 KB': API_UNKNOWABLE,
   'transport/ollama/a lower-case method': API_UNKNOWABLE,
-  // CODEC_ERROR_MID_BODY (4)
-  'transport/openai/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
-  'transport/anthropic/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
-  'transport/gemini/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
-  'transport/ollama/a chunk size that is not hex': CODEC_ERROR_MID_BODY,
 };
