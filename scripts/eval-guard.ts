@@ -1,11 +1,11 @@
 /*
  * `npm run eval:guard [-- options]`: the prompt-injection guard, evaluated honestly.
  *
- * Leave one batch out: for each of the three labelled batches (models/guard/batch-{a,b,c}.jsonl,
- * written by writers who never saw each other's), a model is trained on all the others;
- * its L2 penalty and its per-channel thresholds (FPR ≤ 3 % there) are chosen on those two alone,
- * from their own leave-one-batch-out scores; then it scores the held-out batch once. Prints TPR and
- * FPR per held-out batch, pooled, per language and per channel; the ROC of the held-out scores;
+ * Leave one batch out: for each labelled batch (models/guard/batch-<x>.jsonl, each written by a
+ * writer who never saw the others), a model is trained on all the others; its L2 penalty and its
+ * per-channel thresholds (FPR ≤ 3 % there) are chosen on those alone, from their own
+ * leave-one-batch-out scores; then it scores the held-out batch once. Prints TPR and FPR per
+ * held-out batch, pooled, per language, per channel and for long texts; the ROC of the held-out scores;
  * the cross-batch overlap of the data; and the time of one check of a 4,000-character prompt with
  * the shipped weights. Writes models/guard/eval-results.json and models/guard/roc.svg.
  *
@@ -34,7 +34,7 @@ import {
   leaveOneBatchOut,
   parseGuardDataset,
 } from '../ext-proc/src/safety/guard/train.js';
-import { PromptGuard } from '../ext-proc/src/safety/guard/verdict.js';
+import { PromptGuard, USER_TEXT_MAX } from '../ext-proc/src/safety/guard/verdict.js';
 import { batchFiles } from '../ext-proc/src/util/jsonl.js';
 import { timePerCall } from './lib/per-call-time.js';
 
@@ -93,8 +93,13 @@ export interface Breakdown {
   es: Rates;
   user: Rates;
   data: Rates;
+  /** Texts longer than LONG_CHARS: documents, where an injection has the most text to hide in. */
+  long: Rates;
   auc: number;
 }
+
+/** What counts as a long text in the breakdown (the gateway checks a user turn this long as data). */
+export const LONG_CHARS = USER_TEXT_MAX;
 
 export function breakdown(items: readonly HeldOutItem[]): Breakdown {
   return {
@@ -103,6 +108,7 @@ export function breakdown(items: readonly HeldOutItem[]): Breakdown {
     es: rates(items.filter((i) => i.lang === 'es')),
     user: rates(items.filter((i) => i.channel === 'user')),
     data: rates(items.filter((i) => i.channel === 'data')),
+    long: rates(items.filter((i) => i.chars > LONG_CHARS)),
     auc: round4(auc(items)),
   };
 }
@@ -334,6 +340,10 @@ export function rocSvg(curves: ReadonlyArray<{ name: string; points: RocPoint[];
 // ---------------------------------------------------------------------------------------------------
 // Main
 
+const SLICES = ['en', 'es', 'user', 'data', 'long'] as const;
+/** One colour per held-out batch in the ROC chart (the pooled curve is red). */
+const FOLD_COLOURS = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e', '#393b79'];
+
 const pct = (x: number | null): string => (x === null ? '   –  ' : `${(x * 100).toFixed(1).padStart(5)} %`);
 
 function row(label: string, r: Rates): string {
@@ -389,25 +399,26 @@ export function main(argv: string[], out: Output): number {
       row(`batch-${f.heldOut}`, f.all) +
         `   AUC ${f.auc.toFixed(3)}  L2 ${f.l2}  thresholds user ${f.thresholds.user.toFixed(3)} data ${f.thresholds.data.toFixed(3)}`,
     );
-    for (const k of ['en', 'es', 'user', 'data'] as const) w(row(`  ${k}`, f[k]));
+    for (const k of SLICES) w(row(`  ${k}`, f[k]));
   }
   w(`${row('pooled', pooled.all)}   AUC ${pooled.auc.toFixed(3)}`);
-  for (const k of ['en', 'es', 'user', 'data'] as const) w(row(`  ${k}`, pooled[k]));
+  for (const k of SLICES) w(row(`  ${k}`, pooled[k]));
 
   // ROC of the held-out scores (each fold's scores are re-centred on its own thresholds, so they pool).
+  const pooledCurve = { name: 'pooled', points: roc(pooledItems), colour: '#d62728', operating: pick(pooled.all) };
   const curves = [
     ...folds.map((f, i) => ({
       name: `held out ${f.heldOut}`,
       points: roc(f.items),
-      colour: ['#1f77b4', '#2ca02c', '#9467bd'][i]!,
+      colour: FOLD_COLOURS[i % FOLD_COLOURS.length]!,
       operating: pick(rates(f.items)),
     })),
-    { name: 'pooled', points: roc(pooledItems), colour: '#d62728', operating: pick(pooled.all) },
+    pooledCurve,
   ];
   const best = (points: RocPoint[], f: number) => points.filter((p) => p.fpr <= f).reduce((a, p) => (p.tpr > a ? p.tpr : a), 0);
   w('');
   w(
-    `ROC (pooled held-out scores): best TPR at FPR ≤ 1 % ${pct(best(curves[3]!.points, 0.01))}, ≤ 3 % ${pct(best(curves[3]!.points, 0.03))}, ≤ 5 % ${pct(best(curves[3]!.points, 0.05))}, ≤ 10 % ${pct(best(curves[3]!.points, 0.1))} (an oracle threshold: for reference only)`,
+    `ROC (pooled held-out scores): best TPR at FPR ≤ 1 % ${pct(best(pooledCurve.points, 0.01))}, ≤ 3 % ${pct(best(pooledCurve.points, 0.03))}, ≤ 5 % ${pct(best(pooledCurve.points, 0.05))}, ≤ 10 % ${pct(best(pooledCurve.points, 0.1))} (an oracle threshold: for reference only)`,
   );
 
   const overlaps = overlap(batches);
@@ -434,7 +445,7 @@ export function main(argv: string[], out: Output): number {
   const json = {
     generatedBy: 'npm run eval:guard',
     protocol:
-      'leave one batch out; L2 penalty and per-channel thresholds (FPR ≤ maxFpr) chosen on the two training batches alone, from their own leave-one-batch-out scores; held-out batch scored once',
+      'leave one batch out; L2 penalty and per-channel thresholds (FPR ≤ maxFpr) chosen on the training batches alone, from their own leave-one-batch-out scores; held-out batch scored once',
     maxFpr,
     training: { ...opts, l2Grid: L2_GRID },
     batches: batches.map((b) => ({ name: b.name, examples: b.examples.length, positives: b.examples.filter((e) => e.label === 1).length })),
@@ -442,7 +453,7 @@ export function main(argv: string[], out: Output): number {
     pooled,
     roc: {
       note: "scores re-centred on each fold's channel thresholds (0.5 = the operating point); flagged when score ≥ threshold",
-      pooled: curves[3]!.points,
+      pooled: pooledCurve.points,
       perFold: Object.fromEntries(folds.map((f, i) => [f.heldOut, curves[i]!.points])),
     },
     overlap: overlaps,

@@ -1,9 +1,9 @@
 /*
- * `npm run train:guard [-- options]`: trains the shipped prompt-injection guard on all three
+ * `npm run train:guard [-- options]`: trains the shipped prompt-injection guard on all the
  * labelled batches (models/guard/batch-*.jsonl) and writes models/guard/weights.json.
  *
  * The L2 penalty and the per-channel thresholds come from leave-one-batch-out scores over the
- * three batches (each batch scored by a model trained on the two others): the penalty with the best
+ * batches (each batch scored by a model trained on the others): the penalty with the best
  * TPR at thresholds that keep the false-positive rate ≤ --max-fpr in each channel, and those
  * thresholds. A model trained on every batch is a little surer of itself than those, so its real
  * false-positive rate is, if anything, lower. `npm run eval:guard` gives the held-out figures.
@@ -94,7 +94,7 @@ export function main(argv: string[], out: Output): number {
     learningRate: opts.learningRate,
     l2: selection.l2,
     l2Candidates: selection.candidates,
-    thresholdsFrom: 'leave-one-batch-out scores over the three batches, FPR ≤ maxFpr per channel',
+    thresholdsFrom: 'leave-one-batch-out scores over all the batches, FPR ≤ maxFpr per channel',
   });
   const ms = performance.now() - started;
   const json = `${JSON.stringify(file)}\n`;

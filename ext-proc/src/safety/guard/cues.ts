@@ -109,8 +109,9 @@ export const LEXICON: Readonly<Record<CueClass, string>> = {
     'backstage sistema oculto oculta ocultos ocultas secreto secreta secretos secretas iniciales inicial ' +
     'interno interna internas internos confidencial confidenciales',
   ai:
-    'ai assistant chatbot bot llm llms model gpt chatgpt claude gemini copilot agent agents ia asistente ' +
-    'modelo agente agentes robot machine maquina openai anthropic',
+    'ai assistant assistants chatbot chatbots bot bots llm llms model models gpt chatgpt claude gemini ' +
+    'copilot agent agents ia ias asistente asistentes modelo modelos agente agentes robot robots machine ' +
+    'machines maquina maquinas openai anthropic',
   you: 'you your yours yourself youre tu tus te ti usted eres estas contigo vosotros tuyo tuyas',
   persona:
     'jailbreak jailbroken jailbreaking dan unrestricted unfiltered uncensored unlimited unbound unchained ' +
@@ -198,6 +199,8 @@ export const PHRASES: ReadonlyArray<readonly [string, CueClass]> = [
   ['stay in', 'persona'],
   ['break character', 'persona'],
   ['language model', 'ai'],
+  ['language models', 'ai'],
+  ['modelos de', 'ai'],
   ['modelo de', 'ai'],
   ['from now', 'now'],
   ['de ahora', 'now'],

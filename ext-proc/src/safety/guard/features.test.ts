@@ -87,15 +87,20 @@ describe('feature vector', () => {
     expect(at('bias:user')).toBe(0);
   });
 
-  it('two hashed groups (words, character 4-grams), each bucket once, each scaled by 3/sqrt(n)', () => {
+  it('two hashed groups (words, character 4-grams), each bucket once, each scaled by 3/sqrt(n), words also per channel', () => {
     const r = new Recorder();
     extractor.extract('the cat the cat the cat', 'user', r);
     expect(r.groups).toHaveLength(2);
     const [words, grams] = r.groups;
     expect(new Set(words!.buckets).size).toBe(words!.buckets.length);
-    // "the", "cat", "the cat", "cat the": four word features.
-    expect(words!.buckets).toHaveLength(4);
-    expect(words!.scale).toBeCloseTo(3 / 2);
+    // "the" and "cat", each shared and in the user channel's namespace, "the cat", "cat the": six.
+    expect(words!.buckets).toHaveLength(6);
+    expect(words!.scale).toBeCloseTo(3 / Math.sqrt(6));
+    // In the data channel the shared features are the same and the channel's own are not.
+    const d = new Recorder();
+    extractor.extract('the cat the cat the cat', 'data', d);
+    const inData = new Set(d.groups[0]!.buckets);
+    expect(words!.buckets.filter((b) => inData.has(b))).toHaveLength(4);
     expect(grams!.buckets.length).toBeGreaterThan(0);
     expect(grams!.scale).toBeCloseTo(3 / Math.sqrt(grams!.buckets.length));
   });

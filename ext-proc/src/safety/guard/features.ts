@@ -1,9 +1,10 @@
 /**
  * The guard's features of one text, in one pass over its normalised form:
  *
- *   - hashed word unigrams and bigrams, and hashed character 3-, 4- and 5-grams (signed hashing
- *     into 2^hashBits buckets; each bucket counted once per text; each of the two groups scaled to
- *     unit length, so a long text and a short one weigh alike);
+ *   - hashed word unigrams (each twice: shared, and in its channel's namespace) and bigrams, and
+ *     hashed character 4-grams (signed hashing into 2^hashBits buckets; each bucket counted once
+ *     per text; each of the two groups scaled to unit length, so a long text and a short one
+ *     weigh alike);
  *   - dense cue features (cues.ts): co-occurring word classes, class counts and structural cues,
  *     each present three times: shared, and once more for the text's own channel only, so the
  *     model can weigh a cue differently in a user turn and in a tool result;
@@ -70,7 +71,7 @@ export function wordHash(word: string): number {
 const pairHash = (prev: number, next: number): number => (Math.imul(prev, 0x9e3779b1) ^ next) | 0;
 
 /** Namespace seeds: the same string as a word, a bigram or a character n-gram is three features. */
-const SEED = { word: 0x1b873593, bigram: 0x5bd1e995, char4: 0x165667b1 } as const;
+const SEED = { word: 0x1b873593, bigram: 0x5bd1e995, char4: 0x165667b1, userWord: 0x2f6b1c3d, dataWord: 0x7a1e93b5 } as const;
 
 // ---------------------------------------------------------------------------------------------------
 // Dense feature layout
@@ -229,6 +230,8 @@ export interface PreparedText {
  * one instance per thread of use.
  */
 export class GuardExtractor {
+  /** The namespace of the channel-specific copy of each word (set per extraction). */
+  private channelWordSeed: number = SEED.userWord;
   private readonly normaliser = new Normaliser();
   /** Per bucket, the stamp of the last text range that emitted it (a byte: cleared every 255 ranges). */
   private readonly stamps: Uint8Array;
@@ -286,6 +289,7 @@ export class GuardExtractor {
     cues.set(p.textCues);
     this.nextStamp();
     sink.begin();
+    this.channelWordSeed = channel === 'user' ? SEED.userWord : SEED.dataWord;
     const words = this.words(p.codes, start, end, sink);
     sink.end(words > 0 ? HASHED_SCALE / Math.sqrt(words) : 0);
     this.nextStamp();
@@ -350,6 +354,15 @@ export class GuardExtractor {
       }
       let x = fmix32(h ^ SEED.word);
       let b = x & mask;
+      if (stamps[b] !== stamp) {
+        stamps[b] = stamp;
+        sink.add(b, x < 0 ? -1 : 1);
+        emitted++;
+      }
+      // The same word once more in its channel's own namespace: a word can weigh differently in a
+      // user turn and in a document ("ignore" is an edit there, an attack here).
+      x = fmix32(h ^ this.channelWordSeed);
+      b = x & mask;
       if (stamps[b] !== stamp) {
         stamps[b] = stamp;
         sink.add(b, x < 0 ? -1 : 1);

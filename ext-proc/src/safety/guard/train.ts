@@ -8,8 +8,8 @@
  *
  * Thresholds are never chosen on the scores a model gives its own training data (it has seen
  * those, they are too good). They come from out-of-batch scores: each training batch scored by a
- * model trained on the other training batches. The three batches were written by three writers
- * who never saw each other's, so a model meets a new writer's style there, as it will in service.
+ * model trained on the other training batches. Each batch was written by its own writer, who
+ * never saw the others', so a model meets a new writer's style there, as it will in service.
  */
 import { z } from 'zod';
 import { parseJsonl } from '../../util/jsonl.js';
@@ -25,6 +25,8 @@ import {
   GuardScorer,
   parseGuardModel,
   sigmoid,
+  WINDOW_CHARS,
+  WINDOW_STRIDE,
 } from './model.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -243,9 +245,36 @@ export interface Batch {
   examples: GuardExample[];
 }
 
-/** Trains on `examples` and returns the model in shipped form (thresholds left at 0.5). */
+/**
+ * The windows the scorer reads a long text in (model.ts), as texts of their own: a long
+ * negative's windows are negatives too. Without them the model only ever sees long benign
+ * documents whole, and their windows (what the gateway scores) look unlike anything it learnt.
+ * Positives are not split: which window holds the injection is not labelled.
+ */
+export function windowExamples(examples: readonly GuardExample[]): GuardExample[] {
+  const out: GuardExample[] = [];
+  for (const ex of examples) {
+    if (ex.label !== 0 || ex.text.length <= WINDOW_CHARS) continue;
+    let cached = windowsOf.get(ex);
+    if (!cached) {
+      cached = [];
+      for (let start = 0, k = 0; ; start += WINDOW_STRIDE, k++) {
+        cached.push({ ...ex, id: `${ex.id}#w${k}`, text: ex.text.slice(start, start + WINDOW_CHARS) });
+        if (start + WINDOW_CHARS >= ex.text.length) break;
+      }
+      windowsOf.set(ex, cached);
+    }
+    out.push(...cached);
+  }
+  return out;
+}
+
+/** The same window objects for the same example (the encoding cache is keyed by object). */
+const windowsOf = new WeakMap<GuardExample, GuardExample[]>();
+
+/** Trains on `examples` (and the windows of the long negatives) and returns the model in shipped form (thresholds left at 0.5). */
 export function fitShipped(examples: readonly GuardExample[], opts: GuardTrainOptions): { weights: GuardWeights; model: GuardModel } {
-  const weights = trainGuard(encodeExamples(examples, opts.hashBits), opts);
+  const weights = trainGuard(encodeExamples([...examples, ...windowExamples(examples)], opts.hashBits), opts);
   return { weights, model: asShippedModel(weights, { user: 0.5, data: 0.5 }, 0) };
 }
 
@@ -303,6 +332,8 @@ export interface HeldOutItem {
   channel: Channel;
   kind: string;
   label: 0 | 1;
+  /** The text's length in characters. */
+  chars: number;
   /** The score as the gateway reports it: re-centred on the fold's threshold for the item's channel. */
   score: number;
   flagged: boolean;
@@ -332,7 +363,7 @@ export function leaveOneBatchOut(batches: readonly Batch[], opts: GuardTrainOpti
     const scorer = new GuardScorer(model);
     const items = held.examples.map((ex): HeldOutItem => {
       const s = scorer.score(ex.text, ex.channel);
-      return { id: ex.id, lang: ex.lang, channel: ex.channel, kind: ex.kind, label: ex.label, score: s.score, flagged: s.score >= 0.5 };
+      return { id: ex.id, lang: ex.lang, channel: ex.channel, kind: ex.kind, label: ex.label, chars: ex.text.length, score: s.score, flagged: s.score >= 0.5 };
     });
     return { heldOut: held.name, trainedOn: train.map((b) => b.name), selection, items };
   });
