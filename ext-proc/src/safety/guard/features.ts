@@ -325,6 +325,15 @@ export class GuardExtractor {
     }
   }
 
+  /** Sends a hashed feature to the sink unless its bucket already came in this group: 1 if sent. */
+  private emit(x: number, sink: GuardSink): number {
+    const b = x & this.mask;
+    if (this.stamps[b] === this.stamp) return 0;
+    this.stamps[b] = this.stamp;
+    sink.add(b, x < 0 ? -1 : 1);
+    return 1;
+  }
+
   /** Words: unigram and bigram features, lexicon classes and the cues they combine into. */
   private words(codes: Uint16Array, start: number, end: number, sink: GuardSink): number {
     const lastPos = this.lastPos;
@@ -332,9 +341,6 @@ export class GuardExtractor {
     lastPos.fill(-1000);
     counts.fill(0);
     const cues = this.cues;
-    const stamps = this.stamps;
-    const stamp = this.stamp;
-    const mask = this.mask;
     let emitted = 0;
     let hints = 0;
     let prev = 0;
@@ -352,32 +358,14 @@ export class GuardExtractor {
         if (++i >= end) break;
         c = codes[i]!;
       }
-      let x = fmix32(h ^ SEED.word);
-      let b = x & mask;
-      if (stamps[b] !== stamp) {
-        stamps[b] = stamp;
-        sink.add(b, x < 0 ? -1 : 1);
-        emitted++;
-      }
+      emitted += this.emit(fmix32(h ^ SEED.word), sink);
       // The same word once more in its channel's own namespace: a word can weigh differently in a
       // user turn and in a document ("ignore" is an edit there, an attack here).
-      x = fmix32(h ^ this.channelWordSeed);
-      b = x & mask;
-      if (stamps[b] !== stamp) {
-        stamps[b] = stamp;
-        sink.add(b, x < 0 ? -1 : 1);
-        emitted++;
-      }
+      emitted += this.emit(fmix32(h ^ this.channelWordSeed), sink);
       let cls = WORD_CLASSES.get(h);
       if (pos > 0) {
         const pair = pairHash(prev, h);
-        x = fmix32(pair ^ SEED.bigram);
-        b = x & mask;
-        if (stamps[b] !== stamp) {
-          stamps[b] = stamp;
-          sink.add(b, x < 0 ? -1 : 1);
-          emitted++;
-        }
+        emitted += this.emit(fmix32(pair ^ SEED.bigram), sink);
         cls |= PHRASE_CLASSES.get(pair);
       }
       if (cls !== 0) {
